@@ -1,0 +1,54 @@
+# The two commands of the README:
+#   make run   installs dependencies, builds (release) and runs cloudkv on file://./data
+#   make test  installs dependencies, builds (debug: ASan+UBSan), starts the S3 test server and
+#              runs the whole suite with ctest
+# Other targets are conveniences for developers.
+
+PRESET ?= debug
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build release run test test-only tsan format tidy clean s3-start s3-stop
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET) -j $(JOBS)
+
+release: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+run: release
+	@scripts/run
+
+test: deps
+	@scripts/test
+
+# Runs ctest on an existing debug build without the install step (fast iteration).
+test-only:
+	@cmake --build --preset $(PRESET) -j $(JOBS)
+	@cd build/$(PRESET) && ctest --output-on-failure -j 2 $(ARGS)
+
+tsan: deps
+	@$(MAKE) --no-print-directory PRESET=tsan build
+	@cd build/tsan && ctest --output-on-failure -j 2 -LE 'slow|s3' $(ARGS)
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+tidy:
+	@cmake --preset debug >/dev/null
+	@git ls-files 'src/*.cc' | xargs clang-tidy -p build/debug --quiet
+
+s3-start:
+	@scripts/s3-server start
+
+s3-stop:
+	@scripts/s3-server stop
+
+clean:
+	rm -rf build

@@ -1,0 +1,136 @@
+// ObjectStore: the only durable state cloudkv has (DESIGN.md §11).
+//
+// An object store maps keys to immutable byte strings and offers three kinds of put:
+// overwrite, create-if-absent and replace-if-match(etag). The if-absent and if-match puts are
+// the atomic primitives the manifest commit and writer fencing are built on: of several
+// racing conditional puts at most one succeeds; the others get PreconditionFailed.
+//
+// Keys are UTF-8 strings of 1..1024 bytes made of '/'-separated segments. A segment may not be
+// empty, ".", or "..", and no byte may be NUL or a control character; a bad key gets
+// InvalidArgument naming it. Backends map '/' to their own hierarchy (directories for file://).
+//
+// Backends are selected by URL (see OpenObjectStore and docs/object-stores.md):
+//   memory://name               process-local, for tests; same name = same store
+//   file:///abs/path            a local directory
+//   file://./relative           a directory relative to the working directory
+//   s3://bucket/prefix          Amazon S3 or a compatible server
+// A query string selects wrappers, e.g. file://./db?simulate=s3 or memory://x?faults=...
+//
+// Thread-safety: every ObjectStore is safe for concurrent use from any number of threads. All
+// calls are synchronous; concurrency comes from calling from several threads.
+#ifndef CLOUDKV_OBJECT_STORE_H_
+#define CLOUDKV_OBJECT_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cloudkv/status.h"
+
+namespace cloudkv {
+
+// A byte range [offset, offset + length).
+struct ByteRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  std::string etag;  // opaque; compare only for equality
+};
+
+struct GetResult {
+  std::string data;
+  std::string etag;
+  uint64_t object_size = 0;  // size of the whole object, also for a ranged get
+};
+
+enum class PutMode : uint8_t {
+  kOverwrite,  // unconditional
+  kIfAbsent,   // create-if-absent: PreconditionFailed if the key exists
+  kIfMatch,    // compare-and-swap: PreconditionFailed unless the current etag equals if_match
+};
+
+struct PutOptions {
+  PutMode mode = PutMode::kOverwrite;
+  std::string if_match;  // the etag to match, REQUIRED for kIfMatch, ignored otherwise
+
+  static PutOptions Overwrite() { return {}; }
+  static PutOptions IfAbsent() { return {PutMode::kIfAbsent, {}}; }
+  static PutOptions IfMatch(std::string etag) { return {PutMode::kIfMatch, std::move(etag)}; }
+};
+
+struct ListResult {
+  std::vector<ObjectInfo> objects;  // in byte-wise key order
+  // True when more keys match; pass objects.back().key as start_after to continue.
+  bool truncated = false;
+};
+
+// What a store can guarantee. The engine refuses to open a database as a writer on a store
+// that cannot create-if-absent atomically, rather than run without fencing.
+struct StoreCapabilities {
+  bool atomic_if_absent = true;
+  bool atomic_if_match = true;
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // Reads a whole object, or `range` of it. A range that starts at or past the end of the
+  // object is InvalidArgument (as S3's 416), except a zero-length range, which returns no
+  // bytes. A range that runs past the end is cut at the end. Missing key: NotFound.
+  virtual Result<GetResult> Get(std::string_view key,
+                                std::optional<ByteRange> range = std::nullopt) = 0;
+
+  // Size and etag of an object. Missing key: NotFound.
+  virtual Result<ObjectInfo> Head(std::string_view key) = 0;
+
+  // Stores `data` under `key` as a whole: a reader sees the old object or the new one, never a
+  // mix, also after a crash mid-put. Returns the new etag. A lost race of a conditional put is
+  // PreconditionFailed and changes nothing. If-match on a missing key is PreconditionFailed.
+  virtual Result<std::string> Put(std::string_view key, std::string_view data,
+                                  const PutOptions& options = {}) = 0;
+
+  // Deletes an object. Deleting a missing key is OK (idempotent).
+  virtual Status Delete(std::string_view key) = 0;
+
+  // Deletes several objects; missing keys are OK. The default calls Delete for each.
+  virtual Status DeleteMany(std::span<const std::string> keys);
+
+  // Lists keys that start with `prefix` and sort after `start_after` (byte-wise), in order, at
+  // most `limit` of them (0 means a backend default of 1000).
+  virtual Result<ListResult> List(std::string_view prefix, std::string_view start_after = {},
+                                  size_t limit = 0) = 0;
+
+  virtual StoreCapabilities capabilities() const { return {}; }
+
+  // A human-readable name for messages, e.g. "file:///var/db".
+  virtual std::string Describe() const = 0;
+};
+
+// Checks a key against the rules above. Returns InvalidArgument naming the key and the rule.
+Status ValidateObjectKey(std::string_view key);
+
+// Options of OpenObjectStore that are not part of the URL.
+struct ObjectStoreOptions {
+  // Extra query parameters, merged with (and overridden by) the URL's own.
+  std::map<std::string, std::string> params;
+};
+
+// Opens the store a URL names, wrapped as its query asks. Errors: InvalidArgument naming the
+// bad part of a malformed URL or an unknown option; NotSupported for a known scheme this build
+// cannot serve; IOError when the location cannot be used (e.g. not a directory).
+Result<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view url,
+                                                     const ObjectStoreOptions& options = {});
+
+}  // namespace cloudkv
+
+#endif  // CLOUDKV_OBJECT_STORE_H_

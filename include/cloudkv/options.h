@@ -1,0 +1,133 @@
+// Options for opening a database, reading and writing.
+//
+// Every limit the engine enforces is named here (STYLE.md: a limit on everything). Defaults
+// suit a server on S3; tests shrink them. Settings that every process attached to a database
+// must agree on (history_retention, gc_min_age, max_clock_skew) are stored in the manifest when
+// the database is created; the values here only seed a new database.
+#ifndef CLOUDKV_OPTIONS_H_
+#define CLOUDKV_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace cloudkv {
+
+class Clock;
+class ObjectStore;
+class Snapshot;
+
+enum class Compression : uint8_t { kNone = 0, kLz4 = 1, kZstd = 2 };
+
+struct Options {
+  // --- Where and how ---------------------------------------------------------------------
+  // When set, the database lives in this store and DB::Open's URL is only used in messages.
+  // Tests use it to wrap stores (fault injection, latency).
+  std::shared_ptr<ObjectStore> store;
+  // Time source; null means the system clock.
+  std::shared_ptr<Clock> clock;
+  // Create the database if the location holds none.
+  bool create_if_missing = true;
+  // Fail with InvalidArgument if a database already exists there.
+  bool error_if_exists = false;
+  // Open without becoming the writer: no fencing, no writes, reads of what is committed.
+  bool read_only = false;
+
+  // --- Memory bounds -----------------------------------------------------------------------
+  // Size at which the mutable memtable is sealed and flushed to an L0 SST.
+  size_t memtable_bytes = 64ull << 20;
+  // Sealed memtables waiting for flush; a write waits when this many are pending.
+  int max_immutable_memtables = 2;
+  // A memtable whose oldest entry is older than this is flushed (bounds recovery and keeps an
+  // idle writer's data in SSTs).
+  uint64_t memtable_max_age_ms = 10 * 60 * 1000;
+  // A write that cannot get memory (memtables or unflushed WAL bytes full) waits this long,
+  // then gets Busy.
+  uint64_t write_stall_timeout_ms = 30 * 1000;
+  // Largest key and value accepted; bigger gets InvalidArgument and nothing is written.
+  size_t max_key_bytes = 8 * 1024;
+  size_t max_value_bytes = 32ull << 20;
+  // Largest batch accepted (encoded bytes).
+  size_t max_batch_bytes = 64ull << 20;
+
+  // --- WAL group commit (DESIGN.md §5) ----------------------------------------------------
+  // Upload the WAL buffer when it reaches this size.
+  size_t wal_max_bytes = 4ull << 20;
+  // Upload buffered non-durable writes at least this often.
+  uint64_t wal_flush_interval_ms = 100;
+  // Cap on WAL PUTs per second; 0 = no cap; negative = the store's default (10 on s3://, no cap
+  // on file:// and memory://).
+  double max_wal_puts_per_second = -1;
+  // WAL uploads in flight at once (acknowledged strictly in id order).
+  int max_inflight_wal_uploads = 4;
+  // Bytes written but not yet durable; writers wait beyond it.
+  size_t max_unflushed_wal_bytes = 256ull << 20;
+  // Flush the memtable when the WAL tail since the replay point has this many objects or bytes,
+  // so that recovery work stays bounded.
+  uint64_t max_wal_tail_objects = 2000;
+  uint64_t max_wal_tail_bytes = 256ull << 20;
+  // Attempts for one WAL upload before the writer gives up and goes read-only (each attempt
+  // uses the same bytes, see DESIGN.md §4). 0 = retry until fenced or closed.
+  int wal_upload_max_attempts = 0;
+
+  // --- SSTs and reads ---------------------------------------------------------------------
+  size_t block_size = 4096;
+  Compression compression = Compression::kZstd;
+  int bloom_bits_per_key = 10;
+  // Uncompressed data blocks cached in memory.
+  size_t block_cache_bytes = 64ull << 20;
+  // Object reads fetch aligned ranges of this size, so small blocks do not mean small GETs.
+  size_t read_unit_bytes = 64 * 1024;
+  // Threads issuing object-store requests (uploads, flushes, parallel reads).
+  int io_threads = 8;
+
+  // --- Fencing ---------------------------------------------------------------------------
+  // A writer that has not confirmed its epoch for this long confirms it before the next read.
+  uint64_t epoch_check_interval_ms = 5000;
+
+  // --- Compaction and backpressure (DESIGN.md §9) ------------------------------------------
+  bool disable_auto_compaction = false;
+  int l0_compaction_trigger = 4;
+  int l0_slowdown_writes_trigger = 20;
+  int l0_stop_writes_trigger = 36;
+  int level_size_ratio = 10;
+  uint64_t target_sst_bytes = 64ull << 20;
+  uint64_t level1_target_bytes = 256ull << 20;
+  int num_levels = 7;
+  int max_subcompactions = 2;
+  // Objects larger than this are written with multipart upload where the store supports it.
+  uint64_t multipart_threshold_bytes = 64ull << 20;
+
+  // --- Garbage collection (DESIGN.md §10) --------------------------------------------------
+  // How often the writer runs GC; 0 disables the background run (DB::CollectGarbage still works).
+  uint64_t gc_interval_ms = 10 * 60 * 1000;
+
+  // --- Database settings, stored in the manifest at creation -------------------------------
+  uint64_t history_retention_ms = 24ull * 3600 * 1000;
+  uint64_t gc_min_age_ms = 3600ull * 1000;
+  uint64_t max_clock_skew_ms = 30ull * 1000;
+};
+
+struct ReadOptions {
+  // Read as of this snapshot; null = the latest durable state.
+  const Snapshot* snapshot = nullptr;
+  // Also see writes that are acknowledged from memory but not yet durable (DESIGN.md §5).
+  bool read_unflushed = false;
+  // Iterator bounds: lower inclusive, upper exclusive.
+  std::optional<std::string> lower_bound;
+  std::optional<std::string> upper_bound;
+  // Put blocks this read fetches into the block cache.
+  bool fill_cache = true;
+};
+
+struct WriteOptions {
+  // true: return once the write is stored in the object store. false: return at once; the
+  // write becomes durable with the next WAL upload and may be lost in a crash before that.
+  bool durable = true;
+};
+
+}  // namespace cloudkv
+
+#endif  // CLOUDKV_OPTIONS_H_
