@@ -79,6 +79,15 @@ inline int CompareInternalKeys(std::string_view a, std::string_view b) {
   return 0;
 }
 
+// What a lookup in one source (memtable, SST) found for a user key at a snapshot: the newest
+// entry with sequence <= snapshot, if the source has one.
+enum class LookupState : uint8_t { kNotPresent, kFound, kDeleted };
+struct LookupResult {
+  LookupState state = LookupState::kNotPresent;
+  std::string value;            // for kFound
+  SequenceNumber sequence = 0;  // of the entry found (kFound or kDeleted)
+};
+
 // A comparator object for ordered containers and the merging iterator.
 struct InternalKeyLess {
   bool operator()(std::string_view a, std::string_view b) const {
