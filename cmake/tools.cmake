@@ -1,0 +1,3 @@
+# Executables. Each tool links the library (and its internal headers where needed).
+add_executable(cloudkv-demo src/tools/demo.cc)
+target_link_libraries(cloudkv-demo PRIVATE cloudkv)
