@@ -48,6 +48,16 @@ void BlockIter::Init(const Block* block) {
   Invalidate();
 }
 
+void BlockIter::Reset() {
+  data_ = nullptr;
+  restarts_offset_ = num_restarts_ = 0;
+  status_ = Status::OK();
+  key_.clear();
+  value_ = {};
+  restart_index_ = 0;
+  Invalidate();
+}
+
 uint32_t BlockIter::RestartPoint(uint32_t index) const {
   assert(index < num_restarts_);
   return DecodeFixed32(data_ + restarts_offset_ + 4ull * index);

@@ -52,6 +52,8 @@ class BlockIter final : public Iterator {
   // REQUIRES: block outlives the iterator (or the next Init()).
   explicit BlockIter(const Block* block) { Init(block); }
   void Init(const Block* block);
+  // Unbinds the iterator (invalid, OK status).
+  void Reset();
 
   bool Valid() const override { return current_ < restarts_offset_; }
   void SeekToFirst() override;
