@@ -237,6 +237,7 @@ std::vector<KeyValue> GenerateSortedEntries(Random* rnd, size_t n,
   FillDefaults(&o);
   auto less = [&](const std::string& a, const std::string& b) { return o.compare(a, b) < 0; };
   std::set<std::string, decltype(less)> keys(less);
+  std::set<uint64_t> used_sequences;
   size_t attempts = 0;
   while (keys.size() < n && attempts++ < 100 * n + 100) {
     if (o.internal_keys) {
@@ -244,8 +245,12 @@ std::vector<KeyValue> GenerateSortedEntries(Random* rnd, size_t n,
       std::string user = RandomUserKey(rnd, o);
       const int versions = static_cast<int>(rnd->Range(1, 3));
       for (int v = 0; v < versions && keys.size() < n; v++) {
-        keys.insert(
-            MakeInternalKey(user, rnd->Range(1, 1000), rnd->OneIn(4) ? kTypeDeletion : kTypeValue));
+        // Sequence numbers are unique, as in a database.
+        uint64_t seq;
+        do {
+          seq = rnd->Range(1, std::max<uint64_t>(1000, 4 * n));
+        } while (!used_sequences.insert(seq).second);
+        keys.insert(MakeInternalKey(user, seq, rnd->OneIn(4) ? kTypeDeletion : kTypeValue));
       }
     } else {
       keys.insert(RandomUserKey(rnd, o));

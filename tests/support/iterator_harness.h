@@ -48,8 +48,8 @@ int BytewiseCompare(std::string_view a, std::string_view b);
 
 struct IteratorHarnessOptions {
   // Generate internal keys (user key + fixed64 trailer) with 1-3 versions per user key, puts
-  // and deletions; targets are internal keys too. The default compare then should be
-  // CompareInternalKeys (set automatically when `compare` is left empty).
+  // and deletions, every sequence number distinct; targets are internal keys too. The default
+  // compare then should be CompareInternalKeys (set automatically when `compare` is left empty).
   bool internal_keys = false;
   // The order the iterator promises; empty = BytewiseCompare or CompareInternalKeys.
   KeyCompareFn compare;
