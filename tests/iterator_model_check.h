@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cloudkv/iterator.h"
+#include "db/dbformat.h"
 #include "util/random.h"
 
 namespace cloudkv {
@@ -86,6 +87,57 @@ void CheckIteratorAgainstModel(Iterator* it, const ModelEntries& model, Less les
     if (history.size() > 2000) history.erase(0, history.size() - 1000);
   }
 }
+
+// An iterator over a sorted ModelEntries (internal keys ordered by InternalKeyLess), for feeding
+// hand-made entries (including malformed keys) to the iterators under test. If fail_after >= 0,
+// the iterator fails with IOError after that many Next/Prev calls and stays failed.
+class VectorIterator final : public Iterator {
+ public:
+  explicit VectorIterator(ModelEntries entries, int fail_after = -1)
+      : entries_(std::move(entries)), fail_after_(fail_after) {}
+
+  bool Valid() const override { return !failed_ && pos_ < entries_.size(); }
+  void SeekToFirst() override { pos_ = 0; }
+  void SeekToLast() override { pos_ = entries_.empty() ? kInvalid : entries_.size() - 1; }
+  void Seek(std::string_view target) override {
+    pos_ = 0;
+    while (pos_ < entries_.size() && Less(entries_[pos_].first, target)) pos_++;
+  }
+  void SeekForPrev(std::string_view target) override {
+    pos_ = entries_.size();
+    while (pos_ > 0 && Less(target, entries_[pos_ - 1].first)) pos_--;
+    pos_ = pos_ == 0 ? kInvalid : pos_ - 1;
+  }
+  void Next() override {
+    Step();
+    pos_++;
+  }
+  void Prev() override {
+    Step();
+    pos_ = pos_ == 0 ? kInvalid : pos_ - 1;
+  }
+  std::string_view key() const override { return entries_[pos_].first; }
+  std::string_view value() const override { return entries_[pos_].second; }
+  Status status() const override {
+    return failed_ ? Status::IOError("injected failure") : Status::OK();
+  }
+
+ private:
+  static constexpr size_t kInvalid = ~size_t{0};
+  // Malformed (short) keys sort by bytes so tests can place them.
+  static bool Less(std::string_view a, std::string_view b) {
+    if (a.size() < 8 || b.size() < 8) return a < b;
+    return CompareInternalKeys(a, b) < 0;
+  }
+  void Step() {
+    if (fail_after_ >= 0 && fail_after_-- == 0) failed_ = true;
+  }
+
+  ModelEntries entries_;
+  size_t pos_ = kInvalid;
+  int fail_after_;
+  bool failed_ = false;
+};
 
 }  // namespace cloudkv
 
