@@ -19,8 +19,9 @@ namespace {
 using Model = std::map<std::string, std::string>;
 
 struct KeyHistory {
-  std::vector<std::optional<std::string>> values;  // every write, oldest first
-  size_t acked = 0;                                // index of the last acknowledged write
+  // Every write, oldest first, after the initial state (absent).
+  std::vector<std::optional<std::string>> values = {std::nullopt};
+  size_t acked = 0;  // index of the last acknowledged write (or of the initial state)
 };
 
 class ModelTest : public ::testing::TestWithParam<std::string> {
@@ -110,13 +111,17 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
     }
     ASSERT_TRUE(it->status().ok()) << it->status().ToString();
     ASSERT_EQ(got, expect);
-    // A random seek, then a few steps in each direction.
+    // A random seek, then a few steps forward.
     std::string target = Key();
     it->Seek(target);
-    auto m = std::max(model.lower_bound(target), lo);
-    for (int i = 0; i < 3 && m != hi; i++, ++m) {
-      ASSERT_TRUE(it->Valid());
+    std::string from = ro.lower_bound && target < *ro.lower_bound ? *ro.lower_bound : target;
+    auto m = model.lower_bound(from);
+    for (int i = 0; i < 3; i++, ++m) {
+      bool expect_valid = m != model.end() && (!ro.upper_bound || m->first < *ro.upper_bound);
+      ASSERT_EQ(it->Valid(), expect_valid) << "after Seek(" << target << ")";
+      if (!expect_valid) break;
       ASSERT_EQ(it->key(), m->first);
+      ASSERT_EQ(it->value(), m->second);
       it->Next();
     }
   }

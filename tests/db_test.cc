@@ -114,7 +114,7 @@ TEST_P(DBTest, IteratorsBoundsAndSnapshots) {
   auto db = MustOpen(Url());
   ASSERT_TRUE(db);
   for (int i = 0; i < 50; i++) {
-    char k[8];
+    char k[16];
     std::snprintf(k, sizeof(k), "k%02d", i);
     ASSERT_TRUE(db->Put({}, k, std::to_string(i)).ok());
   }
@@ -171,7 +171,9 @@ TEST_P(DBTest, ReopenRecoversFromTheStoreAlone) {
         model[k] = v;
       }
     }
-    if (round % 2 == 1) ASSERT_TRUE(db->Flush().ok());
+    if (round % 2 == 1) {
+      ASSERT_TRUE(db->Flush().ok());
+    }
     ASSERT_TRUE(db->Close().ok());
   }
   auto db = MustOpen(url);

@@ -28,6 +28,8 @@ bool WaitUntil(const std::function<bool()>& cond) {
 }
 
 TEST(Fencing, ZombieWithThreeUploadsInFlightAndAHole) {
+  // Declared first so the callbacks' targets outlive the writer.
+  std::vector<std::promise<Status>> results(3);
   auto base = NewPrivateMemoryStore("fencing");
   auto gated = std::make_shared<GatedStore>(base);
   Options a_opts;
@@ -41,17 +43,16 @@ TEST(Fencing, ZombieWithThreeUploadsInFlightAndAHole) {
   ASSERT_TRUE(base->Head(WalObjectKey(2)).ok());
 
   // Three uploads in flight: id 3 is held at the gate (the hole), 4 and 5 land.
+  // Each write waits for its own upload to start, so each is its own WAL object.
   gated->Close(WalObjectKey(3));
-  std::vector<std::promise<Status>> results(3);
   for (int i = 0; i < 3; i++) {
     WriteBatch b;
     b.Put("unacked" + std::to_string(i), "zombie");
     (*a)->WriteAsync(b, [&results, i](Status s, uint64_t) { results[i].set_value(s); });
+    ASSERT_TRUE(WaitUntil([&] {
+      return i == 0 ? gated->waiting() == 1 : base->Head(WalObjectKey(3 + i)).ok();
+    })) << "upload " << i;
   }
-  ASSERT_TRUE(WaitUntil([&] {
-    return gated->waiting() == 1 && base->Head(WalObjectKey(4)).ok() &&
-           base->Head(WalObjectKey(5)).ok();
-  }));
 
   // B opens: replays up to id 2, fences the hole at 3.
   Options b_opts;

@@ -118,6 +118,12 @@ std::string NewSstObjectKey(uint64_t now_micros, Random* rnd) {
 
 }  // namespace
 
+std::shared_ptr<MemTable> DBImpl::NewMemTable() const {
+  // Arena blocks small against the memtable limit, so a small memtable is not "full" at once.
+  size_t block = std::clamp<size_t>(options_.memtable_bytes / 16, 1024, 64 * 1024);
+  return std::make_shared<MemTable>(block);
+}
+
 class DBImpl::SnapshotImpl final : public Snapshot {
  public:
   explicit SnapshotImpl(SequenceNumber seq) : seq_(seq) {}
@@ -151,7 +157,7 @@ Status DBImpl::Open() {
                                 " cannot create objects atomically if absent; cloudkv refuses to "
                                 "run a writer there, because it could not fence a second writer");
   }
-  mem_ = std::make_shared<MemTable>();
+  mem_ = NewMemTable();
   mem_created_micros_ = clock_->MonotonicMicros();
   RETURN_IF_ERROR(Recover());
   if (!options_.read_only) {
@@ -291,7 +297,7 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
 void DBImpl::SwitchMemtableLocked() {
   uint64_t boundary = wal_->Seal();
   imm_.push_back(Immutable{mem_, boundary});
-  mem_ = std::make_shared<MemTable>();
+  mem_ = NewMemTable();
   mem_created_micros_ = clock_->MonotonicMicros();
   wal_objects_since_flush_ = 0;
   bg_cv_.notify_all();

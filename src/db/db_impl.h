@@ -76,6 +76,7 @@ class DBImpl final : public DB {
                                        WalWriter::Callback done);
   Status MakeRoomForWrite(std::unique_lock<std::mutex>& lock);
   void SwitchMemtableLocked();
+  std::shared_ptr<MemTable> NewMemTable() const;
   Result<ReadView> GetReadView(const ReadOptions& options);
   Status ConfirmEpochIfDue();
   Status Recover();

@@ -50,7 +50,7 @@ void WalWriter::Append(SequenceNumber first_seq, SequenceNumber last_seq,
   buffer_bytes_ += batch.ByteSize() + 24;
   buffer_.push_back(Buffered{first_seq, last_seq, commit_time_micros, batch, std::move(done)});
   bool wake = false;
-  if (durable_waiter && !buffer_has_waiter_) {
+  if (durable_waiter) {
     buffer_has_waiter_ = true;
     wake = true;
   }
@@ -267,7 +267,8 @@ void WalWriter::FailAllLocked(const Status& status,
 Status WalWriter::WaitForDurable(SequenceNumber seq) {
   std::unique_lock<std::mutex> lock(mu_);
   if (seq > appended_seq_) seq = appended_seq_;
-  if (durable_seq_ < seq && !buffer_has_waiter_ && health_.ok()) {
+  if (durable_seq_ < seq && !buffer_.empty() && buffer_.front().first_seq <= seq &&
+      health_.ok()) {
     buffer_has_waiter_ = true;
     flusher_cv_.notify_one();
   }
