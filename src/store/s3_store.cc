@@ -502,9 +502,11 @@ Result<ListResult> S3Store::List(std::string_view prefix, std::string_view start
     for (const auto& c : xml->children) {
       if (c.name != "Contents") continue;
       std::string key = c.ChildText("Key");
-      if (url_encoded && !PercentDecode(key, &key)) {
+      std::string decoded;
+      if (url_encoded && !PercentDecode(key, &decoded)) {
         return Status::IOError(what + ": malformed key encoding in the response");
       }
+      if (url_encoded) key = std::move(decoded);
       ObjectInfo info;
       if (!ParseUint(c.ChildText("Size"), &info.size) || key.size() < full_prefix.size() ||
           key.compare(0, full_prefix.size(), full_prefix) != 0 || key <= last_key) {
