@@ -3,8 +3,8 @@
 
 namespace cloudkv {
 
-Result<std::shared_ptr<ObjectStore>> ApplyStoreWrappers(
-    std::shared_ptr<ObjectStore> base, std::map<std::string, std::string>*) {
+Result<std::shared_ptr<ObjectStore>> ApplyStoreWrappers(std::shared_ptr<ObjectStore> base,
+                                                        std::map<std::string, std::string>*) {
   return base;
 }
 

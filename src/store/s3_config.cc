@@ -257,6 +257,8 @@ Result<S3Config> ResolveS3Config(const StoreUrl& url, std::map<std::string, std:
   v = c.http.max_connections;
   RETURN_IF_ERROR(p.TakeUint("max_connections", 1, 4096, &v));
   c.http.max_connections = v;
+  RETURN_IF_ERROR(
+      p.TakeUint("min_transfer_bytes_per_ms", 1, 1ull << 40, &c.min_transfer_bytes_per_ms));
   RETURN_IF_ERROR(p.TakeBool("verify_tls", &c.http.verify_tls));
   c.http.ca_file = p.Take("ca_file").value_or("");
   v = static_cast<uint64_t>(c.max_attempts);

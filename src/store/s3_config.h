@@ -70,8 +70,11 @@ struct S3Config {
   bool conditional_writes = true;
 
   HttpClientOptions http;
-  int max_attempts = 6;               // tries per request, including the first
-  uint64_t retry_base_delay_ms = 50;  // backoff: random in [0, min(max, base * 2^n)]
+  // Transfers of n bytes get request_timeout_ms + n / min_transfer_bytes_per_ms: a slow but
+  // moving large transfer is not cut off by the timeout meant for small requests.
+  uint64_t min_transfer_bytes_per_ms = 1000;  // 1 MB/s
+  int max_attempts = 6;                       // tries per request, including the first
+  uint64_t retry_base_delay_ms = 50;          // backoff: random in [0, min(max, base * 2^n)]
   uint64_t retry_max_delay_ms = 5000;
   uint64_t multipart_threshold_bytes = 64ull << 20;  // unconditional puts above use multipart
   uint64_t multipart_part_bytes = 16ull << 20;

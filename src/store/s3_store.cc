@@ -47,6 +47,9 @@ class S3Store final : public ObjectStore {
 
  private:
   const S3Config& config() const { return client_.config(); }
+  uint64_t TimeoutFor(uint64_t bytes) const {
+    return config().http.request_timeout_ms + bytes / config().min_transfer_bytes_per_ms;
+  }
   std::string FullKey(std::string_view key) const { return config().prefix + std::string(key); }
 
   // One ranged GET of [offset, offset+length) of `full` (length > 0), checked against its
@@ -73,8 +76,8 @@ Result<std::string> S3Store::FetchRange(const std::string& full, uint64_t offset
   req.key = full;
   req.headers.emplace_back(
       "range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
-  req.max_response_bytes = length + (64 << 10);                       // slack for an error document
-  req.timeout_ms = config().http.request_timeout_ms + length / 1000;  // >= 1 MB/s
+  req.max_response_bytes = length + (64 << 10);  // slack for an error document
+  req.timeout_ms = TimeoutFor(length);
   ASSIGN_OR_RETURN(S3Response r, client_.Send(req));
   const std::string name = client_.Name(full);
   if (r.http.status == 416) {
@@ -233,7 +236,7 @@ Result<std::string> S3Store::PutSingle(const std::string& full, std::string_view
   req.key = full;
   req.body = data;
   req.payload_sha256 = Sha256Hex(data);  // signed: corrupted bytes are rejected by the server
-  req.timeout_ms = config().http.request_timeout_ms + data.size() / 1000;
+  req.timeout_ms = TimeoutFor(data.size());
   bool retried_for_quirk = false;
   while (true) {
     req.headers.clear();
@@ -319,7 +322,7 @@ Result<std::string> S3Store::MultipartUpload(const std::string& full, std::strin
       req.key = full;
       req.query = {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload_id}};
       req.body = body;
-      req.timeout_ms = config().http.request_timeout_ms + body.size() / 1000;
+      req.timeout_ms = TimeoutFor(body.size());
       Result<S3Response> r = client_.Send(req);
       Status s = r.status();
       if (s.ok() && r->http.status != 200) {
@@ -362,7 +365,7 @@ Result<std::string> S3Store::CompleteUpload(const std::string& full, const std::
   req.headers = {{"content-type", "application/xml"}};
   req.body = body;
   // Completion of a large upload can take a while on the server side.
-  req.timeout_ms = config().http.request_timeout_ms + size / 1000;
+  req.timeout_ms = TimeoutFor(size);
   ASSIGN_OR_RETURN(S3Response r, client_.Send(req));
   std::string etag;
   if (r.http.status == 404 && r.ambiguous) {
