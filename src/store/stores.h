@@ -27,8 +27,8 @@ Result<std::shared_ptr<ObjectStore>> NewS3Store(const StoreUrl& url,
                                                 std::map<std::string, std::string>* params);
 
 // Wraps `base` as the parameters ask (simulate=, faults=, count=...), erasing what it uses.
-Result<std::shared_ptr<ObjectStore>> ApplyStoreWrappers(std::shared_ptr<ObjectStore> base,
-                                                        std::map<std::string, std::string>* params);
+Result<std::shared_ptr<ObjectStore>> ApplyStoreWrappers(
+    std::shared_ptr<ObjectStore> base, std::map<std::string, std::string>* params);
 
 }  // namespace cloudkv
 

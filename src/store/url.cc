@@ -22,8 +22,8 @@ int HexValue(char c) {
 bool ValidBucket(std::string_view b) {
   if (b.size() < 3 || b.size() > 63) return false;
   for (char c : b) {
-    if (!(std::islower(static_cast<unsigned char>(c)) ||
-          std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.')) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+          c == '-' || c == '.')) {
       return false;
     }
   }
@@ -58,9 +58,8 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
   }
   size_t sep = url.find("://");
   if (sep == std::string_view::npos || sep == 0) {
-    return Bad(url,
-               "missing scheme; expected memory://NAME, file:///PATH, file://./PATH or "
-               "s3://BUCKET/PREFIX");
+    return Bad(url, "missing scheme; expected memory://NAME, file:///PATH, file://./PATH or "
+                    "s3://BUCKET/PREFIX");
   }
   StoreUrl out;
   out.scheme = std::string(url.substr(0, sep));
@@ -82,8 +81,7 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
         (eq != std::string_view::npos && !PercentDecode(pair.substr(eq + 1), &value))) {
       return Bad(url, "malformed percent-escape in query parameter '" + std::string(pair) + "'");
     }
-    if (key.empty())
-      return Bad(url, "query parameter with an empty name: '" + std::string(pair) + "'");
+    if (key.empty()) return Bad(url, "query parameter with an empty name: '" + std::string(pair) + "'");
     if (eq == std::string_view::npos) value = "true";
     if (!out.params.emplace(key, value).second) {
       return Bad(url, "query parameter '" + key + "' given twice");
@@ -104,10 +102,8 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
     }
     if (decoded.front() != '/' && decoded != "." && decoded != ".." &&
         decoded.rfind("./", 0) != 0 && decoded.rfind("../", 0) != 0) {
-      return Bad(url,
-                 "file:// path must be absolute (file:///var/db) or start with ./ or ../ "
-                 "(file://./db); got '" +
-                     decoded + "'");
+      return Bad(url, "file:// path must be absolute (file:///var/db) or start with ./ or ../ "
+                      "(file://./db); got '" + decoded + "'");
     }
     out.path = decoded;
   } else if (out.scheme == "s3") {
@@ -133,8 +129,8 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
 Result<bool> ParseBoolOption(std::string_view name, std::string_view value) {
   if (value == "1" || value == "true" || value == "yes" || value == "on") return true;
   if (value == "0" || value == "false" || value == "no" || value == "off") return false;
-  return Status::InvalidArgument("option '" + std::string(name) +
-                                 "': expected true or false, got '" + std::string(value) + "'");
+  return Status::InvalidArgument("option '" + std::string(name) + "': expected true or false, got '" +
+                                 std::string(value) + "'");
 }
 
 Result<uint64_t> ParseUintOption(std::string_view name, std::string_view value) {
