@@ -2,6 +2,7 @@
 #include "server/connection.h"
 
 #include <chrono>
+#include <functional>
 
 #include "server/keyspace.h"
 
@@ -260,7 +261,9 @@ void Connection::RunCommand(const CommandSpec& spec, const std::vector<std::stri
   bool write = spec.flags & kCmdWrite;
   // A read behind this client's own unacknowledged writes must see them: it reads the newest
   // state and its reply (which follows theirs anyway) waits until what it read is durable.
-  bool unflushed = write || HasPendingReplies();
+  // So does a read after WATCH: it must see the newest state, or an EXEC could be validated
+  // against a value older than one another client already wrote.
+  bool unflushed = write || HasPendingReplies() || !watched_.empty();
   uint64_t slot = NewSlot();
   ReplyWriter out(info_.protocol);
   std::optional<KeyLocks::Guard> guard;
@@ -280,11 +283,19 @@ void Connection::Finish(Txn* txn, uint64_t slot, std::string reply, bool read_un
     self->Fill(slot, std::move(data));
   };
   if (!txn->batch().empty()) {
-    if (txn->touched_all()) {
-      state_->watches.TouchAll();
-    } else {
-      state_->watches.Touch(txn->touched_keys());
-    }
+    // Touch watches only after the batch is applied to memory (Submit returns then): a WATCH
+    // that misses this touch is sure to read the new state. Both happen under the key locks.
+    auto touch = [this, txn] {
+      if (txn->touched_all()) {
+        state_->watches.TouchAll();
+      } else {
+        state_->watches.Touch(txn->touched_keys());
+      }
+    };
+    struct TouchAfter {
+      std::function<void()> fn;
+      ~TouchAfter() { fn(); }
+    } touch_after{touch};
     state_->tracker.Submit(
         txn->batch(), [self, deliver, reply = std::move(reply), error](Status status) mutable {
           asio::post(self->socket_.get_executor(),

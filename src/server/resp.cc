@@ -119,6 +119,7 @@ RespParser::Outcome RespParser::ParseInline(std::string_view data, size_t* pos,
     return Outcome::kError;
   }
   std::string_view line = data.substr(*pos, nl - *pos);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   args->clear();
   if (!SplitInline(line, args)) {
     *error = "ERR Protocol error: unbalanced quotes in request";
