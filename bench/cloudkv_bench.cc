@@ -109,7 +109,15 @@ int Main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
   app.add_option("--json", f.json, "Write the results as a JSON array to this file");
+  bool print_engines = false;
+  app.add_flag("--print_engines", print_engines, "Print the engines of this build and exit");
   CLI11_PARSE(app, argc, argv);
+  if (print_engines) {
+    std::string list;
+    for (const std::string& e : AvailableEngines()) list += (list.empty() ? "" : ",") + e;
+    std::printf("%s\n", list.c_str());
+    return 0;
+  }
 
   std::vector<std::string> workloads = SplitCommas(f.workloads);
   std::vector<std::string> engines = SplitCommas(f.engines);
