@@ -102,7 +102,8 @@ class ObjectStore {
   // Deletes an object. Deleting a missing key is OK (idempotent).
   virtual Status Delete(std::string_view key) = 0;
 
-  // Deletes several objects; missing keys are OK. The default calls Delete for each.
+  // Deletes several objects; missing keys are OK. A bad key anywhere in `keys` is
+  // InvalidArgument and deletes nothing. The default checks the keys, then calls Delete for each.
   virtual Status DeleteMany(std::span<const std::string> keys);
 
   // Lists keys that start with `prefix` and sort after `start_after` (byte-wise), in order, at

@@ -7,6 +7,8 @@
 namespace cloudkv {
 
 Status ObjectStore::DeleteMany(std::span<const std::string> keys) {
+  // Check every key first, so a bad key anywhere in the batch deletes nothing.
+  for (const auto& key : keys) RETURN_IF_ERROR(ValidateObjectKey(key));
   for (const auto& key : keys) RETURN_IF_ERROR(Delete(key));
   return Status::OK();
 }

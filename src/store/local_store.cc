@@ -1,0 +1,636 @@
+// file://: objects as files in a local directory (docs/object-stores.md, "The file:// backend").
+//
+// On-disk layout under the root directory:
+//   <segment>/<segment>/.../<segment>   one regular file per object; '/' in a key is a directory
+//   .cloudkv/tmp/<pid>.<n>.<nonce>       a put's bytes before they are committed (never listed)
+//   .cloudkv/locks/<stripe>              lock files for flock(2), one per stripe (kLockStripes)
+// A key segment that starts with '.' is stored with one more '.' in front, so no key can name
+// .cloudkv (or any other name with a single leading dot, which listing skips as foreign).
+//
+// Protocol (every mutation of a key runs under the key's stripe lock, which is an in-process
+// mutex plus flock(2) on the stripe's lock file, so it excludes other threads and processes):
+//   put:    write a temp file, set its mtime to (now, random nanoseconds), fsync it; take the
+//           lock; for if-match, stat the target and compare etags; commit with rename(2)
+//           (overwrite, if-match) or link(2) (if-absent: EEXIST = PreconditionFailed); release
+//           the lock; unlink the temp name (link only); fsync the target's directory and the
+//           parent of every directory the put had to create.
+//   delete: under the lock unlink(2); fsync the directory; rmdir(2) empty parents best-effort.
+//   get/head/list: no locks; a file is never modified after its rename, so an open descriptor
+//           reads exactly one version.
+// ETag: "<inode>-<mtime ns>-<size>" in hex. Each put creates a new inode, and its mtime carries
+// 30 random bits in the nanoseconds, so a recycled inode number does not repeat an etag.
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cassert>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+
+#include "store/posix_file.h"
+#include "store/stores.h"
+#include "util/hash.h"
+#include "util/logging.h"
+#include "util/random.h"
+#include "util/status_macros.h"
+
+namespace cloudkv {
+namespace {
+
+constexpr char kInternalDir[] = ".cloudkv";
+constexpr size_t kLockStripes = 256;
+constexpr size_t kMaxSegmentBytes = 255;                 // NAME_MAX on Linux file systems
+constexpr uint64_t kMaxObjectBytes = uint64_t{5} << 30;  // S3's single-PUT limit
+constexpr int kMaxCommitAttempts = 16;                   // against racing rmdir of parents
+constexpr size_t kMaxListDepth = 512;                    // a 1024-byte key has <= 512 segments
+constexpr uint64_t kStaleTempSeconds = 3600;
+
+std::string EtagOf(const struct stat& st) {
+  uint64_t mtime_ns = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000ull +
+                      static_cast<uint64_t>(st.st_mtim.tv_nsec);
+  return fmt::format("{:x}-{:x}-{:x}", static_cast<uint64_t>(st.st_ino), mtime_ns,
+                     static_cast<uint64_t>(st.st_size));
+}
+
+// Maps a valid key to its path relative to the root. InvalidArgument when a segment is longer
+// than a file name may be.
+Result<std::string> KeyToPath(std::string_view key) {
+  RETURN_IF_ERROR(ValidateObjectKey(key));
+  std::string path;
+  path.reserve(key.size() + 8);
+  size_t start = 0;
+  while (start <= key.size()) {
+    size_t slash = key.find('/', start);
+    if (slash == std::string_view::npos) slash = key.size();
+    std::string_view seg = key.substr(start, slash - start);
+    if (seg.front() == '.') path.push_back('.');
+    if (seg.size() + (seg.front() == '.' ? 1 : 0) > kMaxSegmentBytes) {
+      return Status::InvalidArgument("object key '" + std::string(key.substr(0, 200)) +
+                                     "': file:// cannot store a segment longer than 255 bytes");
+    }
+    path.append(seg);
+    if (slash < key.size()) path.push_back('/');
+    start = slash + 1;
+  }
+  return path;
+}
+
+// Decodes a directory entry name into a key segment; false for names that are not ours
+// (a single leading dot: internal or foreign) or that no key could produce.
+bool NameToSegment(std::string_view name, std::string* segment) {
+  if (name.empty() || name == "." || name == "..") return false;
+  if (name[0] == '.') {
+    if (name.size() < 2 || name[1] != '.') return false;
+    name.remove_prefix(1);
+    if (name == "." || name == "..") return false;
+  }
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+  }
+  segment->assign(name);
+  return true;
+}
+
+std::string_view ParentOf(std::string_view path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+class LocalStore final : public ObjectStore {
+ public:
+  LocalStore(std::string display_root, UniqueFd root, UniqueFd tmp, UniqueFd locks, bool fsync)
+      : display_root_(std::move(display_root)),
+        root_fd_(std::move(root)),
+        tmp_fd_(std::move(tmp)),
+        lock_dir_fd_(std::move(locks)),
+        fsync_(fsync),
+        nonce_(RandomSeed()),
+        rng_(RandomSeed()) {}
+
+  Result<GetResult> Get(std::string_view key, std::optional<ByteRange> range) override;
+  Result<ObjectInfo> Head(std::string_view key) override;
+  Result<std::string> Put(std::string_view key, std::string_view data,
+                          const PutOptions& options) override;
+  Status Delete(std::string_view key) override;
+  Status DeleteMany(std::span<const std::string> keys) override;
+  Result<ListResult> List(std::string_view prefix, std::string_view start_after,
+                          size_t limit) override;
+  std::string Describe() const override { return "file://" + display_root_; }
+
+  void RemoveStaleTempFiles();
+
+ private:
+  struct Stripe {
+    std::mutex mu;
+    UniqueFd fd;  // the stripe's lock file, opened on first use; guarded by mu
+  };
+
+  // Holds a key's stripe: the mutex (threads) and an exclusive flock (processes).
+  class KeyLock {
+   public:
+    KeyLock() = default;
+    KeyLock(const KeyLock&) = delete;
+    KeyLock& operator=(const KeyLock&) = delete;
+    ~KeyLock() { Unlock(); }
+    void Unlock() {
+      if (stripe_ == nullptr) return;
+      ::flock(stripe_->fd.get(), LOCK_UN);
+      stripe_->mu.unlock();
+      stripe_ = nullptr;
+    }
+
+   private:
+    friend class LocalStore;
+    Stripe* stripe_ = nullptr;
+  };
+
+  struct ListEntry {
+    std::string sort_key;  // the key, or for a directory the key prefix ending in '/'
+    std::string name;      // the entry's name on disk
+    bool is_dir;
+  };
+
+  Status LockKey(std::string_view key, KeyLock* lock);
+  Status Missing(std::string_view key) const {
+    return Status::NotFound("'" + std::string(key) + "' not found in " + Describe());
+  }
+  Status Conflict(std::string_view key) const {
+    return Status::NotSupported("'" + std::string(key) + "' in " + Describe() +
+                                ": a key and a key below it ('k' and 'k/...') cannot coexist in "
+                                "file://");
+  }
+  std::string NewTempName();
+  Status WriteTemp(std::string_view key, const std::string& tmp_name, std::string_view data,
+                   struct stat* st);
+  Result<bool> Commit(std::string_view key, const std::string& path, const std::string& tmp_name,
+                      const PutOptions& options, std::vector<std::string>* dirs_to_sync);
+  Status CreateParents(const std::string& path, std::vector<std::string>* dirs_to_sync);
+  // fsyncs a directory (relative to the root; "" is the root). A missing directory is OK when
+  // `missing_ok`.
+  Status SyncDir(std::string_view rel_dir, bool missing_ok = false);
+  void RemoveEmptyParents(std::string_view path);
+  Status ListDir(const std::string& rel_dir, const std::string& key_prefix, size_t depth,
+                 std::string_view prefix, std::string_view start_after, size_t want,
+                 std::vector<ObjectInfo>* out);
+
+  // Constant after construction.
+  const std::string display_root_;
+  const UniqueFd root_fd_;
+  const UniqueFd tmp_fd_;
+  const UniqueFd lock_dir_fd_;
+  const bool fsync_;
+  const uint64_t nonce_;
+
+  std::atomic<uint64_t> temp_counter_{0};
+  std::mutex rng_mu_;
+  Random rng_;  // guarded by rng_mu_
+  std::array<Stripe, kLockStripes> stripes_;
+};
+
+Status LocalStore::LockKey(std::string_view key, KeyLock* lock) {
+  assert(lock->stripe_ == nullptr);
+  // Hash64 is stable across processes and builds, so every process picks the same stripe.
+  Stripe& stripe = stripes_[Hash64(key) % kLockStripes];
+  stripe.mu.lock();
+  size_t index = static_cast<size_t>(&stripe - stripes_.data());
+  if (!stripe.fd.valid()) {
+    std::string name = std::to_string(index);
+    int fd = ::openat(lock_dir_fd_.get(), name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      int err = errno;
+      stripe.mu.unlock();
+      return PosixError("open lock file", display_root_ + "/.cloudkv/locks/" + name, err);
+    }
+    stripe.fd = UniqueFd(fd);
+  }
+  while (::flock(stripe.fd.get(), LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    stripe.mu.unlock();
+    return PosixError("flock", display_root_ + "/.cloudkv/locks/" + std::to_string(index), err);
+  }
+  lock->stripe_ = &stripe;
+  return Status::OK();
+}
+
+std::string LocalStore::NewTempName() {
+  return fmt::format("{}.{}.{:x}", ::getpid(), temp_counter_.fetch_add(1), nonce_);
+}
+
+Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name,
+                             std::string_view data, struct stat* st) {
+  UniqueFd fd(
+      ::openat(tmp_fd_.get(), tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  std::string where =
+      display_root_ + "/.cloudkv/tmp/" + tmp_name + " (for '" + std::string(key) + "')";
+  if (!fd.valid()) return PosixError("create temp file", where, errno);
+  if (int err = WriteFully(fd.get(), data); err != 0) return PosixError("write", where, err);
+  // The etag includes the mtime; random nanoseconds keep it unique even when the inode number
+  // of a deleted version is reused within one tick of the file system's clock.
+  struct timespec times[2];
+  times[0].tv_sec = 0;
+  times[0].tv_nsec = UTIME_OMIT;
+  times[1].tv_sec = ::time(nullptr);
+  {
+    std::lock_guard<std::mutex> lock(rng_mu_);
+    times[1].tv_nsec = static_cast<long>(rng_.Uniform(1'000'000'000));
+  }
+  if (::futimens(fd.get(), times) != 0) return PosixError("futimens", where, errno);
+  if (fsync_) {
+    if (int err = FsyncFd(fd.get()); err != 0) return PosixError("fsync", where, err);
+  }
+  if (::fstat(fd.get(), st) != 0) return PosixError("fstat", where, errno);
+  if (int err = fd.Close(); err != 0) return PosixError("close", where, err);
+  return Status::OK();
+}
+
+Status LocalStore::SyncDir(std::string_view rel_dir, bool missing_ok) {
+  if (rel_dir.empty()) {
+    if (int err = FsyncFd(root_fd_.get()); err != 0) {
+      return PosixError("fsync directory", display_root_, err);
+    }
+    return Status::OK();
+  }
+  std::string dir(rel_dir);
+  UniqueFd fd(::openat(root_fd_.get(), dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (missing_ok && errno == ENOENT) return Status::OK();
+    return PosixError("open directory", display_root_ + "/" + dir, errno);
+  }
+  if (int err = FsyncFd(fd.get()); err != 0) {
+    return PosixError("fsync directory", display_root_ + "/" + dir, err);
+  }
+  return Status::OK();
+}
+
+Status LocalStore::CreateParents(const std::string& path, std::vector<std::string>* dirs_to_sync) {
+  for (size_t slash = path.find('/'); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    std::string dir = path.substr(0, slash);
+    if (::mkdirat(root_fd_.get(), dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      if (errno == ENOTDIR) return Status::NotFound("parent is a file");
+      return PosixError("mkdir", display_root_ + "/" + dir, errno);
+    }
+    // Sync the parent whether or not this put created the directory: a racing put that did
+    // may not have synced it yet, and this put must be durable when it returns.
+    dirs_to_sync->emplace_back(ParentOf(dir));
+  }
+  return Status::OK();
+}
+
+// Returns true when the key was committed; false is never returned with OK (errors carry the
+// reason). `dirs_to_sync` collects directories whose entries changed.
+Result<bool> LocalStore::Commit(std::string_view key, const std::string& path,
+                                const std::string& tmp_name, const PutOptions& options,
+                                std::vector<std::string>* dirs_to_sync) {
+  KeyLock lock;
+  RETURN_IF_ERROR(LockKey(key, &lock));
+  if (options.mode == PutMode::kIfMatch) {
+    struct stat st;
+    if (::fstatat(root_fd_.get(), path.c_str(), &st, 0) != 0) {
+      if (errno != ENOENT && errno != ENOTDIR) {
+        return PosixError("stat", display_root_ + "/" + path, errno);
+      }
+      return Status::PreconditionFailed("'" + std::string(key) + "' does not exist in " +
+                                        Describe() + " (if-match '" + options.if_match + "')");
+    }
+    if (!S_ISREG(st.st_mode) || EtagOf(st) != options.if_match) {
+      return Status::PreconditionFailed("'" + std::string(key) + "' in " + Describe() +
+                                        " does not have etag '" + options.if_match + "'");
+    }
+  }
+  for (int attempt = 0; attempt < kMaxCommitAttempts; attempt++) {
+    int rc = options.mode == PutMode::kIfAbsent
+                 ? ::linkat(tmp_fd_.get(), tmp_name.c_str(), root_fd_.get(), path.c_str(), 0)
+                 : ::renameat(tmp_fd_.get(), tmp_name.c_str(), root_fd_.get(), path.c_str());
+    if (rc == 0) {
+      dirs_to_sync->emplace_back(ParentOf(path));
+      return true;
+    }
+    int err = errno;
+    if (err == ENOENT) {
+      // A parent directory is missing (new, or removed by a racing delete): create it.
+      Status s = CreateParents(path, dirs_to_sync);
+      if (s.IsNotFound()) return Conflict(key);
+      RETURN_IF_ERROR(s);
+      continue;
+    }
+    if (err == EEXIST && options.mode == PutMode::kIfAbsent) {
+      struct stat st;
+      if (::fstatat(root_fd_.get(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISDIR(st.st_mode)) {
+        return Conflict(key);
+      }
+      return Status::PreconditionFailed("'" + std::string(key) + "' already exists in " +
+                                        Describe());
+    }
+    if (err == EISDIR || err == ENOTEMPTY || err == EEXIST || err == ENOTDIR) return Conflict(key);
+    return PosixError(options.mode == PutMode::kIfAbsent ? "link" : "rename",
+                      display_root_ + "/" + path, err);
+  }
+  return Status::IOError("'" + std::string(key) + "' in " + Describe() +
+                             ": parent directories kept disappearing (racing deletes)",
+                         true);
+}
+
+Result<std::string> LocalStore::Put(std::string_view key, std::string_view data,
+                                    const PutOptions& options) {
+  ASSIGN_OR_RETURN(std::string path, KeyToPath(key));
+  if (data.size() > kMaxObjectBytes) {
+    return Status::InvalidArgument("object '" + std::string(key) + "' is " +
+                                   std::to_string(data.size()) + " bytes; the limit is 5 GiB");
+  }
+  std::string tmp_name = NewTempName();
+  struct stat st;
+  Status written = WriteTemp(key, tmp_name, data, &st);
+  std::vector<std::string> dirs_to_sync;
+  Result<bool> committed =
+      written.ok() ? Commit(key, path, tmp_name, options, &dirs_to_sync) : Result<bool>(written);
+  // After a rename the temp name is gone; after a link or a failure it must be removed.
+  if (!committed.ok() || options.mode == PutMode::kIfAbsent) {
+    ::unlinkat(tmp_fd_.get(), tmp_name.c_str(), 0);
+  }
+  if (!committed.ok()) return std::move(committed).status();
+  if (fsync_) {
+    std::sort(dirs_to_sync.begin(), dirs_to_sync.end());
+    dirs_to_sync.erase(std::unique(dirs_to_sync.begin(), dirs_to_sync.end()), dirs_to_sync.end());
+    for (const std::string& dir : dirs_to_sync) RETURN_IF_ERROR(SyncDir(dir));
+  }
+  return EtagOf(st);
+}
+
+Result<GetResult> LocalStore::Get(std::string_view key, std::optional<ByteRange> range) {
+  ASSIGN_OR_RETURN(std::string path, KeyToPath(key));
+  UniqueFd fd(::openat(root_fd_.get(), path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) return Missing(key);
+    return PosixError("open", display_root_ + "/" + path, errno);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return PosixError("fstat", display_root_ + "/" + path, errno);
+  if (!S_ISREG(st.st_mode)) return Missing(key);
+  GetResult out;
+  out.etag = EtagOf(st);
+  out.object_size = static_cast<uint64_t>(st.st_size);
+  uint64_t offset = 0, length = out.object_size;
+  if (range) {
+    if (range->length == 0) return out;
+    if (range->offset >= out.object_size) {
+      return Status::InvalidArgument("range starts at " + std::to_string(range->offset) +
+                                     ", past the end of '" + std::string(key) + "' (" +
+                                     std::to_string(out.object_size) + " bytes)");
+    }
+    offset = range->offset;
+    length = std::min(range->length, out.object_size - offset);
+  } else if (length > kMaxObjectBytes) {
+    return Status::InvalidArgument("'" + std::string(key) + "' is " + std::to_string(length) +
+                                   " bytes, more than a whole-object get may read (5 GiB); "
+                                   "read it in ranges");
+  }
+  out.data.resize(length);
+  int err = PreadFully(fd.get(), out.data.data(), length, offset);
+  if (err == -1) {
+    return Status::Corruption("'" + std::string(key) + "' in " + Describe() +
+                              " shrank while being read (modified outside cloudkv?)");
+  }
+  if (err != 0) return PosixError("read", display_root_ + "/" + path, err);
+  return out;
+}
+
+Result<ObjectInfo> LocalStore::Head(std::string_view key) {
+  ASSIGN_OR_RETURN(std::string path, KeyToPath(key));
+  struct stat st;
+  if (::fstatat(root_fd_.get(), path.c_str(), &st, 0) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Missing(key);
+    return PosixError("stat", display_root_ + "/" + path, errno);
+  }
+  if (!S_ISREG(st.st_mode)) return Missing(key);
+  return ObjectInfo{std::string(key), static_cast<uint64_t>(st.st_size), EtagOf(st)};
+}
+
+Status LocalStore::Delete(std::string_view key) {
+  return DeleteMany(std::span<const std::string>(std::vector<std::string>{std::string(key)}));
+}
+
+Status LocalStore::DeleteMany(std::span<const std::string> keys) {
+  std::vector<std::string> paths;
+  paths.reserve(keys.size());
+  for (const std::string& key : keys) {
+    ASSIGN_OR_RETURN(std::string path, KeyToPath(key));
+    paths.push_back(std::move(path));
+  }
+  std::vector<std::string> removed;  // paths actually unlinked
+  for (size_t i = 0; i < keys.size(); i++) {
+    KeyLock lock;
+    RETURN_IF_ERROR(LockKey(keys[i], &lock));
+    if (::unlinkat(root_fd_.get(), paths[i].c_str(), 0) == 0) {
+      removed.push_back(paths[i]);
+    } else if (errno != ENOENT && errno != ENOTDIR && errno != EISDIR) {
+      return PosixError("unlink", display_root_ + "/" + paths[i], errno);
+    }
+  }
+  if (fsync_) {
+    std::vector<std::string> dirs;
+    for (const std::string& path : removed) dirs.emplace_back(ParentOf(path));
+    std::sort(dirs.begin(), dirs.end());
+    dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+    // A directory may already be gone (a racing delete emptied and removed it).
+    for (const std::string& dir : dirs) RETURN_IF_ERROR(SyncDir(dir, /*missing_ok=*/true));
+  }
+  for (const std::string& path : removed) RemoveEmptyParents(path);
+  return Status::OK();
+}
+
+void LocalStore::RemoveEmptyParents(std::string_view path) {
+  // Best effort: rmdir fails on a non-empty directory, which ends the walk. A put that races
+  // with this and loses its parent directory recreates it (see Commit).
+  for (std::string_view dir = ParentOf(path); !dir.empty(); dir = ParentOf(dir)) {
+    std::string d(dir);
+    if (::unlinkat(root_fd_.get(), d.c_str(), AT_REMOVEDIR) != 0) break;
+  }
+}
+
+Status LocalStore::ListDir(const std::string& rel_dir, const std::string& key_prefix, size_t depth,
+                           std::string_view prefix, std::string_view start_after, size_t want,
+                           std::vector<ObjectInfo>* out) {
+  if (depth > kMaxListDepth) return Status::OK();
+  UniqueFd fd(::openat(root_fd_.get(), rel_dir.empty() ? "." : rel_dir.c_str(),
+                       O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::OK();  // removed meanwhile
+    return PosixError("open directory", display_root_ + "/" + rel_dir, errno);
+  }
+  DIR* dir = ::fdopendir(fd.get());
+  if (dir == nullptr) return PosixError("fdopendir", display_root_ + "/" + rel_dir, errno);
+  fd.Release();  // now owned by `dir`
+  std::unique_ptr<DIR, int (*)(DIR*)> dir_owner(dir, &::closedir);
+
+  std::vector<ListEntry> entries;
+  std::string segment;
+  while (true) {
+    errno = 0;
+    struct dirent* ent = ::readdir(dir);
+    if (ent == nullptr) {
+      if (errno != 0) return PosixError("readdir", display_root_ + "/" + rel_dir, errno);
+      break;
+    }
+    if (!NameToSegment(ent->d_name, &segment)) continue;
+    bool is_dir = ent->d_type == DT_DIR;
+    if (ent->d_type == DT_UNKNOWN) {
+      struct stat st;
+      if (::fstatat(::dirfd(dir), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) continue;
+      is_dir = S_ISDIR(st.st_mode);
+    } else if (!is_dir && ent->d_type != DT_REG) {
+      continue;  // symlinks, sockets...: not objects
+    }
+    std::string sort_key = key_prefix + segment;
+    if (is_dir) {
+      sort_key.push_back('/');
+      // Every key below starts with sort_key and is longer than it.
+      bool prefix_ok = StartsWith(prefix, sort_key) || StartsWith(sort_key, prefix);
+      bool after_ok = sort_key > start_after || StartsWith(start_after, sort_key);
+      if (!prefix_ok || !after_ok) continue;
+    } else if (!StartsWith(sort_key, prefix) || !(sort_key > start_after)) {
+      continue;
+    }
+    entries.push_back(ListEntry{std::move(sort_key), ent->d_name, is_dir});
+  }
+
+  // Visit entries in order, sorting only as far as needed: a page usually needs the first
+  // `want` entries of a large directory, so select them with nth_element chunk by chunk.
+  auto by_key = [](const ListEntry& a, const ListEntry& b) { return a.sort_key < b.sort_key; };
+  size_t begin = 0;
+  while (begin < entries.size() && out->size() < want) {
+    size_t chunk = std::max<size_t>(want - out->size(), 64);
+    size_t end = std::min(entries.size(), begin + chunk);
+    if (end < entries.size()) {
+      std::nth_element(entries.begin() + begin, entries.begin() + end, entries.end(), by_key);
+    }
+    std::sort(entries.begin() + begin, entries.begin() + end, by_key);
+    for (size_t i = begin; i < end && out->size() < want; i++) {
+      const ListEntry& e = entries[i];
+      std::string child = rel_dir + e.name;
+      if (e.is_dir) {
+        RETURN_IF_ERROR(
+            ListDir(child + "/", e.sort_key, depth + 1, prefix, start_after, want, out));
+        continue;
+      }
+      struct stat st;
+      if (::fstatat(::dirfd(dir), e.name.c_str(), &st, 0) != 0) {
+        if (errno == ENOENT) continue;  // deleted meanwhile
+        return PosixError("stat", display_root_ + "/" + child, errno);
+      }
+      if (!S_ISREG(st.st_mode)) continue;
+      out->push_back(ObjectInfo{e.sort_key, static_cast<uint64_t>(st.st_size), EtagOf(st)});
+    }
+    begin = end;
+  }
+  return Status::OK();
+}
+
+Result<ListResult> LocalStore::List(std::string_view prefix, std::string_view start_after,
+                                    size_t limit) {
+  if (limit == 0) limit = 1000;
+  limit = std::min<size_t>(limit, 100'000);
+  std::vector<ObjectInfo> found;
+  // One more than asked, to learn whether the listing is truncated.
+  RETURN_IF_ERROR(ListDir("", "", 0, prefix, start_after, limit + 1, &found));
+  ListResult out;
+  if (found.size() > limit) {
+    found.resize(limit);
+    out.truncated = true;
+  }
+  out.objects = std::move(found);
+  return out;
+}
+
+void LocalStore::RemoveStaleTempFiles() {
+  // A temp file older than kStaleTempSeconds belongs to a put that crashed: puts write their
+  // temp file and commit it within seconds.
+  int fd = ::openat(tmp_fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    ::close(fd);
+    return;
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> dir_owner(dir, &::closedir);
+  uint64_t now = static_cast<uint64_t>(::time(nullptr));
+  size_t removed = 0;
+  while (struct dirent* ent = ::readdir(dir)) {
+    if (ent->d_name[0] == '.') continue;
+    struct stat st;
+    if (::fstatat(fd, ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+      continue;
+    }
+    if (static_cast<uint64_t>(st.st_mtim.tv_sec) + kStaleTempSeconds < now &&
+        ::unlinkat(fd, ent->d_name, 0) == 0) {
+      removed++;
+    }
+  }
+  if (removed > 0) LOG_INFO("{}: removed {} stale temp files", Describe(), removed);
+}
+
+Result<UniqueFd> OpenOrCreateDir(int parent_fd, const std::string& name, const std::string& shown) {
+  if (::mkdirat(parent_fd, name.c_str(), 0755) != 0 && errno != EEXIST) {
+    return PosixError("mkdir", shown, errno);
+  }
+  UniqueFd fd(::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOTDIR) {
+      return Status::IOError("file:// root '" + shown + "' exists and is not a directory");
+    }
+    return PosixError("open directory", shown, errno);
+  }
+  return fd;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
+                                                   std::map<std::string, std::string>* params) {
+  bool fsync = true;
+  if (auto it = params->find("fsync"); it != params->end()) {
+    ASSIGN_OR_RETURN(fsync, ParseBoolOption("fsync", it->second));
+    params->erase(it);
+  }
+  if (root.empty()) return Status::InvalidArgument("file:// needs a directory path");
+  // Create the root and its missing ancestors, one component at a time.
+  UniqueFd dir(::open(root.front() == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return PosixError("open directory", root, errno);
+  size_t start = 0;
+  while (start < root.size()) {
+    size_t slash = root.find('/', start);
+    if (slash == std::string::npos) slash = root.size();
+    std::string component = root.substr(start, slash - start);
+    start = slash + 1;
+    if (component.empty()) continue;
+    ASSIGN_OR_RETURN(dir, OpenOrCreateDir(dir.get(), component, root.substr(0, slash)));
+  }
+  ASSIGN_OR_RETURN(UniqueFd internal,
+                   OpenOrCreateDir(dir.get(), kInternalDir, root + "/" + kInternalDir));
+  ASSIGN_OR_RETURN(UniqueFd tmp,
+                   OpenOrCreateDir(internal.get(), "tmp", root + "/" + kInternalDir + "/tmp"));
+  ASSIGN_OR_RETURN(UniqueFd locks,
+                   OpenOrCreateDir(internal.get(), "locks", root + "/" + kInternalDir + "/locks"));
+  auto store =
+      std::make_shared<LocalStore>(root, std::move(dir), std::move(tmp), std::move(locks), fsync);
+  store->RemoveStaleTempFiles();
+  return std::shared_ptr<ObjectStore>(std::move(store));
+}
+
+}  // namespace cloudkv
