@@ -1,75 +1,28 @@
 // cloudkv adapter: the public API only (DB::Open, WriteOptions{durable}, ReadOptions).
 //
-// The store is opened from the URL here and wrapped in a request counter before DB::Open sees
-// it (Options::store), so every object-store request the engine makes is counted by kind.
-// TODO(bench): use src/store/counting_store.h once it is on main, so the counts match what
-// `cloudkv stats` reports.
-#include <atomic>
-
+// The store is opened from the URL here and wrapped in a CountingStore (src/store) before
+// DB::Open sees it (Options::store), so every object-store request the engine makes is counted
+// by kind, by the same rules `cloudkv stats` uses.
 #include "cloudkv/db.h"
 #include "cloudkv/object_store.h"
 #include "cloudkv/options.h"
 #include "engine.h"
+#include "store/counting_store.h"
 
 namespace cloudkv::bench {
 namespace {
 
-// Counts requests by kind and forwards them. Thread-safe (relaxed atomics; read at quiet
-// points between workloads).
-class RequestCountingStore final : public ObjectStore {
- public:
-  explicit RequestCountingStore(std::shared_ptr<ObjectStore> base) : base_(std::move(base)) {}
-
-  Result<GetResult> Get(std::string_view key, std::optional<ByteRange> range) override {
-    get_.fetch_add(1, std::memory_order_relaxed);
-    Result<GetResult> r = base_->Get(key, range);
-    if (r.ok()) bytes_in_.fetch_add(r->data.size(), std::memory_order_relaxed);
-    return r;
-  }
-  Result<ObjectInfo> Head(std::string_view key) override {
-    head_.fetch_add(1, std::memory_order_relaxed);
-    return base_->Head(key);
-  }
-  Result<std::string> Put(std::string_view key, std::string_view data,
-                          const PutOptions& options) override {
-    put_.fetch_add(1, std::memory_order_relaxed);
-    bytes_out_.fetch_add(data.size(), std::memory_order_relaxed);
-    return base_->Put(key, data, options);
-  }
-  Status Delete(std::string_view key) override {
-    del_.fetch_add(1, std::memory_order_relaxed);
-    return base_->Delete(key);
-  }
-  Status DeleteMany(std::span<const std::string> keys) override {
-    // One S3 DeleteObjects request per 1000 keys.
-    del_.fetch_add((keys.size() + 999) / 1000, std::memory_order_relaxed);
-    return base_->DeleteMany(keys);
-  }
-  Result<ListResult> List(std::string_view prefix, std::string_view start_after,
-                          size_t limit) override {
-    list_.fetch_add(1, std::memory_order_relaxed);
-    return base_->List(prefix, start_after, limit);
-  }
-  StoreCapabilities capabilities() const override { return base_->capabilities(); }
-  std::string Describe() const override { return base_->Describe(); }
-
-  RequestCounts Counts() const {
-    RequestCounts c;
-    c.get = get_.load(std::memory_order_relaxed);
-    c.put = put_.load(std::memory_order_relaxed);
-    c.list = list_.load(std::memory_order_relaxed);
-    c.head = head_.load(std::memory_order_relaxed);
-    c.del = del_.load(std::memory_order_relaxed);
-    c.bytes_in = bytes_in_.load(std::memory_order_relaxed);
-    c.bytes_out = bytes_out_.load(std::memory_order_relaxed);
-    return c;
-  }
-
- private:
-  std::shared_ptr<ObjectStore> base_;
-  std::atomic<uint64_t> get_{0}, put_{0}, list_{0}, head_{0}, del_{0};
-  std::atomic<uint64_t> bytes_in_{0}, bytes_out_{0};
-};
+RequestCounts FromCounters(const StoreCounters& c) {
+  RequestCounts r;
+  r.get = c.Requests(StoreOp::kGet);
+  r.put = c.Requests(StoreOp::kPut);
+  r.list = c.Requests(StoreOp::kList);
+  r.head = c.Requests(StoreOp::kHead);
+  r.del = c.Requests(StoreOp::kDelete);
+  r.bytes_in = c.get_bytes;
+  r.bytes_out = c.put_bytes;
+  return r;
+}
 
 class CloudkvCursor final : public BenchCursor {
  public:
@@ -90,7 +43,7 @@ class CloudkvCursor final : public BenchCursor {
 
 class CloudkvEngine final : public BenchEngine {
  public:
-  CloudkvEngine(std::unique_ptr<DB> db, std::shared_ptr<RequestCountingStore> store,
+  CloudkvEngine(std::unique_ptr<DB> db, std::shared_ptr<CountingStore> store,
                 const EngineConfig& config, std::string compression)
       : db_(std::move(db)),
         store_(std::move(store)),
@@ -146,7 +99,7 @@ class CloudkvEngine final : public BenchEngine {
   }
   Status Flush() override { return db_->Flush(); }
   Status CompactAll() override { return db_->CompactAll(); }
-  RequestCounts Requests() const override { return store_->Counts(); }
+  RequestCounts Requests() const override { return FromCounters(store_->Snapshot()); }
   bool has_object_store() const override { return true; }
   Status Close() override {
     if (!db_) return Status::OK();
@@ -157,7 +110,7 @@ class CloudkvEngine final : public BenchEngine {
 
  private:
   std::unique_ptr<DB> db_;
-  std::shared_ptr<RequestCountingStore> store_;
+  std::shared_ptr<CountingStore> store_;
   EngineConfig config_;
   std::string compression_;
   WriteOptions write_options_;
@@ -188,7 +141,7 @@ Result<std::unique_ptr<BenchEngine>> OpenCloudkvEngine(const EngineConfig& confi
     Status s = WipeStore(**base);
     if (!s.ok()) return s.WithContext("wiping " + config.location);
   }
-  auto counting = std::make_shared<RequestCountingStore>(*base);
+  auto counting = std::make_shared<CountingStore>(*base);
 
   Options options;
   options.store = counting;

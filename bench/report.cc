@@ -53,6 +53,12 @@ std::string JsonNumber(double v) {
 
 void PrintLine(std::FILE* out, const Record& r) {
   const WorkloadResult& w = r.result;
+  if (!w.skipped.empty()) {
+    std::fprintf(out, "%-16s %-8s skipped: %s\n", w.workload.c_str(), r.engine.c_str(),
+                 w.skipped.c_str());
+    std::fflush(out);
+    return;
+  }
   if (w.workload == "flush" || w.workload == "compact") {  // one call: its duration says it all
     std::fprintf(out, "%-16s %-8s %12.2f s%s\n", w.workload.c_str(), r.engine.c_str(), w.seconds,
                  w.status.ok() ? "" : ("  ERROR " + w.status.ToString()).c_str());
@@ -102,6 +108,12 @@ void PrintSummary(std::FILE* out, const std::vector<Record>& records, int runs) 
     }
     for (const Record& r : records) {
       if (r.result.workload != workload) continue;
+      if (!r.result.skipped.empty() || workload == "flush" || workload == "compact") {
+        std::fprintf(out, "%-16s %-40s %s\n", workload.c_str(), r.engine_label.c_str(),
+                     r.result.skipped.empty() ? Number(r.result.seconds, "%12.2f s").c_str()
+                                              : ("skipped: " + r.result.skipped).c_str());
+        continue;
+      }
       std::string ratio;
       if (cloudkv_ops > 0 && r.engine != "cloudkv") {
         ratio = Number(OpsPerSecond(r.result) / cloudkv_ops, "  %.2fx cloudkv");
@@ -184,7 +196,9 @@ bool WriteJson(const std::string& path, const std::vector<Record>& records,
          << (cloudkv_ops > 0 ? JsonNumber(OpsPerSecond(w) / cloudkv_ops) : "null")
          << ", \"peak_rss_bytes\": " << r.peak_rss_bytes
          << ", \"peak_rss_scope\": " << JsonString(r.peak_rss_scope)
-         << ", \"status\": " << JsonString(w.status.ToString()) << ", \"runs_ops_per_sec\": [";
+         << ", \"status\": " << JsonString(w.status.ToString())
+         << ", \"skipped\": " << (w.skipped.empty() ? "null" : JsonString(w.skipped))
+         << ", \"runs_ops_per_sec\": [";
     for (size_t j = 0; j < r.runs_ops_per_sec.size(); j++) {
       json << (j ? ", " : "") << JsonNumber(r.runs_ops_per_sec[j]);
     }

@@ -297,8 +297,13 @@ WorkloadResult Runner::Run() {
   result.workload = name_;
   if (name_ == "flush" || name_ == "compact") {
     SteadyClock::time_point start = SteadyClock::now();
-    result.status = name_ == "flush" ? engine_.Flush() : engine_.CompactAll();
+    Status s = name_ == "flush" ? engine_.Flush() : engine_.CompactAll();
     SteadyClock::time_point end = SteadyClock::now();
+    if (s.IsNotSupported()) {
+      result.skipped = s.message();
+      return result;
+    }
+    result.status = s;
     result.latency.Record(NanosBetween(start, end));
     result.ops = 1;
     result.seconds = static_cast<double>(NanosBetween(start, end)) / 1e9;

@@ -49,6 +49,9 @@ struct WorkloadResult {
   uint64_t bytes_read = 0;     // user key + value bytes returned
   RequestCounts requests;      // object-store requests during the workload (cloudkv)
   Status status;               // first error, if any (the workload stops at it)
+  // Why the workload did nothing, when the engine does not support it (e.g. "compact" before
+  // an engine has compaction); status stays OK and ops 0.
+  std::string skipped;
 };
 
 // State that lives across the workloads of one engine run (YCSB inserts grow the key space).
