@@ -7,6 +7,8 @@ namespace cloudkv::server {
 namespace {
 
 constexpr size_t kMaxScanCount = 100000;
+// FLUSHDB deletes keys one by one in one atomic batch; the batch must fit the engine's limit.
+constexpr size_t kMaxFlushKeys = 1000000;
 
 // Visits every live key (metadata record) from after `start_after`, until `visit` is false.
 Status VisitKeys(CommandContext& ctx, const std::optional<std::string>& start_after,
@@ -241,7 +243,8 @@ void CmdFlushDb(CommandContext& ctx) {
                               !EqualsIgnoreCase(ctx.args[1], "sync"))) {
     return ctx.out->Error(kErrSyntax);
   }
-  ctx.txn->DeleteAll();
+  Status s = ctx.txn->DeleteAll(kMaxFlushKeys);
+  if (!s.ok()) return ReplyStatus(ctx.out, s);
   ctx.out->Simple("OK");
 }
 

@@ -244,7 +244,6 @@ ReadOptions Txn::MakeReadOptions() {
 Result<std::optional<std::string>> Txn::GetRaw(const std::string& internal_key) {
   auto it = overlay_.find(internal_key);
   if (it != overlay_.end()) return it->second;
-  if (cleared_) return std::optional<std::string>();
   Result<std::string> got = db_->Get(MakeReadOptions(), internal_key);
   if (got.ok()) return std::optional<std::string>(std::move(got).value());
   if (got.status().IsNotFound()) return std::optional<std::string>();
@@ -281,37 +280,49 @@ void Txn::DeleteMeta(std::string_view user_key) {
   touched_.emplace_back(user_key);
 }
 
-void Txn::DeleteAll() {
-  // Metadata and fields; 'C'..'Z' covers every prefix the server writes.
-  batch_.DeleteRange(std::string(1, kMetaPrefix), std::string(1, kMetaEnd));
-  batch_.DeleteRange(std::string(1, kFieldPrefix), std::string(1, kFieldPrefix + 1));
-  overlay_.clear();
-  cleared_ = true;
+Status Txn::DeleteAll(size_t max_keys) {
+  // The engine has no DeleteRange yet, so every metadata record is deleted one by one; hash
+  // fields need no deletes (unreachable once their metadata is gone).
+  std::vector<std::string> keys;
+  bool too_many = false;
+  Status s = Scan(std::string(1, kMetaPrefix), std::string(1, kMetaEnd), std::nullopt,
+                  [&](std::string_view key, std::string_view) {
+                    if (keys.size() >= max_keys) {
+                      too_many = true;
+                      return false;
+                    }
+                    keys.emplace_back(key);
+                    return true;
+                  });
+  if (!s.ok()) return s;
+  if (too_many) {
+    return Status::NotSupported("FLUSHDB of more than " + std::to_string(max_keys) +
+                                " keys needs range deletes");
+  }
+  for (const std::string& key : keys) DeleteRaw(key);
   touched_all_ = true;
+  return Status::OK();
 }
 
 Status Txn::Scan(const std::string& lower, const std::string& upper,
                  const std::optional<std::string>& start_after,
                  const std::function<bool(std::string_view, std::string_view)>& visit) {
   if (start_after && *start_after >= upper) return Status::OK();
-  std::unique_ptr<Iterator> iter;
-  if (!cleared_) {
-    ReadOptions options = MakeReadOptions();
-    options.lower_bound = lower;
-    options.upper_bound = upper;
-    iter = db_->NewIterator(options);
-    if (start_after) {
-      iter->Seek(*start_after);
-      if (iter->Valid() && iter->key() == *start_after) iter->Next();
-    } else {
-      iter->SeekToFirst();
-    }
+  ReadOptions options = MakeReadOptions();
+  options.lower_bound = lower;
+  options.upper_bound = upper;
+  std::unique_ptr<Iterator> iter = db_->NewIterator(options);
+  if (start_after) {
+    iter->Seek(*start_after);
+    if (iter->Valid() && iter->key() == *start_after) iter->Next();
+  } else {
+    iter->SeekToFirst();
   }
   auto ov = start_after ? overlay_.upper_bound(*start_after) : overlay_.lower_bound(lower);
   if (ov != overlay_.end() && ov->first < lower) ov = overlay_.lower_bound(lower);
   auto ov_end = overlay_.lower_bound(upper);
   while (true) {
-    bool db_valid = iter != nullptr && iter->Valid();
+    bool db_valid = iter->Valid();
     bool ov_valid = ov != ov_end;
     if (!db_valid && !ov_valid) break;
     if (ov_valid && (!db_valid || ov->first <= iter->key())) {
@@ -324,7 +335,7 @@ Status Txn::Scan(const std::string& lower, const std::string& upper,
       iter->Next();
     }
   }
-  return iter != nullptr ? iter->status() : Status::OK();
+  return iter->status();
 }
 
 }  // namespace cloudkv::server

@@ -163,8 +163,8 @@ class Txn {
   Result<std::optional<std::string>> GetRaw(const std::string& internal_key);
   void PutRaw(const std::string& internal_key, std::string_view value);
   void DeleteRaw(const std::string& internal_key);
-  // Deletes every user key (FLUSHDB).
-  void DeleteAll();
+  // Deletes every user key (FLUSHDB), at most `max_keys` of them (else NotSupported).
+  Status DeleteAll(size_t max_keys);
 
   // Visits internal keys in [lower, upper) in order (from `start_after`, exclusive, if set),
   // merging the overlay, until `visit` returns false.
@@ -184,7 +184,6 @@ class Txn {
   const uint64_t now_ms_;
   const Snapshot* snapshot_ = nullptr;
   bool snapshot_taken_ = false;
-  bool cleared_ = false;  // DeleteAll ran: the DB below the overlay is empty
   std::map<std::string, std::optional<std::string>, std::less<>> overlay_;
   WriteBatch batch_;
   std::vector<std::string> touched_;
