@@ -20,7 +20,8 @@ namespace {
 
 constexpr size_t kDeleteBatch = 1000;  // S3's limit per DeleteObjects request
 constexpr size_t kMaxListPages = 100000;
-constexpr int kMaxGetRestarts = 3;  // a whole-object get restarts if the object changes
+constexpr int kMaxGetRestarts = 3;
+constexpr uint64_t kGetProbeBytes = 1 << 20;  // a whole-object get restarts if the object changes
 
 bool ParseUint(std::string_view s, uint64_t* out) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -137,10 +138,14 @@ Result<std::string> S3Store::FetchRange(const std::string& full, uint64_t offset
 Result<GetResult> S3Store::GetWhole(const std::string& full) {
   const std::string name = client_.Name(full);
   const uint64_t part = config().parallel_get_part_bytes;
+  // The first request reads up to kGetProbeBytes and learns the size: small objects (most
+  // whole-object reads) take one request; the rest of a large one is split evenly into ranges
+  // fetched in parallel.
+  const uint64_t probe = std::min(part, kGetProbeBytes);
   for (int restart = 0; restart < kMaxGetRestarts; restart++) {
     GetResult out;
     uint64_t size = 0;
-    Result<std::string> head = FetchRange(full, 0, part, &size, &out.etag);
+    Result<std::string> head = FetchRange(full, 0, probe, &size, &out.etag);
     if (!head.ok() && head.status().IsInvalidArgument()) {
       // 416 for the first byte: the object is empty. Read it plainly to get its etag.
       S3Request req;
@@ -167,15 +172,20 @@ Result<GetResult> S3Store::GetWhole(const std::string& full) {
     // The rest in parallel ranges, each checked to come from the same object version.
     out.data.resize(size);
     std::memcpy(out.data.data(), head->data(), head->size());
-    const uint64_t parts = (size - head->size() + part - 1) / part;
+    const uint64_t rest = size - head->size();
+    const uint64_t parts = std::max(
+        (rest + part - 1) / part, std::min<uint64_t>(config().parallel_get_parallelism,
+                                                     (rest + kGetProbeBytes - 1) / kGetProbeBytes));
+    const uint64_t range_bytes = (rest + parts - 1) / parts;
     std::atomic<uint64_t> next{0};
     std::atomic<bool> changed{false};
     Status first_error;
     Mutex mu;
     auto worker = [&] {
       for (uint64_t i; (i = next.fetch_add(1)) < parts;) {
-        uint64_t offset = head->size() + i * part;
-        uint64_t length = std::min(part, size - offset);
+        uint64_t offset = head->size() + i * range_bytes;
+        if (offset >= size) continue;
+        uint64_t length = std::min(range_bytes, size - offset);
         uint64_t got_size = 0;
         std::string got_etag;
         Result<std::string> r = FetchRange(full, offset, length, &got_size, &got_etag);
