@@ -354,21 +354,28 @@ TEST(S3MisbehavingServer, IfMatchOnAMissingKeyIsPreconditionFailed) {
 // A server that only accepts the bare ETag in If-Match (Ceph RGW 16) and does not identify
 // itself: the store notices that the object's ETag is the one it sent and adopts the quirk.
 TEST(S3MisbehavingServer, UnquotedIfMatchQuirkIsDetectedByBehaviour) {
-  FakeServer server([](const Received& req, int) {
-    if (req.method == "HEAD") return Http(200, "", "ETag: \"abc\"\r\n");
-    if (req.headers.at("if-match") != "abc") return S3Error(412, "PreconditionFailed");
+  const std::string etag = "0123456789abcdef0123456789abcdef";
+  FakeServer server([&](const Received& req, int) {
+    if (req.method == "HEAD") return Http(200, "", "ETag: \"" + etag + "\"\r\n");
+    // Like Ceph RGW 16: only the bare ETag is accepted, and only as a prefix comparison.
+    if (req.headers.at("if-match").rfind(etag, 0) != 0) return S3Error(412, "PreconditionFailed");
     return Http(200, "", "ETag: \"def\"\r\n");
   });
   auto store = NewS3StoreFromConfig(FakeConfig(server));
-  auto r = store->Put("k", "v", PutOptions::IfMatch("abc"));
+  auto r = store->Put("k", "v", PutOptions::IfMatch(etag));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(*r, "def");
   auto got = server.received();
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(got[0].headers["if-match"], "\"abc\"");
-  EXPECT_EQ(got[2].headers["if-match"], "abc");
+  EXPECT_EQ(got[0].headers["if-match"], "\"" + etag + "\"");
+  EXPECT_EQ(got[2].headers["if-match"], etag);
   // Later conditional puts use the bare ETag straight away.
-  ASSERT_TRUE(store->Put("k", "w", PutOptions::IfMatch("abc")).ok());
+  ASSERT_TRUE(store->Put("k", "w", PutOptions::IfMatch(etag)).ok());
+  EXPECT_EQ(server.requests(), 4);
+  // A value that merely starts with the ETag would match on such a server: it is refused
+  // without being sent.
+  auto bad = store->Put("k", "x", PutOptions::IfMatch(etag + "x"));
+  EXPECT_TRUE(bad.status().IsPreconditionFailed()) << bad.status().ToString();
   EXPECT_EQ(server.requests(), 4);
 }
 

@@ -18,6 +18,7 @@
 #include "store/s3_client.h"
 #include "store/s3_config.h"
 #include "store/s3_xml.h"
+#include "support/store_conformance.h"
 #include "util/random.h"
 
 namespace cloudkv {
@@ -398,6 +399,36 @@ TEST_F(S3StoreTest, ManyConcurrentRequests) {
   }
   for (auto& t : threads) t.join();
 }
+
+// The ObjectStore conformance suite on the real server, each test under a fresh prefix.
+StoreFactory S3Factory() {
+  StoreFactory f;
+  f.name = "s3";
+  f.make = []() -> Result<StoreUnderTest> {
+    std::optional<S3Config> config = ServerConfig();
+    if (!config) {
+      return Status::NotSupported(
+          "S3_ENDPOINT is not set; start the server with: eval \"$(scripts/s3-server start)\"");
+    }
+    S3Config c = *config;
+    return StoreUnderTest{NewS3StoreFromConfig(c), [c] {
+                            auto store = NewS3StoreFromConfig(c);
+                            for (int i = 0; i < 100; i++) {
+                              auto list = store->List("", "", 1000);
+                              if (!list.ok() || list->objects.empty()) break;
+                              std::vector<std::string> keys;
+                              for (auto& o : list->objects) keys.push_back(o.key);
+                              if (!store->DeleteMany(keys).ok()) break;
+                            }
+                          }};
+  };
+  f.race_threads = 6;
+  f.cas_increments_per_thread = 8;
+  f.etag_changes_with_identical_content = false;  // the ETag is the MD5 of the content
+  return f;
+}
+
+INSTANTIATE_STORE_CONFORMANCE(RealServer, S3Factory());
 
 }  // namespace
 }  // namespace cloudkv

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -66,6 +67,12 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   std::string_view value = line.substr(colon + 1);
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (name == "content-length") {
+    // Reserve the body once instead of growing it through many reallocations.
+    uint64_t length = 0;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+    if (ec == std::errc() && length <= t->max_body) t->response->body.reserve(length);
+  }
   t->response->headers[name] = std::string(value);
   return n;
 }
@@ -186,6 +193,8 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L << 10);
+  curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L << 10);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);

@@ -178,8 +178,8 @@ Result<S3Response> S3Client::Send(const S3Request& request) {
     }
     DetectQuirks(*r);
     if (RetryableResponse(*r) && attempt < config_.max_attempts) {
-      LOG_DEBUG("{} {}: attempt {} got HTTP {}", request.method, Name(request.key), attempt,
-                r->status);
+      LOG_DEBUG("{} {}: attempt {} got HTTP {} {}", request.method, Name(request.key), attempt,
+                r->status, ParseError(*r).code);
       if (r->status >= 500) out.ambiguous = true;
       continue;
     }

@@ -32,6 +32,10 @@ struct S3Quirks {
   std::string name = "aws";
   // If-Match only matches the ETag without its quotes (Ceph RGW before 19; ceph PR 63348).
   bool if_match_bare_etag = false;
+  // If-Match with a bare ETag matches any value that merely STARTS with the object's ETag
+  // (Ceph RGW 16: "<etag>x" matches). Values that are not plausible ETags are therefore
+  // refused locally (PreconditionFailed) instead of being sent.
+  bool if_match_prefix_compare = false;
   // CompleteMultipartUpload answers with an empty <ETag>; the ETag is read with a HEAD.
   bool multipart_complete_without_etag = false;
   // Only path-style addressing works (no wildcard DNS for virtual-hosted buckets).
@@ -46,6 +50,7 @@ struct S3Quirks {
     S3Quirks q;
     q.name = "ceph";
     q.if_match_bare_etag = true;
+    q.if_match_prefix_compare = true;
     q.multipart_complete_without_etag = true;
     q.path_style_only = true;
     return q;

@@ -20,11 +20,27 @@ namespace {
 
 constexpr size_t kDeleteBatch = 1000;  // S3's limit per DeleteObjects request
 constexpr size_t kMaxListPages = 100000;
-constexpr int kMaxGetRestarts = 3;  // a whole-object get restarts if the object changes
+constexpr int kMaxGetRestarts = 3;
+constexpr uint64_t kGetProbeBytes = 1 << 20;  // a whole-object get restarts if the object changes
 
 bool ParseUint(std::string_view s, uint64_t* out) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && ptr == s.data() + s.size() && !s.empty();
+}
+
+// The ETags S3-compatible servers produce: an MD5 in hex, with "-<parts>" after a multipart
+// upload.
+bool PlausibleEtag(std::string_view etag) {
+  std::string bare = NormalizeEtag(etag);
+  size_t dash = bare.find('-');
+  std::string_view md5 = std::string_view(bare).substr(0, dash);
+  if (md5.size() != 32) return false;
+  for (char c : md5) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  if (dash == std::string::npos) return true;
+  uint64_t parts = 0;
+  return ParseUint(std::string_view(bare).substr(dash + 1), &parts) && parts >= 1 && parts <= 10000;
 }
 
 class S3Store final : public ObjectStore {
@@ -48,7 +64,8 @@ class S3Store final : public ObjectStore {
  private:
   const S3Config& config() const { return client_.config(); }
   uint64_t TimeoutFor(uint64_t bytes) const {
-    return config().http.request_timeout_ms + bytes / config().min_transfer_bytes_per_ms;
+    uint64_t ms = config().http.request_timeout_ms + bytes / config().min_transfer_bytes_per_ms;
+    return std::min<uint64_t>(ms, 24 * 3600 * 1000);
   }
   std::string FullKey(std::string_view key) const { return config().prefix + std::string(key); }
 
@@ -74,10 +91,13 @@ Result<std::string> S3Store::FetchRange(const std::string& full, uint64_t offset
   S3Request req;
   req.method = "GET";
   req.key = full;
-  req.headers.emplace_back(
-      "range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
-  req.max_response_bytes = length + (64 << 10);  // slack for an error document
-  req.timeout_ms = TimeoutFor(length);
+  // A range longer than any object we would read means "to the end" (and cannot overflow).
+  const bool to_end = length > config().max_object_bytes;
+  req.headers.emplace_back("range", "bytes=" + std::to_string(offset) + "-" +
+                                        (to_end ? "" : std::to_string(offset + length - 1)));
+  const uint64_t expect = std::min(length, config().max_object_bytes);
+  req.max_response_bytes = expect + (64 << 10);  // slack for an error document
+  req.timeout_ms = TimeoutFor(expect);
   ASSIGN_OR_RETURN(S3Response r, client_.Send(req));
   const std::string name = client_.Name(full);
   if (r.http.status == 416) {
@@ -101,7 +121,9 @@ Result<std::string> S3Store::FetchRange(const std::string& full, uint64_t offset
     return Status::Corruption(name + ": ranged GET answered with a malformed Content-Range '" +
                               r.http.Header("content-range").substr(0, 100) + "'");
   }
-  uint64_t want_last = std::min(offset + length, total) - 1;
+  // The expected last byte: the range's, cut at the end of the object.
+  uint64_t want_last =
+      (to_end || length >= total - std::min(offset, total)) ? total - 1 : offset + length - 1;
   if (first != offset || last != want_last || r.http.body.size() != last - first + 1) {
     return Status::Corruption(name + ": ranged GET of bytes " + std::to_string(offset) + "+" +
                               std::to_string(length) + " returned " +
@@ -116,10 +138,14 @@ Result<std::string> S3Store::FetchRange(const std::string& full, uint64_t offset
 Result<GetResult> S3Store::GetWhole(const std::string& full) {
   const std::string name = client_.Name(full);
   const uint64_t part = config().parallel_get_part_bytes;
+  // The first request reads up to kGetProbeBytes and learns the size: small objects (most
+  // whole-object reads) take one request; the rest of a large one is split evenly into ranges
+  // fetched in parallel.
+  const uint64_t probe = std::min(part, kGetProbeBytes);
   for (int restart = 0; restart < kMaxGetRestarts; restart++) {
     GetResult out;
     uint64_t size = 0;
-    Result<std::string> head = FetchRange(full, 0, part, &size, &out.etag);
+    Result<std::string> head = FetchRange(full, 0, probe, &size, &out.etag);
     if (!head.ok() && head.status().IsInvalidArgument()) {
       // 416 for the first byte: the object is empty. Read it plainly to get its etag.
       S3Request req;
@@ -146,15 +172,20 @@ Result<GetResult> S3Store::GetWhole(const std::string& full) {
     // The rest in parallel ranges, each checked to come from the same object version.
     out.data.resize(size);
     std::memcpy(out.data.data(), head->data(), head->size());
-    const uint64_t parts = (size - head->size() + part - 1) / part;
+    const uint64_t rest = size - head->size();
+    const uint64_t parts = std::max(
+        (rest + part - 1) / part, std::min<uint64_t>(config().parallel_get_parallelism,
+                                                     (rest + kGetProbeBytes - 1) / kGetProbeBytes));
+    const uint64_t range_bytes = (rest + parts - 1) / parts;
     std::atomic<uint64_t> next{0};
     std::atomic<bool> changed{false};
     Status first_error;
     Mutex mu;
     auto worker = [&] {
       for (uint64_t i; (i = next.fetch_add(1)) < parts;) {
-        uint64_t offset = head->size() + i * part;
-        uint64_t length = std::min(part, size - offset);
+        uint64_t offset = head->size() + i * range_bytes;
+        if (offset >= size) continue;
+        uint64_t length = std::min(range_bytes, size - offset);
         uint64_t got_size = 0;
         std::string got_etag;
         Result<std::string> r = FetchRange(full, offset, length, &got_size, &got_etag);
@@ -190,6 +221,11 @@ Result<GetResult> S3Store::Get(std::string_view key, std::optional<ByteRange> ra
     return GetResult{"", info.etag, info.size};
   }
   GetResult out;
+  if (range->offset > config().max_object_bytes) {
+    return Status::InvalidArgument("range starts at " + std::to_string(range->offset) +
+                                   ", past the end of '" + client_.Name(full) +
+                                   "' (or beyond max_object_bytes)");
+  }
   uint64_t length = std::min<uint64_t>(range->length, UINT64_MAX - range->offset);
   ASSIGN_OR_RETURN(out.data, FetchRange(full, range->offset, length, &out.object_size, &out.etag));
   return out;
@@ -217,10 +253,14 @@ Result<ObjectInfo> S3Store::Head(std::string_view key) {
 Result<std::string> S3Store::Put(std::string_view key, std::string_view data,
                                  const PutOptions& options) {
   RETURN_IF_ERROR(ValidateObjectKey(key));
-  if (options.mode == PutMode::kIfMatch && options.if_match.empty()) {
-    return Status::InvalidArgument("Put if-match of '" + std::string(key) + "' without an etag");
-  }
   const std::string full = FullKey(key);
+  if (options.mode == PutMode::kIfMatch &&
+      (options.if_match.empty() ||
+       (client_.quirks().if_match_prefix_compare && !PlausibleEtag(options.if_match)))) {
+    // No object has this etag; and a server that compares prefixes must not see it.
+    return Status::PreconditionFailed("PUT " + client_.Name(full) + ": the object's etag is not '" +
+                                      options.if_match + "'");
+  }
   // Conditional puts are never multipart: Ceph ignores conditions on completion.
   if (options.mode == PutMode::kOverwrite && data.size() > config().multipart_threshold_bytes) {
     return MultipartUpload(full, data);
