@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -228,6 +229,9 @@ bool WriteJson(const std::string& path, const std::vector<Record>& records,
 }
 
 std::string ResetPeakRss() {
+  // Give memory freed by the previous engine back to the kernel first; else glibc keeps it
+  // mapped and the reset high-water mark starts from the previous engine's heap.
+  malloc_trim(0);
   std::ofstream clear("/proc/self/clear_refs");
   clear << "5";
   clear.close();

@@ -39,8 +39,9 @@ void PrintSummary(std::FILE* out, const std::vector<Record>& records, int runs);
 bool WriteJson(const std::string& path, const std::vector<Record>& records,
                const std::map<std::string, std::string>& settings, std::string* error);
 
-// Peak resident set size: resets the kernel's high-water mark if it can (Linux 4.0+
-// /proc/self/clear_refs "5") and says which scope the next reading has.
+// Peak resident set size: returns freed heap to the kernel (malloc_trim), resets the kernel's
+// high-water mark if it can (Linux 4.0+ /proc/self/clear_refs "5") and says which scope the
+// next reading has.
 std::string ResetPeakRss();
 uint64_t PeakRssBytes();
 

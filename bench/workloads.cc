@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "generators.h"
+#include "util/hash.h"
 
 namespace cloudkv::bench {
 namespace {
@@ -315,14 +316,18 @@ WorkloadResult Runner::Run() {
       zipf_ = std::make_unique<ZipfianGenerator>(state_.next_insert.load());
     }
   }
+  // The seed depends on the workload's name as well as its position, so that a workload in a
+  // later invocation (--use_existing_db) does not replay the random sequence of the fill that
+  // built the database.
+  const uint64_t base_seed =
+      Mix(Mix(flags_.seed) ^ Hash64(name_)) + static_cast<uint64_t>(index_) * 1009;
   std::vector<std::unique_ptr<Worker>> workers;
   for (int t = 0; t < flags_.threads; t++) {
-    workers.push_back(std::make_unique<Worker>(
-        t, Mix(flags_.seed * 1000003 + static_cast<uint64_t>(index_) * 1009 + t)));
+    workers.push_back(std::make_unique<Worker>(t, Mix(base_seed + static_cast<uint64_t>(t))));
   }
   std::unique_ptr<Worker> writer;
   if (name_ == "readwhilewriting") {
-    writer = std::make_unique<Worker>(flags_.threads, Mix(flags_.seed + 0x77726974ull + index_));
+    writer = std::make_unique<Worker>(flags_.threads, Mix(base_seed ^ 0x77726974ull));
   }
 
   SteadyClock::time_point start = SteadyClock::now();
