@@ -54,7 +54,7 @@ TEST(CrashChild, WriteUntilKilled) {
           std::_Exit(4);
         }
         std::string line = key + "\n";
-        if (::write(1, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+        if (::write(3, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
           std::_Exit(5);
         }
       }
@@ -78,8 +78,9 @@ TEST(Crash, AcknowledgedWritesSurviveSigkill) {
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      ::dup2(fds[1], 1);
+      // The child reports on fd 3 (gtest owns stdout).
       ::close(fds[0]);
+      if (fds[1] != 3) ::dup2(fds[1], 3);
       ::setenv("CLOUDKV_CRASH_CHILD_URL", url.c_str(), 1);
       ::setenv("CLOUDKV_CRASH_ROUND", std::to_string(round).c_str(), 1);
       ::execl("/proc/self/exe", "crash_test", "--gtest_filter=CrashChild.WriteUntilKilled",

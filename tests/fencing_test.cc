@@ -101,7 +101,7 @@ TEST(FencingChild, WriteUntilFenced) {
   if (url == nullptr) GTEST_SKIP() << "only runs as the fencing test's child";
   auto db = DB::Open(url, Options());
   if (!db.ok()) std::_Exit(3);
-  if (::write(1, "ready\n", 6) != 6) std::_Exit(5);
+  if (::write(3, "ready\n", 6) != 6) std::_Exit(5);
   std::atomic<bool> fenced{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; t++) {
@@ -115,7 +115,7 @@ TEST(FencingChild, WriteUntilFenced) {
         }
         if (!s.ok()) std::_Exit(4);
         std::string line = key + "\n";
-        if (::write(1, line.data(), line.size()) < 0) std::_Exit(5);
+        if (::write(3, line.data(), line.size()) < 0) std::_Exit(5);
       }
     });
   }
@@ -133,8 +133,9 @@ TEST(Fencing, AcrossProcesses) {
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    ::dup2(fds[1], 1);
+    // The child reports on fd 3 (gtest owns stdout).
     ::close(fds[0]);
+    if (fds[1] != 3) ::dup2(fds[1], 3);
     ::setenv("CLOUDKV_FENCING_CHILD_URL", url.c_str(), 1);
     ::execl("/proc/self/exe", "fencing_test", "--gtest_filter=FencingChild.WriteUntilFenced",
             static_cast<char*>(nullptr));

@@ -199,6 +199,7 @@ Status DBImpl::Recover() {
     last_epoch_confirm_micros_ = clock_->MonotonicMicros();
   }
   manifest_ = m;
+  mem_first_wal_id_ = m.replay_point();
   last_sequence_ = m.last_sequence();
   last_commit_time_ = m.last_commit_time_micros();
   ASSIGN_OR_RETURN(version_, sst_cache_->BuildVersion(m));
@@ -241,7 +242,6 @@ Status DBImpl::ReplayWal(uint64_t from_id, bool fence, uint64_t* first_free_id) 
       last_sequence_ = std::max(last_sequence_, b.first_sequence + b.count - 1);
       last_commit_time_ = std::max(last_commit_time_, b.commit_time_micros);
     }
-    wal_objects_since_flush_++;
     return Status::OK();
   });
   if (!next.ok()) return next.status().WithContext("opening " + url_);
@@ -275,7 +275,9 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
     uint64_t now = clock_->MonotonicMicros();
     bool mem_old = !mem_->empty() &&
                    now - mem_created_micros_ >= options_.memtable_max_age_ms * 1000;
-    bool tail_long = wal_objects_since_flush_ >= options_.max_wal_tail_objects;
+    // The WAL tail a recovery would replay for this memtable (DESIGN.md §5: bounded).
+    bool tail_long = wal_->next_id() - mem_first_wal_id_ >= options_.max_wal_tail_objects ||
+                     wal_->stats().upload_bytes - mem_first_wal_bytes_ >= options_.max_wal_tail_bytes;
     bool imm_full = static_cast<int>(imm_.size()) >= options_.max_immutable_memtables;
     bool wal_full = wal_->unflushed_bytes() >= options_.max_unflushed_wal_bytes;
     if ((mem_full || mem_old || tail_long) && !mem_->empty() && !imm_full) {
@@ -299,7 +301,8 @@ void DBImpl::SwitchMemtableLocked() {
   imm_.push_back(Immutable{mem_, boundary});
   mem_ = NewMemTable();
   mem_created_micros_ = clock_->MonotonicMicros();
-  wal_objects_since_flush_ = 0;
+  mem_first_wal_id_ = boundary;
+  mem_first_wal_bytes_ = wal_->stats().upload_bytes;
   bg_cv_.notify_all();
 }
 

@@ -113,7 +113,8 @@ class DBImpl final : public DB {
   bool closing_ = false;
   bool closed_ = false;
   bool flush_in_progress_ = false;
-  uint64_t wal_objects_since_flush_ = 0;
+  uint64_t mem_first_wal_id_ = 0;     // WAL ids of mem_'s data start here
+  uint64_t mem_first_wal_bytes_ = 0;  // WAL bytes uploaded before mem_ began
   uint64_t mem_created_micros_ = 0;
   std::thread flush_thread_;
   std::atomic<bool> abandon_on_close_{false};

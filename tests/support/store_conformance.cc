@@ -74,7 +74,9 @@ TEST_P(StoreConformanceTest, PutGetHeadRoundTrip) {
   // Every put makes a new etag, also with identical content; reads report it stably.
   Result<std::string> e2 = store().Put("dir/obj", "hello");
   ASSERT_TRUE(e2.ok());
-  EXPECT_NE(*e2, *e1);
+  if (GetParam().etag_changes_with_identical_content) {
+    EXPECT_NE(*e2, *e1);
+  }
   EXPECT_EQ(store().Head("dir/obj")->etag, *e2);
   EXPECT_EQ(store().Head("dir/obj")->etag, *e2);
   Result<std::string> e3 = store().Put("dir/obj", "bye");
@@ -211,7 +213,9 @@ TEST_P(StoreConformanceTest, IfMatch) {
   EXPECT_TRUE(store().Put("c", "v2", PutOptions::IfMatch(*e1)).status().IsPreconditionFailed());
   Result<std::string> e3 = store().Put("c", "v2", PutOptions::IfMatch(*e2));
   ASSERT_TRUE(e3.ok());
-  EXPECT_TRUE(store().Put("c", "v3", PutOptions::IfMatch(*e2)).status().IsPreconditionFailed());
+  if (GetParam().etag_changes_with_identical_content) {
+    EXPECT_TRUE(store().Put("c", "v3", PutOptions::IfMatch(*e2)).status().IsPreconditionFailed());
+  }
   ASSERT_TRUE(store().Delete("c").ok());
   EXPECT_TRUE(store().Put("c", "v4", PutOptions::IfMatch(*e3)).status().IsPreconditionFailed());
 }
@@ -257,7 +261,7 @@ TEST_P(StoreConformanceTest, IfMatchCasRaceLosesNoUpdate) {
   std::atomic<bool> go{false};
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; t++) {
-    workers.emplace_back([&] {
+    workers.emplace_back([&, t] {
       while (!go.load()) std::this_thread::yield();
       for (int done = 0, attempts = 0; done < increments && attempts < 100000; attempts++) {
         Result<GetResult> cur = store().Get("counter");
@@ -265,7 +269,10 @@ TEST_P(StoreConformanceTest, IfMatchCasRaceLosesNoUpdate) {
           ADD_FAILURE() << cur.status().ToString();
           return;
         }
-        std::string next = std::to_string(std::stoll(cur->data) + 1);
+        // A nonce makes every value unique, as in engine objects: stores may resolve a lost
+        // response by comparing bytes (S3), which is only sound for unique values.
+        std::string next = std::to_string(std::stoll(cur->data) + 1) + " " +
+                           std::to_string(t) + "-" + std::to_string(attempts);
         Result<std::string> r = store().Put("counter", next, PutOptions::IfMatch(cur->etag));
         if (r.ok()) {
           done++;
@@ -282,7 +289,7 @@ TEST_P(StoreConformanceTest, IfMatchCasRaceLosesNoUpdate) {
   go = true;
   for (auto& w : workers) w.join();
   EXPECT_EQ(successes.load(), threads * increments);
-  EXPECT_EQ(MustGet(store(), "counter"), std::to_string(successes.load()))
+  EXPECT_EQ(std::stoll(MustGet(store(), "counter")), successes.load())
       << "a successful compare-and-swap was lost (" << conflicts.load() << " conflicts)";
 }
 
