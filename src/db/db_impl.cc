@@ -108,6 +108,13 @@ class ErrorIterator final : public Iterator {
   Status status_;
 };
 
+// True for stores where a request costs tens of milliseconds and money: S3, or a local store
+// behind the simulated S3 latency profile. Decides defaults (read unit, WAL PUT rate cap).
+bool IsRemoteStore(const ObjectStore& store) {
+  const std::string d = store.Describe();
+  return d.rfind("s3://", 0) == 0 || d.find("simulated s3") != std::string::npos;
+}
+
 std::string NewSstObjectKey(uint64_t now_micros, Random* rnd) {
   // Time-ordered and unique: <microseconds, 13 hex digits>-<random 64 bits>.
   char buf[64];
@@ -147,10 +154,10 @@ DBImpl::~DBImpl() {
 Status DBImpl::Open() {
   manifests_ = std::make_unique<ManifestStore>(store_, clock_);
   block_cache_ = BlockCache::Create(options_.block_cache_bytes);
-  SstReadOptions read_options;
-  read_options.cache = block_cache_;
-  read_options.read_unit_bytes = options_.read_unit_bytes;
-  sst_cache_ = std::make_unique<SstCache>(store_, read_options);
+  sst_read_options_.cache = block_cache_;
+  const bool remote = IsRemoteStore(*store_);
+  sst_read_options_.read_unit_bytes = options_.read_unit_bytes.value_or(remote ? 64 * 1024 : 0);
+  sst_cache_ = std::make_unique<SstCache>(store_, sst_read_options_);
   sst_nonce_base_ = RandomSeed();
   if (!options_.read_only && !store_->capabilities().atomic_if_absent) {
     return Status::NotSupported(store_->Describe() +
@@ -212,7 +219,7 @@ Status DBImpl::Recover() {
     wo.wal_max_bytes = options_.wal_max_bytes;
     wo.flush_interval_micros = options_.wal_flush_interval_ms * 1000;
     double cap = options_.max_wal_puts_per_second;
-    if (cap < 0) cap = store_->Describe().rfind("s3://", 0) == 0 ? 10 : 0;
+    if (cap < 0) cap = IsRemoteStore(*store_) ? 10 : 0;
     wo.max_puts_per_second = cap;
     wo.max_inflight = std::max(1, options_.max_inflight_wal_uploads);
     wo.max_attempts = options_.wal_upload_max_attempts;
@@ -513,7 +520,7 @@ Status DBImpl::FlushOne(const Immutable& imm) {
     clock_->SleepForMicros(20'000u << std::min(attempt, 6));
   }
   RETURN_IF_ERROR(put.WithContext("uploading " + key));
-  ASSIGN_OR_RETURN(auto reader, SstReader::Open(store_, key, bytes.size(), SstReadOptions{block_cache_, options_.read_unit_bytes}));
+  ASSIGN_OR_RETURN(auto reader, SstReader::Open(store_, key, bytes.size(), sst_read_options_));
   sst_cache_->Add(key, reader);
 
   proto::SstMeta meta;

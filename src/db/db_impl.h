@@ -92,6 +92,7 @@ class DBImpl final : public DB {
   const std::shared_ptr<Clock> clock_;
   std::unique_ptr<ManifestStore> manifests_;
   std::shared_ptr<BlockCache> block_cache_;
+  SstReadOptions sst_read_options_;
   std::unique_ptr<SstCache> sst_cache_;
   std::unique_ptr<ThreadPool> wal_pool_;
   uint64_t epoch_ = 0;

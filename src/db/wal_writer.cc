@@ -78,7 +78,10 @@ bool WalWriter::CanStartLocked(uint64_t now) const {
 bool WalWriter::ShouldSealLocked(uint64_t now) const {
   if (buffer_.empty()) return false;
   if (closing_ || force_seal_) return true;
-  if (buffer_has_waiter_ && uploading_ == 0) return true;
+  // A durable writer waits: upload now if idle. Where requests cost nothing (no PUT rate cap,
+  // e.g. file://), also pipeline uploads up to max_inflight instead of waiting for the one in
+  // flight: latency then is one upload, not up to two.
+  if (buffer_has_waiter_ && (uploading_ == 0 || options_.max_puts_per_second == 0)) return true;
   if (buffer_bytes_ >= options_.wal_max_bytes) return true;
   return now >= buffer_start_micros_ + options_.flush_interval_micros;
 }
