@@ -50,7 +50,7 @@ constexpr char kInternalDir[] = ".cloudkv";
 constexpr size_t kLockStripes = 256;
 constexpr size_t kMaxSegmentBytes = 255;                 // NAME_MAX on Linux file systems
 constexpr uint64_t kMaxObjectBytes = uint64_t{5} << 30;  // S3's single-PUT limit
-constexpr int kMaxCommitAttempts = 16;                   // against racing rmdir of parents
+constexpr int kMaxCommitAttempts = 64;                   // against racing rmdir of parents
 constexpr size_t kMaxListDepth = 512;                    // a 1024-byte key has <= 512 segments
 constexpr uint64_t kStaleTempSeconds = 3600;
 
@@ -282,6 +282,8 @@ Status LocalStore::CreateParents(const std::string& path, std::vector<std::strin
     std::string dir = path.substr(0, slash);
     if (::mkdirat(root_fd_.get(), dir.c_str(), 0755) != 0 && errno != EEXIST) {
       if (errno == ENOTDIR) return Status::NotFound("parent is a file");
+      // A racing delete removed an ancestor just created: the caller's commit retries.
+      if (errno == ENOENT) return Status::OK();
       return PosixError("mkdir", display_root_ + "/" + dir, errno);
     }
     // Sync the parent whether or not this put created the directory: a racing put that did
