@@ -499,6 +499,19 @@ TEST(StoreUrlOptions, MalformedValuesNameTheOptionAndValue) {
   }
 }
 
+TEST(StoreUrlOptions, ExtraParamsMergeAndTheUrlWins) {
+  ObjectStoreOptions options;
+  options.params = {{"count", "true"}, {"private", "true"}};
+  Result<std::shared_ptr<ObjectStore>> store = OpenObjectStore("memory://merge", options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_NE(FindWrappedStore<CountingStore>(store->get()), nullptr);
+  store = OpenObjectStore("memory://merge?count=false", options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(FindWrappedStore<CountingStore>(store->get()), nullptr);
+  options.params = {{"bogus", "1"}};
+  EXPECT_TRUE(OpenObjectStore("memory://merge", options).status().IsInvalidArgument());
+}
+
 TEST(StoreUrlOptions, FaultSpecAppliesToTheNamedOperations) {
   FaultOptions options;
   ASSERT_TRUE(ParseFaultSpec("all_error:0.25,put_lost:0.5,all_defer:0.125", &options).ok());

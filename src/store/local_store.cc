@@ -40,6 +40,7 @@
 #include "store/stores.h"
 #include "util/hash.h"
 #include "util/logging.h"
+#include "util/mutex.h"
 #include "util/random.h"
 #include "util/status_macros.h"
 
@@ -195,8 +196,8 @@ class LocalStore final : public ObjectStore {
   const uint64_t nonce_;
 
   std::atomic<uint64_t> temp_counter_{0};
-  std::mutex rng_mu_;
-  Random rng_;  // guarded by rng_mu_
+  Mutex rng_mu_;
+  Random rng_ GUARDED_BY(rng_mu_);
   std::array<Stripe, kLockStripes> stripes_;
 };
 
@@ -245,7 +246,7 @@ Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name,
   times[0].tv_nsec = UTIME_OMIT;
   times[1].tv_sec = ::time(nullptr);
   {
-    std::lock_guard<std::mutex> lock(rng_mu_);
+    MutexLock lock(&rng_mu_);
     times[1].tv_nsec = static_cast<long>(rng_.Uniform(1'000'000'000));
   }
   if (::futimens(fd.get(), times) != 0) return PosixError("futimens", where, errno);
