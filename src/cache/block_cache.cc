@@ -1,0 +1,179 @@
+// Sharded LRU. Each shard is an unordered_map of entries threaded on an intrusive circular
+// doubly linked list (most recently used after the list head); map nodes do not move on
+// rehash, so the list can point into the map.
+#include "cache/block_cache.h"
+
+#include <cassert>
+#include <unordered_map>
+
+#include "util/mutex.h"
+
+namespace cloudkv {
+namespace {
+
+struct CacheKey {
+  uint64_t id;
+  uint64_t offset;
+  bool operator==(const CacheKey& other) const { return id == other.id && offset == other.offset; }
+};
+
+inline uint64_t HashKey(uint64_t id, uint64_t offset) {
+  uint64_t x = id * 0x9e3779b97f4a7c15ull ^ (offset + 0x632be59bd9b4e019ull);
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ull;
+  x ^= x >> 32;
+  return x;
+}
+
+struct CacheKeyHash {
+  size_t operator()(const CacheKey& k) const { return HashKey(k.id, k.offset); }
+};
+
+}  // namespace
+
+class BlockCache::Shard {
+ public:
+  explicit Shard(size_t capacity) : capacity_(capacity) { head_.prev = head_.next = &head_; }
+
+  std::shared_ptr<const Block> Lookup(const CacheKey& key) {
+    MutexLock lock(&mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) {
+      misses_++;
+      return nullptr;
+    }
+    hits_++;
+    Entry* e = &it->second;
+    Unlink(e);
+    LinkFront(e);
+    return e->block;
+  }
+
+  bool Contains(const CacheKey& key) {
+    MutexLock lock(&mu_);
+    return map_.count(key) != 0;
+  }
+
+  void Insert(const CacheKey& key, std::shared_ptr<const Block> block, size_t charge) {
+    // Blocks evicted here are released after the lock is dropped: freeing memory is not
+    // work to do under the shard mutex.
+    std::vector<std::shared_ptr<const Block>> evicted;
+    {
+      MutexLock lock(&mu_);
+      if (charge > capacity_) return;
+      auto [it, inserted] = map_.try_emplace(key);
+      Entry* e = &it->second;
+      if (!inserted) {
+        Unlink(e);
+        LinkFront(e);
+        return;
+      }
+      e->key = key;
+      e->block = std::move(block);
+      e->charge = charge;
+      LinkFront(e);
+      usage_ += charge;
+      inserts_++;
+      while (usage_ > capacity_ && head_.prev != e) {
+        Entry* victim = head_.prev;
+        Unlink(victim);
+        usage_ -= victim->charge;
+        evictions_++;
+        evicted.push_back(std::move(victim->block));
+        const CacheKey victim_key = victim->key;
+        map_.erase(victim_key);
+      }
+    }
+  }
+
+  void Clear() {
+    std::unordered_map<CacheKey, Entry, CacheKeyHash> old;
+    {
+      MutexLock lock(&mu_);
+      old.swap(map_);
+      head_.prev = head_.next = &head_;
+      usage_ = 0;
+    }
+  }
+
+  void AddStats(Stats* s) {
+    MutexLock lock(&mu_);
+    s->hits += hits_;
+    s->misses += misses_;
+    s->inserts += inserts_;
+    s->evictions += evictions_;
+    s->bytes += usage_;
+    s->entries += map_.size();
+  }
+
+ private:
+  struct Entry {
+    CacheKey key{};
+    std::shared_ptr<const Block> block;
+    size_t charge = 0;
+    Entry* prev = nullptr;
+    Entry* next = nullptr;
+  };
+
+  void Unlink(Entry* e) {
+    e->prev->next = e->next;
+    e->next->prev = e->prev;
+  }
+  void LinkFront(Entry* e) {
+    e->next = head_.next;
+    e->prev = &head_;
+    head_.next->prev = e;
+    head_.next = e;
+  }
+
+  const size_t capacity_;
+  Mutex mu_;
+  std::unordered_map<CacheKey, Entry, CacheKeyHash> map_ GUARDED_BY(mu_);
+  Entry head_ GUARDED_BY(mu_);  // list sentinel
+  size_t usage_ GUARDED_BY(mu_) = 0;
+  uint64_t hits_ GUARDED_BY(mu_) = 0;
+  uint64_t misses_ GUARDED_BY(mu_) = 0;
+  uint64_t inserts_ GUARDED_BY(mu_) = 0;
+  uint64_t evictions_ GUARDED_BY(mu_) = 0;
+};
+
+std::shared_ptr<BlockCache> BlockCache::Create(size_t capacity_bytes, int num_shard_bits) {
+  assert(num_shard_bits >= 0 && num_shard_bits <= 10);
+  return std::shared_ptr<BlockCache>(new BlockCache(capacity_bytes, num_shard_bits));
+}
+
+BlockCache::BlockCache(size_t capacity_bytes, int num_shard_bits)
+    : capacity_bytes_(capacity_bytes), shard_shift_(64 - num_shard_bits) {
+  const size_t n = size_t{1} << num_shard_bits;
+  shards_.reserve(n);
+  for (size_t i = 0; i < n; i++) shards_.push_back(std::make_unique<Shard>(capacity_bytes / n));
+}
+
+BlockCache::~BlockCache() = default;
+
+std::shared_ptr<const Block> BlockCache::Lookup(uint64_t id, uint64_t offset) {
+  return ShardFor(HashKey(id, offset)).Lookup(CacheKey{id, offset});
+}
+
+bool BlockCache::Contains(uint64_t id, uint64_t offset) {
+  return ShardFor(HashKey(id, offset)).Contains(CacheKey{id, offset});
+}
+
+void BlockCache::Insert(uint64_t id, uint64_t offset, std::shared_ptr<const Block> block,
+                        size_t charge) {
+  assert(block != nullptr);
+  ShardFor(HashKey(id, offset)).Insert(CacheKey{id, offset}, std::move(block), charge);
+}
+
+void BlockCache::Clear() {
+  for (auto& s : shards_) s->Clear();
+}
+
+BlockCache::Stats BlockCache::GetStats() const {
+  Stats s;
+  for (auto& shard : shards_) shard->AddStats(&s);
+  s.capacity_bytes = capacity_bytes_;
+  return s;
+}
+
+}  // namespace cloudkv

@@ -1,0 +1,41 @@
+#include "cloudkv/db.h"
+
+#include "db/db_impl.h"
+#include "util/status_macros.h"
+
+namespace cloudkv {
+
+Result<std::unique_ptr<DB>> DB::Open(std::string_view url, const Options& options) {
+  std::shared_ptr<ObjectStore> store = options.store;
+  if (store == nullptr) {
+    ASSIGN_OR_RETURN(store, OpenObjectStore(url));
+  }
+  if (options.memtable_bytes < 4096 || options.block_size < 256 || options.max_key_bytes == 0 ||
+      options.max_immutable_memtables < 1) {
+    return Status::InvalidArgument("options out of range (memtable_bytes >= 4096, "
+                                   "block_size >= 256, max_immutable_memtables >= 1)");
+  }
+  auto db = std::make_unique<DBImpl>(std::string(url), options, std::move(store));
+  RETURN_IF_ERROR(db->Open());
+  return std::unique_ptr<DB>(std::move(db));
+}
+
+Status DB::Put(const WriteOptions& options, std::string_view key, std::string_view value) {
+  WriteBatch batch;
+  batch.Put(key, value);
+  return Write(options, batch);
+}
+
+Status DB::Delete(const WriteOptions& options, std::string_view key) {
+  WriteBatch batch;
+  batch.Delete(key);
+  return Write(options, batch);
+}
+
+Status DB::DeleteRange(const WriteOptions& options, std::string_view begin, std::string_view end) {
+  WriteBatch batch;
+  batch.DeleteRange(begin, end);
+  return Write(options, batch);
+}
+
+}  // namespace cloudkv

@@ -1,0 +1,647 @@
+#include "db/db_impl.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
+#include "db/db_iterator.h"
+#include "db/merging_iterator.h"
+#include "db/wal_protocol.h"
+#include "format/sst_builder.h"
+#include "format/wal_format.h"
+#include "util/logging.h"
+#include "util/random.h"
+#include "util/status_macros.h"
+
+namespace cloudkv {
+namespace {
+
+// Inserts a batch's records into a memtable with consecutive sequence numbers.
+class MemTableInserter final : public WriteBatch::Handler {
+ public:
+  MemTableInserter(MemTable* mem, SequenceNumber first) : mem_(mem), seq_(first) {}
+  Status Put(std::string_view key, std::string_view value) override {
+    mem_->Add(seq_++, kTypeValue, key, value);
+    return Status::OK();
+  }
+  Status Delete(std::string_view key) override {
+    mem_->Add(seq_++, kTypeDeletion, key, {});
+    return Status::OK();
+  }
+  Status DeleteRange(std::string_view begin, std::string_view end) override {
+    mem_->Add(seq_++, kTypeRangeDeletion, begin, end);
+    return Status::OK();
+  }
+
+ private:
+  MemTable* const mem_;
+  SequenceNumber seq_;
+};
+
+// Checks sizes of every record against the limits in Options.
+class BatchValidator final : public WriteBatch::Handler {
+ public:
+  explicit BatchValidator(const Options& o) : o_(o) {}
+  Status Put(std::string_view key, std::string_view value) override {
+    RETURN_IF_ERROR(CheckKey(key));
+    if (value.size() > o_.max_value_bytes) {
+      return Status::InvalidArgument("value of " + std::to_string(value.size()) +
+                                     " bytes exceeds max_value_bytes (" +
+                                     std::to_string(o_.max_value_bytes) + ")");
+    }
+    return Status::OK();
+  }
+  Status Delete(std::string_view key) override { return CheckKey(key); }
+  Status DeleteRange(std::string_view, std::string_view) override {
+    return Status::NotSupported("DeleteRange is not supported yet (it lands with compaction)");
+  }
+
+ private:
+  Status CheckKey(std::string_view key) const {
+    if (key.size() > o_.max_key_bytes) {
+      return Status::InvalidArgument("key of " + std::to_string(key.size()) +
+                                     " bytes exceeds max_key_bytes (" +
+                                     std::to_string(o_.max_key_bytes) + ")");
+    }
+    return Status::OK();
+  }
+  const Options& o_;
+};
+
+// An iterator that keeps the read view it iterates alive.
+class ViewIterator final : public Iterator {
+ public:
+  ViewIterator(std::unique_ptr<Iterator> inner, std::shared_ptr<void> pin)
+      : inner_(std::move(inner)), pin_(std::move(pin)) {}
+  bool Valid() const override { return inner_->Valid(); }
+  void SeekToFirst() override { inner_->SeekToFirst(); }
+  void SeekToLast() override { inner_->SeekToLast(); }
+  void Seek(std::string_view t) override { inner_->Seek(t); }
+  void SeekForPrev(std::string_view t) override { inner_->SeekForPrev(t); }
+  void Next() override { inner_->Next(); }
+  void Prev() override { inner_->Prev(); }
+  std::string_view key() const override { return inner_->key(); }
+  std::string_view value() const override { return inner_->value(); }
+  Status status() const override { return inner_->status(); }
+
+ private:
+  std::unique_ptr<Iterator> inner_;
+  std::shared_ptr<void> pin_;
+};
+
+// An iterator that is never valid and reports an error.
+class ErrorIterator final : public Iterator {
+ public:
+  explicit ErrorIterator(Status s) : status_(std::move(s)) {}
+  bool Valid() const override { return false; }
+  void SeekToFirst() override {}
+  void SeekToLast() override {}
+  void Seek(std::string_view) override {}
+  void SeekForPrev(std::string_view) override {}
+  void Next() override {}
+  void Prev() override {}
+  std::string_view key() const override { return {}; }
+  std::string_view value() const override { return {}; }
+  Status status() const override { return status_; }
+
+ private:
+  Status status_;
+};
+
+std::string NewSstObjectKey(uint64_t now_micros, Random* rnd) {
+  // Time-ordered and unique: <microseconds, 13 hex digits>-<random 64 bits>.
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "sst/%013" PRIx64 "-%016" PRIx64 ".sst", now_micros,
+                rnd->Next64());
+  return buf;
+}
+
+}  // namespace
+
+std::shared_ptr<MemTable> DBImpl::NewMemTable() const {
+  // Arena blocks small against the memtable limit, so a small memtable is not "full" at once.
+  size_t block = std::clamp<size_t>(options_.memtable_bytes / 16, 1024, 64 * 1024);
+  return std::make_shared<MemTable>(block);
+}
+
+class DBImpl::SnapshotImpl final : public Snapshot {
+ public:
+  explicit SnapshotImpl(SequenceNumber seq) : seq_(seq) {}
+  uint64_t sequence() const override { return seq_; }
+
+ private:
+  const SequenceNumber seq_;
+};
+
+DBImpl::DBImpl(std::string url, const Options& options, std::shared_ptr<ObjectStore> store)
+    : url_(std::move(url)),
+      options_(options),
+      store_(std::move(store)),
+      clock_(options.clock ? options.clock : SystemClock()) {}
+
+DBImpl::~DBImpl() {
+  auto ignored = Close();
+  (void)ignored;
+}
+
+Status DBImpl::Open() {
+  manifests_ = std::make_unique<ManifestStore>(store_, clock_);
+  block_cache_ = BlockCache::Create(options_.block_cache_bytes);
+  SstReadOptions read_options;
+  read_options.cache = block_cache_;
+  read_options.read_unit_bytes = options_.read_unit_bytes;
+  sst_cache_ = std::make_unique<SstCache>(store_, read_options);
+  sst_nonce_base_ = RandomSeed();
+  if (!options_.read_only && !store_->capabilities().atomic_if_absent) {
+    return Status::NotSupported(store_->Describe() +
+                                " cannot create objects atomically if absent; cloudkv refuses to "
+                                "run a writer there, because it could not fence a second writer");
+  }
+  mem_ = NewMemTable();
+  mem_created_micros_ = clock_->MonotonicMicros();
+  RETURN_IF_ERROR(Recover());
+  if (!options_.read_only) {
+    flush_thread_ = std::thread([this] { FlushLoop(); });
+  }
+  return Status::OK();
+}
+
+Status DBImpl::Recover() {
+  auto latest = manifests_->LoadLatest();
+  if (!latest.ok() && latest.status().IsNotFound()) {
+    if (!options_.create_if_missing || options_.read_only) {
+      return Status::NotFound("no database at " + url_);
+    }
+    Manifest init;
+    init.set_replay_point(1);
+    init.set_next_wal_id(1);
+    auto* settings = init.mutable_settings();
+    settings->set_history_retention_micros(options_.history_retention_ms * 1000);
+    settings->set_gc_min_age_micros(options_.gc_min_age_ms * 1000);
+    settings->set_max_clock_skew_micros(options_.max_clock_skew_ms * 1000);
+    init.set_committer("create");
+    auto created = manifests_->Create(init);
+    if (!created.ok() && !created.status().IsPreconditionFailed()) return created.status();
+    latest = manifests_->LoadLatest();
+  } else if (latest.ok() && options_.error_if_exists) {
+    return Status::InvalidArgument("a database already exists at " + url_);
+  }
+  if (!latest.ok()) return latest.status();
+  Manifest m = std::move(latest).value();
+
+  if (!options_.read_only) {
+    // Take the next writer epoch: latest + 1 of the re-read manifest on every attempt.
+    ASSIGN_OR_RETURN(m, manifests_->Commit(m, [](const Manifest& base, Manifest* next) {
+      next->set_writer_epoch(base.writer_epoch() + 1);
+      return Status::OK();
+    }, "open"));
+    epoch_ = m.writer_epoch();
+    last_epoch_confirm_micros_ = clock_->MonotonicMicros();
+  }
+  manifest_ = m;
+  last_sequence_ = m.last_sequence();
+  last_commit_time_ = m.last_commit_time_micros();
+  ASSIGN_OR_RETURN(version_, sst_cache_->BuildVersion(m));
+
+  uint64_t first_free = 0;
+  RETURN_IF_ERROR(ReplayWal(m.replay_point(), !options_.read_only, &first_free));
+  recovered_sequence_ = last_sequence_;
+  if (!options_.read_only) {
+    WalWriterOptions wo;
+    wo.wal_max_bytes = options_.wal_max_bytes;
+    wo.flush_interval_micros = options_.wal_flush_interval_ms * 1000;
+    double cap = options_.max_wal_puts_per_second;
+    if (cap < 0) cap = store_->Describe().rfind("s3://", 0) == 0 ? 10 : 0;
+    wo.max_puts_per_second = cap;
+    wo.max_inflight = std::max(1, options_.max_inflight_wal_uploads);
+    wo.max_attempts = options_.wal_upload_max_attempts;
+    wal_pool_ = std::make_unique<ThreadPool>(wo.max_inflight, "ckv-wal");
+    wal_ = std::make_unique<WalWriter>(store_, clock_, wal_pool_.get(), epoch_, first_free,
+                                       last_sequence_, wo);
+  }
+  LOG_INFO("opened {} (epoch {}, manifest {}, last sequence {}, next WAL id {})", url_, epoch_,
+           manifest_.version(), last_sequence_, first_free);
+  return Status::OK();
+}
+
+Status DBImpl::ReplayWal(uint64_t from_id, bool fence, uint64_t* first_free_id) {
+  static thread_local Random rnd(RandomSeed());
+  WalReplayOptions ro;
+  ro.fence = fence;
+  ro.epoch = epoch_;
+  ro.fence_nonce = rnd.Next64();
+  const SequenceNumber in_ssts = manifest_.last_sequence();
+  auto next = cloudkv::ReplayWal(store_.get(), from_id, ro, [&](const WalObject& obj) {
+    for (const auto& b : obj.batches) {
+      if (b.first_sequence + b.count - 1 <= in_ssts) continue;  // already in SSTs
+      WriteBatch batch;
+      RETURN_IF_ERROR(batch.SetData(b.data, b.count).WithContext(WalObjectKey(obj.id)));
+      MemTableInserter inserter(mem_.get(), b.first_sequence);
+      RETURN_IF_ERROR(batch.Iterate(&inserter));
+      last_sequence_ = std::max(last_sequence_, b.first_sequence + b.count - 1);
+      last_commit_time_ = std::max(last_commit_time_, b.commit_time_micros);
+    }
+    wal_objects_since_flush_++;
+    return Status::OK();
+  });
+  if (!next.ok()) return next.status().WithContext("opening " + url_);
+  *first_free_id = *next;
+  return Status::OK();
+}
+
+Status DBImpl::CheckWritable() const {
+  if (closed_ || closing_) return Status::InvalidArgument("database " + url_ + " is closed");
+  if (options_.read_only) return Status::NotSupported("database " + url_ + " is open read-only");
+  if (!bg_error_.ok()) return bg_error_;
+  return wal_->health();
+}
+
+Status DBImpl::ValidateBatch(const WriteBatch& batch) const {
+  if (batch.ByteSize() > options_.max_batch_bytes) {
+    return Status::InvalidArgument("batch of " + std::to_string(batch.ByteSize()) +
+                                   " bytes exceeds max_batch_bytes");
+  }
+  BatchValidator validator(options_);
+  return batch.Iterate(&validator);
+}
+
+Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(options_.write_stall_timeout_ms);
+  bool stalled = false;
+  while (true) {
+    RETURN_IF_ERROR(CheckWritable());
+    bool mem_full = mem_->ApproximateMemoryUsage() >= options_.memtable_bytes;
+    uint64_t now = clock_->MonotonicMicros();
+    bool mem_old = !mem_->empty() &&
+                   now - mem_created_micros_ >= options_.memtable_max_age_ms * 1000;
+    bool tail_long = wal_objects_since_flush_ >= options_.max_wal_tail_objects;
+    bool imm_full = static_cast<int>(imm_.size()) >= options_.max_immutable_memtables;
+    bool wal_full = wal_->unflushed_bytes() >= options_.max_unflushed_wal_bytes;
+    if ((mem_full || mem_old || tail_long) && !mem_->empty() && !imm_full) {
+      SwitchMemtableLocked();
+      continue;
+    }
+    if (!(mem_full && imm_full) && !wal_full) return Status::OK();
+    if (!stalled) {
+      stalled = true;
+      write_stalls_++;
+    }
+    if (stall_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      return Status::Busy("write stalled for " + std::to_string(options_.write_stall_timeout_ms) +
+                          " ms: memtables or unflushed WAL bytes are at their limits");
+    }
+  }
+}
+
+void DBImpl::SwitchMemtableLocked() {
+  uint64_t boundary = wal_->Seal();
+  imm_.push_back(Immutable{mem_, boundary});
+  mem_ = NewMemTable();
+  mem_created_micros_ = clock_->MonotonicMicros();
+  wal_objects_since_flush_ = 0;
+  bg_cv_.notify_all();
+}
+
+Result<SequenceNumber> DBImpl::WriteToMemory(const WriteBatch& batch, bool durable_waiter,
+                                             WalWriter::Callback done) {
+  RETURN_IF_ERROR(ValidateBatch(batch));
+  if (batch.Count() == 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (done) done(Status::OK(), last_sequence_);
+    return last_sequence_;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(MakeRoomForWrite(lock));
+  const SequenceNumber first = last_sequence_ + 1;
+  const SequenceNumber last = last_sequence_ + batch.Count();
+  last_commit_time_ = std::max(clock_->NowMicros(), last_commit_time_ + 1);
+  MemTableInserter inserter(mem_.get(), first);
+  Status s = batch.Iterate(&inserter);
+  assert(s.ok());  // validated above
+  (void)s;
+  last_sequence_ = last;
+  user_bytes_written_ += batch.ByteSize();
+  wal_->Append(first, last, last_commit_time_, batch, durable_waiter, std::move(done));
+  return last;
+}
+
+Status DBImpl::Write(const WriteOptions& options, const WriteBatch& batch, uint64_t* sequence) {
+  ASSIGN_OR_RETURN(SequenceNumber seq, WriteToMemory(batch, options.durable, nullptr));
+  if (sequence != nullptr) *sequence = seq;
+  if (!options.durable) return Status::OK();
+  return wal_->WaitForDurable(seq);
+}
+
+void DBImpl::WriteAsync(const WriteBatch& batch,
+                        std::function<void(Status status, uint64_t sequence)> done) {
+  auto r = WriteToMemory(batch, true, done);
+  if (!r.ok()) done(r.status(), 0);
+}
+
+Status DBImpl::WaitForDurable(uint64_t sequence) {
+  if (options_.read_only) return Status::OK();
+  return wal_->WaitForDurable(sequence);
+}
+
+Status DBImpl::ConfirmEpochIfDue() {
+  if (options_.read_only) return Status::OK();
+  uint64_t now = clock_->MonotonicMicros();
+  if (now - last_epoch_confirm_micros_.load() < options_.epoch_check_interval_ms * 1000) {
+    return Status::OK();
+  }
+  std::lock_guard<std::mutex> confirm(epoch_mu_);
+  if (clock_->MonotonicMicros() - last_epoch_confirm_micros_.load() <
+      options_.epoch_check_interval_ms * 1000) {
+    return Status::OK();  // another reader confirmed it meanwhile
+  }
+  uint64_t known;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    known = manifest_.version();
+  }
+  ASSIGN_OR_RETURN(bool newer, manifests_->Exists(known + 1));
+  if (newer) {
+    ASSIGN_OR_RETURN(Manifest latest, manifests_->LoadLatest(known + 1));
+    if (latest.writer_epoch() != epoch_) {
+      Status fenced = Status::Fenced("writer epoch " + std::to_string(epoch_) + " of " + url_ +
+                                     " was replaced by epoch " +
+                                     std::to_string(latest.writer_epoch()));
+      std::lock_guard<std::mutex> lock(mu_);
+      if (bg_error_.ok()) bg_error_ = fenced;
+      return fenced;
+    }
+  }
+  last_epoch_confirm_micros_ = clock_->MonotonicMicros();
+  return Status::OK();
+}
+
+Result<DBImpl::ReadView> DBImpl::GetReadView(const ReadOptions& options) {
+  RETURN_IF_ERROR(ConfirmEpochIfDue());
+  ReadView view;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return Status::InvalidArgument("database " + url_ + " is closed");
+  if (bg_error_.IsFenced()) return bg_error_;
+  view.mem = mem_;
+  for (auto it = imm_.rbegin(); it != imm_.rend(); ++it) view.imm.push_back(it->mem);
+  view.version = version_;
+  if (options.snapshot != nullptr) {
+    view.sequence = options.snapshot->sequence();
+  } else if (options.read_unflushed || options_.read_only) {
+    view.sequence = last_sequence_;
+  } else {
+    view.sequence = wal_->durable_sequence();
+  }
+  return view;
+}
+
+Result<std::string> DBImpl::Get(const ReadOptions& options, std::string_view key) {
+  ASSIGN_OR_RETURN(ReadView view, GetReadView(options));
+  LookupResult r;
+  view.mem->Get(key, view.sequence, &r);
+  for (size_t i = 0; r.state == LookupState::kNotPresent && i < view.imm.size(); i++) {
+    view.imm[i]->Get(key, view.sequence, &r);
+  }
+  if (r.state == LookupState::kNotPresent) {
+    RETURN_IF_ERROR(view.version->Get(key, view.sequence, &r));
+  }
+  if (r.state == LookupState::kFound) return std::move(r.value);
+  return Status::NotFound("key not found");
+}
+
+std::vector<Result<std::string>> DBImpl::MultiGet(const ReadOptions& options,
+                                                  std::span<const std::string_view> keys) {
+  std::vector<Result<std::string>> out;
+  out.reserve(keys.size());
+  ReadOptions pinned = options;
+  const Snapshot* snap = nullptr;
+  if (pinned.snapshot == nullptr && !pinned.read_unflushed) {
+    snap = GetSnapshot();
+    pinned.snapshot = snap;
+  }
+  for (auto key : keys) out.push_back(Get(pinned, key));
+  if (snap != nullptr) ReleaseSnapshot(snap);
+  return out;
+}
+
+std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
+  auto view = GetReadView(options);
+  if (!view.ok()) return std::make_unique<ErrorIterator>(view.status());
+  auto pinned = std::make_shared<ReadView>(std::move(view).value());
+  std::vector<std::unique_ptr<Iterator>> children;
+  children.push_back(pinned->mem->NewIterator());
+  for (const auto& m : pinned->imm) children.push_back(m->NewIterator());
+  pinned->version->AddIterators(&children);
+  auto internal = NewMergingIterator(std::move(children));
+  auto user = NewDBIterator(std::move(internal), pinned->sequence, options.lower_bound,
+                            options.upper_bound);
+  return std::make_unique<ViewIterator>(std::move(user), std::move(pinned));
+}
+
+const Snapshot* DBImpl::GetSnapshot() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SequenceNumber seq = options_.read_only || wal_ == nullptr ? last_sequence_
+                                                             : wal_->durable_sequence();
+  snapshots_.insert(seq);
+  return new SnapshotImpl(seq);  // owned by the caller until ReleaseSnapshot
+}
+
+void DBImpl::ReleaseSnapshot(const Snapshot* snapshot) {
+  if (snapshot == nullptr) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = snapshots_.find(snapshot->sequence());
+  if (it != snapshots_.end()) snapshots_.erase(it);
+  delete static_cast<const SnapshotImpl*>(snapshot);
+}
+
+void DBImpl::FlushLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    if (!imm_.empty() && bg_error_.ok()) {
+      Immutable imm = imm_.front();
+      flush_in_progress_ = true;
+      lock.unlock();
+      Status s = FlushOne(imm);
+      lock.lock();
+      flush_in_progress_ = false;
+      if (!s.ok()) {
+        LOG_ERROR("flush of {} failed: {}", url_, s.ToString());
+        if (bg_error_.ok()) bg_error_ = s;
+      }
+      stall_cv_.notify_all();
+      continue;
+    }
+    if (closing_) break;
+    // Age-based flush of an idle memtable (DESIGN.md §5: bounded recovery work).
+    uint64_t now = clock_->MonotonicMicros();
+    uint64_t max_age = options_.memtable_max_age_ms * 1000;
+    if (bg_error_.ok() && !mem_->empty() && now - mem_created_micros_ >= max_age &&
+        static_cast<int>(imm_.size()) < options_.max_immutable_memtables) {
+      SwitchMemtableLocked();
+      continue;
+    }
+    uint64_t wait_micros = mem_->empty() ? 1'000'000
+                                         : std::max<uint64_t>(1000, max_age - std::min(max_age, now - mem_created_micros_));
+    bg_cv_.wait_for(lock, std::chrono::microseconds(std::min<uint64_t>(wait_micros, 1'000'000)));
+  }
+}
+
+Status DBImpl::FlushOne(const Immutable& imm) {
+  // Only durable data goes into SSTs, so an SST never holds a write the WAL could lose.
+  RETURN_IF_ERROR(wal_->WaitForDurable(imm.mem->LargestSequence()));
+  static thread_local Random rnd(RandomSeed());
+  SstBuilderOptions bo;
+  bo.block_size = options_.block_size;
+  bo.compression = options_.compression;
+  bo.bloom_bits_per_key = options_.bloom_bits_per_key;
+  const uint64_t now = clock_->NowMicros();
+  SstBuilder builder(bo, epoch_, rnd.Next64(), now);
+  auto it = imm.mem->NewIterator();
+  for (it->SeekToFirst(); it->Valid(); it->Next()) builder.Add(it->key(), it->value());
+  RETURN_IF_ERROR(it->status());
+  SstProperties props;
+  ASSIGN_OR_RETURN(std::string bytes, builder.Finish(&props));
+  const std::string key = NewSstObjectKey(now, &rnd);
+  // The name is unique, so a plain put is safe to retry.
+  Status put;
+  for (int attempt = 0; attempt < 10; attempt++) {
+    put = store_->Put(key, bytes).status();
+    if (put.ok() || !put.retryable()) break;
+    clock_->SleepForMicros(20'000u << std::min(attempt, 6));
+  }
+  RETURN_IF_ERROR(put.WithContext("uploading " + key));
+  ASSIGN_OR_RETURN(auto reader, SstReader::Open(store_, key, bytes.size(), SstReadOptions{block_cache_, options_.read_unit_bytes}));
+  sst_cache_->Add(key, reader);
+
+  proto::SstMeta meta;
+  meta.set_object_key(key);
+  meta.set_smallest_key(props.smallest_key);
+  meta.set_largest_key(props.largest_key);
+  meta.set_smallest_seq(props.smallest_seq);
+  meta.set_largest_seq(props.largest_seq);
+  meta.set_size_bytes(bytes.size());
+  meta.set_num_entries(props.num_entries);
+  meta.set_num_deletions(props.num_deletions);
+  meta.set_create_time_micros(now);
+
+  Manifest base;
+  uint64_t oldest_snapshot;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    base = manifest_;
+    oldest_snapshot = snapshots_.empty() ? last_sequence_ : *snapshots_.begin();
+  }
+  const uint64_t epoch = epoch_;
+  const uint64_t next_wal = wal_->next_id();
+  const SequenceNumber largest = imm.mem->LargestSequence();
+  const uint64_t commit_time = last_commit_time_;
+  ASSIGN_OR_RETURN(Manifest committed,
+                   manifests_->Commit(base, [&](const Manifest& latest, Manifest* next) {
+                     if (latest.writer_epoch() != epoch) {
+                       return Status::Fenced("writer epoch " + std::to_string(epoch) +
+                                             " was replaced by " +
+                                             std::to_string(latest.writer_epoch()));
+                     }
+                     *next->add_l0() = meta;
+                     // Newest first.
+                     std::rotate(next->mutable_l0()->rbegin(), next->mutable_l0()->rbegin() + 1,
+                                 next->mutable_l0()->rend());
+                     next->set_replay_point(std::max(latest.replay_point(), imm.wal_boundary));
+                     next->set_next_wal_id(std::max(latest.next_wal_id(), next_wal));
+                     next->set_last_sequence(std::max(latest.last_sequence(), largest));
+                     next->set_last_commit_time_micros(
+                         std::max(latest.last_commit_time_micros(), commit_time));
+                     next->set_oldest_snapshot_seq(oldest_snapshot);
+                     return Status::OK();
+                   }, "writer"));
+  ASSIGN_OR_RETURN(auto version, sst_cache_->BuildVersion(committed));
+  std::lock_guard<std::mutex> lock(mu_);
+  manifest_ = committed;
+  version_ = std::move(version);
+  assert(!imm_.empty() && imm_.front().mem == imm.mem);
+  imm_.pop_front();
+  flushes_++;
+  last_epoch_confirm_micros_ = clock_->MonotonicMicros();
+  return Status::OK();
+}
+
+Status DBImpl::Flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CheckWritable());
+  if (!mem_->empty()) {
+    while (static_cast<int>(imm_.size()) >= options_.max_immutable_memtables && bg_error_.ok()) {
+      stall_cv_.wait(lock);
+    }
+    RETURN_IF_ERROR(CheckWritable());
+    SwitchMemtableLocked();
+  }
+  stall_cv_.wait(lock, [&] { return imm_.empty() || !bg_error_.ok(); });
+  return bg_error_;
+}
+
+Status DBImpl::CompactAll() {
+  return Status::NotSupported("compaction is not implemented yet");
+}
+
+Status DBImpl::CollectGarbage() {
+  return Status::NotSupported("garbage collection is not implemented yet");
+}
+
+Status DBImpl::Close() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closed_) return Status::OK();
+  Status result;
+  if (!options_.read_only && wal_ != nullptr) {
+    // Make everything durable, then leave the memtable for the next open's replay: the WAL
+    // tail is bounded by max_wal_tail_objects, and closing stays one round of uploads.
+    closing_ = true;
+    lock.unlock();
+    result = wal_->Close(abandon_on_close_ ? 0 : options_.write_stall_timeout_ms * 1000);
+    lock.lock();
+    bg_cv_.notify_all();
+    lock.unlock();
+    if (flush_thread_.joinable()) flush_thread_.join();
+    lock.lock();
+    if (result.IsInvalidArgument()) result = Status::OK();  // already closed
+    if (result.ok() && !bg_error_.ok() && !bg_error_.IsFenced()) result = bg_error_;
+  }
+  closed_ = true;
+  return result;
+}
+
+DBStats DBImpl::GetStats() {
+  DBStats s;
+  std::lock_guard<std::mutex> lock(mu_);
+  s.last_sequence = last_sequence_;
+  s.durable_sequence = wal_ ? wal_->durable_sequence() : last_sequence_;
+  s.writer_epoch = epoch_;
+  s.manifest_version = manifest_.version();
+  s.memtable_bytes = mem_ ? mem_->ApproximateMemoryUsage() : 0;
+  s.immutable_memtables = imm_.size();
+  if (wal_) {
+    s.unflushed_wal_bytes = wal_->unflushed_bytes();
+    WalWriterStats ws = wal_->stats();
+    s.wal_uploads = ws.uploads;
+    s.wal_upload_bytes = ws.upload_bytes;
+  }
+  s.flushes = flushes_;
+  if (version_) {
+    s.l0_files = version_->l0.size();
+    s.level_bytes.push_back(version_->LevelBytes(0));
+    for (size_t i = 0; i < version_->levels.size(); i++) {
+      s.level_files.push_back(version_->levels[i].size());
+      s.level_bytes.push_back(version_->LevelBytes(static_cast<int>(i) + 1));
+    }
+  }
+  s.user_bytes_written = user_bytes_written_;
+  s.write_stalls = write_stalls_;
+  if (block_cache_) {
+    auto cs = block_cache_->GetStats();
+    s.block_cache_hits = cs.hits;
+    s.block_cache_misses = cs.misses;
+    s.block_cache_bytes = cs.bytes;
+  }
+  return s;
+}
+
+}  // namespace cloudkv

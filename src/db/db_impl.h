@@ -1,0 +1,132 @@
+// DBImpl: the engine behind cloudkv::DB (DESIGN.md §3–6).
+//
+// Locking: mu_ guards the write path (sequence assignment, memtable insert, WAL append), the
+// read view (memtables + Version), snapshots and background state. It is never held across
+// object-store I/O. The memtable has one inserter (under mu_) and lock-free readers.
+#ifndef CLOUDKV_DB_DB_IMPL_H_
+#define CLOUDKV_DB_DB_IMPL_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cache/block_cache.h"
+#include "cloudkv/db.h"
+#include "db/manifest.h"
+#include "db/memtable.h"
+#include "db/version.h"
+#include "db/wal_writer.h"
+#include "util/thread_pool.h"
+
+namespace cloudkv {
+
+class DBImpl final : public DB {
+ public:
+  DBImpl(std::string url, const Options& options, std::shared_ptr<ObjectStore> store);
+  ~DBImpl() override;
+
+  // Opens the database: loads (or creates) the manifest, takes the writer epoch, replays the
+  // WAL, writes the fence. Called once by DB::Open.
+  Status Open();
+
+  Status Write(const WriteOptions& options, const WriteBatch& batch,
+               uint64_t* sequence) override;
+  void WriteAsync(const WriteBatch& batch,
+                  std::function<void(Status status, uint64_t sequence)> done) override;
+  Status WaitForDurable(uint64_t sequence) override;
+  Result<std::string> Get(const ReadOptions& options, std::string_view key) override;
+  std::vector<Result<std::string>> MultiGet(const ReadOptions& options,
+                                            std::span<const std::string_view> keys) override;
+  std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override;
+  const Snapshot* GetSnapshot() override;
+  void ReleaseSnapshot(const Snapshot* snapshot) override;
+  Status Flush() override;
+  Status CompactAll() override;
+  Status CollectGarbage() override;
+  Status Close() override;
+  DBStats GetStats() override;
+  std::shared_ptr<ObjectStore> store() const override { return store_; }
+
+  // Test hook for crash simulation: the next Close (or the destructor) waits for nothing, fails
+  // whatever is not yet durable, and flushes nothing, as a killed process would.
+  void AbandonOnCloseForTest() { abandon_on_close_ = true; }
+
+ private:
+  struct Immutable {
+    std::shared_ptr<MemTable> mem;
+    uint64_t wal_boundary;  // every batch of `mem` is in a WAL id below this
+  };
+  struct ReadView {
+    std::shared_ptr<MemTable> mem;
+    std::vector<std::shared_ptr<MemTable>> imm;  // newest first
+    std::shared_ptr<Version> version;
+    SequenceNumber sequence;
+  };
+  class SnapshotImpl;
+
+  Status ValidateBatch(const WriteBatch& batch) const;
+  // Applies `batch` to memory and queues it for the WAL. Returns its last sequence.
+  Result<SequenceNumber> WriteToMemory(const WriteBatch& batch, bool durable_waiter,
+                                       WalWriter::Callback done);
+  Status MakeRoomForWrite(std::unique_lock<std::mutex>& lock);
+  void SwitchMemtableLocked();
+  std::shared_ptr<MemTable> NewMemTable() const;
+  Result<ReadView> GetReadView(const ReadOptions& options);
+  Status ConfirmEpochIfDue();
+  Status Recover();
+  Status ReplayWal(uint64_t from_id, bool fence, uint64_t* first_free_id);
+  void FlushLoop();
+  Status FlushOne(const Immutable& imm);
+  Status CheckWritable() const;
+
+  // Constant after Open.
+  const std::string url_;
+  const Options options_;
+  const std::shared_ptr<ObjectStore> store_;
+  const std::shared_ptr<Clock> clock_;
+  std::unique_ptr<ManifestStore> manifests_;
+  std::shared_ptr<BlockCache> block_cache_;
+  std::unique_ptr<SstCache> sst_cache_;
+  std::unique_ptr<ThreadPool> wal_pool_;
+  uint64_t epoch_ = 0;
+  uint64_t sst_nonce_base_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable bg_cv_;     // flush thread: work or stop
+  std::condition_variable stall_cv_;  // writers waiting for room
+  std::shared_ptr<MemTable> mem_;
+  std::deque<Immutable> imm_;  // oldest first
+  std::shared_ptr<Version> version_;
+  Manifest manifest_;
+  SequenceNumber last_sequence_ = 0;
+  SequenceNumber recovered_sequence_ = 0;
+  uint64_t last_commit_time_ = 0;
+  std::multiset<SequenceNumber> snapshots_;
+  std::unique_ptr<WalWriter> wal_;
+  Status bg_error_;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool flush_in_progress_ = false;
+  uint64_t wal_objects_since_flush_ = 0;
+  uint64_t mem_created_micros_ = 0;
+  std::thread flush_thread_;
+  std::atomic<bool> abandon_on_close_{false};
+
+  std::mutex epoch_mu_;  // one epoch confirmation at a time
+  std::atomic<uint64_t> last_epoch_confirm_micros_{0};
+
+  // Statistics.
+  std::atomic<uint64_t> flushes_{0};
+  std::atomic<uint64_t> write_stalls_{0};
+  std::atomic<uint64_t> user_bytes_written_{0};
+};
+
+}  // namespace cloudkv
+
+#endif  // CLOUDKV_DB_DB_IMPL_H_

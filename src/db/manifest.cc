@@ -1,0 +1,259 @@
+// Manifest object grammar (docs/format-manifest.md):
+//   manifest := magic[8]="CKVMANI1" fixed32(format_version) varint32(len) proto[len]
+//               fixed64(XXH3-64 of everything before)
+#include "db/manifest.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
+#include "util/coding.h"
+#include "util/hash.h"
+#include "util/logging.h"
+#include "util/random.h"
+#include "util/status_macros.h"
+
+namespace cloudkv {
+namespace {
+
+constexpr std::string_view kMagic = "CKVMANI1";
+constexpr std::string_view kPrefix = "manifest/";
+constexpr std::string_view kSuffix = ".manifest";
+constexpr std::string_view kLatestKey = "manifest/LATEST";
+// The hint is rewritten every this many versions (it costs a PUT; probing covers the gap).
+constexpr uint64_t kHintInterval = 16;
+
+Status Corrupt(std::string_view key, std::string_view what) {
+  return Status::Corruption("manifest object '" + std::string(key) + "': " + std::string(what));
+}
+
+}  // namespace
+
+std::string ManifestObjectKey(uint64_t version) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "manifest/%020" PRIu64 ".manifest", version);
+  return buf;
+}
+
+Result<uint64_t> ParseManifestObjectKey(std::string_view key) {
+  if (key.size() != kPrefix.size() + 20 + kSuffix.size() || key.substr(0, kPrefix.size()) != kPrefix ||
+      key.substr(key.size() - kSuffix.size()) != kSuffix) {
+    return Status::InvalidArgument("not a manifest object key: '" + std::string(key) + "'");
+  }
+  uint64_t v = 0;
+  for (char c : key.substr(kPrefix.size(), 20)) {
+    if (c < '0' || c > '9') return Status::InvalidArgument("bad manifest key '" + std::string(key) + "'");
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+std::string EncodeManifest(const Manifest& manifest) {
+  std::string body;
+  manifest.SerializeToString(&body);
+  std::string out;
+  out.reserve(body.size() + 32);
+  out.append(kMagic);
+  PutFixed32(&out, kManifestFormatVersion);
+  PutLengthPrefixed(&out, body);
+  PutFixed64(&out, Checksum64(out));
+  return out;
+}
+
+Result<Manifest> DecodeManifest(std::string_view object_key, std::string_view data) {
+  if (data.size() < kMagic.size() + 4 + 1 + 8) return Corrupt(object_key, "truncated (" + std::to_string(data.size()) + " bytes)");
+  if (data.substr(0, kMagic.size()) != kMagic) return Corrupt(object_key, "bad magic at offset 0");
+  std::string_view payload = data.substr(0, data.size() - 8);
+  uint64_t stored = DecodeFixed64(data.data() + data.size() - 8);
+  if (stored != Checksum64(payload)) {
+    return Corrupt(object_key, "checksum mismatch at offset " + std::to_string(payload.size()));
+  }
+  std::string_view in = payload.substr(kMagic.size());
+  uint32_t format_version;
+  std::string_view body;
+  if (!GetFixed32(&in, &format_version) || !GetLengthPrefixed(&in, &body) || !in.empty()) {
+    return Corrupt(object_key, "malformed header or length at offset 8");
+  }
+  Manifest m;
+  if (!m.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    return Corrupt(object_key, "protobuf body does not parse");
+  }
+  if (m.min_reader_version() > kManifestFormatVersion) {
+    return Status::NotSupported("manifest object '" + std::string(object_key) + "' needs reader version " +
+                                std::to_string(m.min_reader_version()) + "; this binary reads up to " +
+                                std::to_string(kManifestFormatVersion));
+  }
+  auto parsed = ParseManifestObjectKey(object_key);
+  if (parsed.ok() && *parsed != m.version()) {
+    return Corrupt(object_key, "records version " + std::to_string(m.version()));
+  }
+  return m;
+}
+
+ManifestStore::ManifestStore(std::shared_ptr<ObjectStore> store, std::shared_ptr<Clock> clock,
+                             ManifestStoreOptions options)
+    : store_(std::move(store)), clock_(std::move(clock)), options_(options) {}
+
+Result<Manifest> ManifestStore::Load(uint64_t version) {
+  std::string key = ManifestObjectKey(version);
+  ASSIGN_OR_RETURN(GetResult got, store_->Get(key));
+  return DecodeManifest(key, got.data);
+}
+
+Result<bool> ManifestStore::Exists(uint64_t version) {
+  auto r = store_->Head(ManifestObjectKey(version));
+  if (r.ok()) return true;
+  if (r.status().IsNotFound()) return false;
+  return r.status();
+}
+
+Result<uint64_t> ManifestStore::FindStartVersion(uint64_t hint) {
+  hint = std::max(hint, latest_seen_.load());
+  if (hint > 0) return hint;
+  auto latest = store_->Get(kLatestKey);
+  if (latest.ok()) {
+    uint64_t v = 0;
+    std::string_view in = latest->data;
+    if (in.size() == 8 && GetFixed64(&in, &v) && v > 0) return v;
+    LOG_WARN("ignoring malformed manifest/LATEST hint in {}", store_->Describe());
+  } else if (!latest.status().IsNotFound()) {
+    return latest.status();
+  }
+  // No usable hint: the largest listed version.
+  uint64_t best = 0;
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(ListResult page, store_->List(kPrefix, after, 1000));
+    for (const auto& obj : page.objects) {
+      auto v = ParseManifestObjectKey(obj.key);
+      if (v.ok()) best = std::max(best, *v);
+    }
+    if (!page.truncated || page.objects.empty()) break;
+    after = page.objects.back().key;
+  }
+  if (best == 0) return Status::NotFound("no manifest in " + store_->Describe());
+  return best;
+}
+
+void ManifestStore::UpdateHint(uint64_t version) {
+  uint64_t seen = latest_seen_.load();
+  while (seen < version && !latest_seen_.compare_exchange_weak(seen, version)) {
+  }
+}
+
+Result<Manifest> ManifestStore::LoadLatest(uint64_t hint) {
+  ASSIGN_OR_RETURN(uint64_t start, FindStartVersion(hint));
+  auto current = Load(start);
+  if (!current.ok() && current.status().IsNotFound()) {
+    // The start point was pruned or the hint is stale: fall back to a LIST.
+    latest_seen_ = 0;
+    ASSIGN_OR_RETURN(start, FindStartVersion(0));
+    current = Load(start);
+  }
+  if (!current.ok()) return current.status();
+  Manifest m = std::move(current).value();
+  while (true) {
+    auto next = Load(m.version() + 1);
+    if (!next.ok()) {
+      if (next.status().IsNotFound()) break;
+      return next.status();
+    }
+    m = std::move(next).value();
+  }
+  UpdateHint(m.version());
+  return m;
+}
+
+Status ManifestStore::PutIfAbsent(const Manifest& m) {
+  const std::string key = ManifestObjectKey(m.version());
+  const std::string bytes = EncodeManifest(m);
+  bool ambiguous = false;
+  Status last;
+  for (int attempt = 0; attempt < options_.max_put_attempts; attempt++) {
+    auto put = store_->Put(key, bytes, PutOptions::IfAbsent());
+    if (put.ok()) return Status::OK();
+    last = put.status();
+    if (last.IsPreconditionFailed()) {
+      if (!ambiguous) return last;
+      break;  // maybe our own earlier attempt landed: read back below
+    }
+    if (!last.retryable()) return last;
+    ambiguous = true;
+    clock_->SleepForMicros(options_.retry_backoff_micros << std::min(attempt, 6));
+  }
+  // The outcome is unknown: whoever owns the version is recorded in its nonce.
+  for (int attempt = 0; attempt < options_.max_put_attempts; attempt++) {
+    auto existing = Load(m.version());
+    if (existing.ok()) {
+      if (existing->nonce() == m.nonce()) return Status::OK();
+      return Status::PreconditionFailed("manifest version " + std::to_string(m.version()) +
+                                        " was committed by another process");
+    }
+    if (existing.status().IsNotFound()) break;
+    if (!existing.status().retryable()) return existing.status();
+    clock_->SleepForMicros(options_.retry_backoff_micros << std::min(attempt, 6));
+  }
+  return last.ok() ? Status::IOError("manifest commit outcome unknown", true)
+                   : last.WithContext("manifest commit of version " + std::to_string(m.version()));
+}
+
+Result<Manifest> ManifestStore::Commit(const Manifest& base, const ManifestEdit& edit,
+                                       std::string_view committer) {
+  static thread_local Random rnd(RandomSeed());
+  Manifest latest = base;
+  for (int conflict = 0; conflict <= options_.max_commit_conflicts; conflict++) {
+    Manifest next = latest;
+    next.set_version(latest.version() + 1);
+    next.set_nonce(rnd.Next64());
+    next.set_commit_time_micros(std::max(clock_->NowMicros(), latest.commit_time_micros() + 1));
+    next.set_committer(std::string(committer));
+    next.set_format_version(kManifestFormatVersion);
+    next.set_min_reader_version(kManifestMinReaderVersion);
+    RETURN_IF_ERROR(edit(latest, &next));
+    Status s = PutIfAbsent(next);
+    if (s.ok()) {
+      UpdateHint(next.version());
+      if (next.version() % kHintInterval == 0) {
+        std::string hint;
+        PutFixed64(&hint, next.version());
+        auto ignored = store_->Put(kLatestKey, hint);  // best effort
+        (void)ignored;
+      }
+      return next;
+    }
+    if (!s.IsPreconditionFailed()) return s;
+    ASSIGN_OR_RETURN(latest, LoadLatest(latest.version() + 1));
+  }
+  return Status::Busy("manifest commit lost " + std::to_string(options_.max_commit_conflicts) +
+                      " races in a row");
+}
+
+Result<Manifest> ManifestStore::Create(const Manifest& initial) {
+  Manifest m = initial;
+  m.set_version(1);
+  m.set_format_version(kManifestFormatVersion);
+  m.set_min_reader_version(kManifestMinReaderVersion);
+  if (m.nonce() == 0) m.set_nonce(RandomSeed());
+  m.set_commit_time_micros(clock_->NowMicros());
+  RETURN_IF_ERROR(PutIfAbsent(m));
+  UpdateHint(1);
+  std::string hint;
+  PutFixed64(&hint, 1);
+  auto ignored = store_->Put(kLatestKey, hint);
+  (void)ignored;
+  return m;
+}
+
+std::string ManifestToJson(const Manifest& manifest) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.add_whitespace = true;
+  opts.always_print_primitive_fields = true;
+  auto st = google::protobuf::util::MessageToJsonString(manifest, &out, opts);
+  if (!st.ok()) return "{\"error\": \"cannot print manifest\"}";
+  return out;
+}
+
+}  // namespace cloudkv

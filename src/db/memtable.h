@@ -1,0 +1,105 @@
+// MemTable: the in-memory write buffer of the LSM tree, a skiplist of internal-key entries kept
+// in an arena (DESIGN.md §5). Entries are never removed; a full or old memtable is made
+// immutable by the engine, flushed to an L0 SST, and dropped.
+//
+// Thread-safety: one writer (Add, InsertBatch, the setters) at a time, any number of
+// concurrent readers (Get, NewIterator, the accessors) without locks. A reader sees every
+// entry added before it started and may or may not see entries added concurrently.
+//
+// Ownership: usually held by std::shared_ptr (std::make_shared<MemTable>()); an iterator then
+// keeps the memtable alive on its own. A memtable not owned by a shared_ptr must outlive its
+// iterators.
+#ifndef CLOUDKV_DB_MEMTABLE_H_
+#define CLOUDKV_DB_MEMTABLE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "cloudkv/iterator.h"
+#include "cloudkv/status.h"
+#include "cloudkv/write_batch.h"
+#include "db/arena.h"
+#include "db/dbformat.h"
+#include "db/skiplist.h"
+
+namespace cloudkv {
+
+class MemTable : public std::enable_shared_from_this<MemTable> {
+ public:
+  // Limits on what one entry may hold (the engine's Options limits are lower).
+  static constexpr size_t kMaxKeyBytes = (1u << 30) - 8;
+  static constexpr size_t kMaxValueBytes = 1u << 30;
+
+  explicit MemTable(size_t arena_block_bytes = Arena::kDefaultBlockBytes);
+  MemTable(const MemTable&) = delete;
+  MemTable& operator=(const MemTable&) = delete;
+  ~MemTable() = default;
+
+  // Adds an entry. For kTypeRangeDeletion, user_key is the begin and value the exclusive end of
+  // the deleted range. REQUIRES: no entry with the same (user_key, seq, type) exists; seq <=
+  // kMaxSequenceNumber; key/value within the limits above; no concurrent writer.
+  void Add(SequenceNumber seq, ValueType type, std::string_view user_key, std::string_view value);
+
+  // Finds the newest entry for user_key with sequence <= snapshot: kFound (value copied into
+  // result->value), kDeleted, or kNotPresent (result untouched but for state). Range deletions
+  // are stored but not consulted here: honouring them is the range-delete layer's job, which
+  // needs them from every source anyway (see HasRangeDeletions).
+  void Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result) const;
+
+  // An iterator over all entries: key() is the internal key, value() the value (for range
+  // deletions: the end key). Ordered by CompareInternalKeys. Its status is always OK. The
+  // returned views stay valid as long as the memtable lives.
+  std::unique_ptr<Iterator> NewIterator() const;
+
+  // Arena bytes in use (an upper bound of the memtable's memory). Lock-free.
+  size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage(); }
+  uint64_t NumEntries() const { return num_entries_.load(std::memory_order_acquire); }
+  uint64_t NumRangeDeletions() const {
+    return num_range_deletions_.load(std::memory_order_acquire);
+  }
+  bool HasRangeDeletions() const { return NumRangeDeletions() > 0; }
+  bool empty() const { return NumEntries() == 0; }
+  // Smallest / largest sequence added. REQUIRES: !empty() (else kMaxSequenceNumber / 0).
+  SequenceNumber SmallestSequence() const { return smallest_seq_.load(std::memory_order_acquire); }
+  SequenceNumber LargestSequence() const { return largest_seq_.load(std::memory_order_acquire); }
+
+  // Wall-clock time of the first write (set by the engine, which flushes a memtable older than
+  // memtable_max_age); 0 until set.
+  uint64_t first_write_time_micros() const {
+    return first_write_time_micros_.load(std::memory_order_acquire);
+  }
+  void set_first_write_time_micros(uint64_t micros) {
+    first_write_time_micros_.store(micros, std::memory_order_release);
+  }
+
+ private:
+  // Compares two encoded entries (varint32 length + internal key + ...) by internal key.
+  struct EntryComparator {
+    int operator()(const char* a, const char* b) const;
+  };
+  using Table = SkipList<const char*, EntryComparator>;
+  class MemTableIterator;
+
+  Arena arena_;
+  Table table_;
+  std::atomic<uint64_t> num_entries_{0};
+  std::atomic<uint64_t> num_range_deletions_{0};
+  std::atomic<SequenceNumber> smallest_seq_{kMaxSequenceNumber};
+  std::atomic<SequenceNumber> largest_seq_{0};
+  std::atomic<uint64_t> first_write_time_micros_{0};
+};
+
+// Applies every record of `batch` to `memtable` with consecutive sequence numbers starting at
+// first_seq (the i-th record gets first_seq + i). Returns Corruption if the batch encoding is
+// damaged; records before the damage may already be applied, so callers decode untrusted
+// batches with WriteBatch::SetData (which validates them) first.
+// REQUIRES: first_seq + batch.Count() - 1 <= kMaxSequenceNumber; no concurrent writer.
+Status InsertBatchIntoMemTable(const WriteBatch& batch, SequenceNumber first_seq,
+                               MemTable* memtable);
+
+}  // namespace cloudkv
+
+#endif  // CLOUDKV_DB_MEMTABLE_H_

@@ -1,0 +1,104 @@
+#include "db/version.h"
+
+#include <algorithm>
+#include <set>
+
+#include "util/status_macros.h"
+
+namespace cloudkv {
+
+Status Version::Get(std::string_view user_key, SequenceNumber snapshot,
+                    LookupResult* result) const {
+  for (const auto& f : l0) {
+    if (user_key < ExtractUserKey(f->meta.smallest_key()) ||
+        user_key > ExtractUserKey(f->meta.largest_key())) {
+      continue;
+    }
+    RETURN_IF_ERROR(f->reader->Get(user_key, snapshot, result));
+    if (result->state != LookupState::kNotPresent) return Status::OK();
+  }
+  for (const auto& level : levels) {
+    // The first SST whose largest user key >= user_key.
+    auto it = std::lower_bound(level.begin(), level.end(), user_key,
+                               [](const std::shared_ptr<SstFile>& f, std::string_view k) {
+                                 return ExtractUserKey(f->meta.largest_key()) < k;
+                               });
+    if (it == level.end() || user_key < ExtractUserKey((*it)->meta.smallest_key())) continue;
+    RETURN_IF_ERROR((*it)->reader->Get(user_key, snapshot, result));
+    if (result->state != LookupState::kNotPresent) return Status::OK();
+  }
+  result->state = LookupState::kNotPresent;
+  return Status::OK();
+}
+
+void Version::AddIterators(std::vector<std::unique_ptr<Iterator>>* out) const {
+  for (const auto& f : l0) out->push_back(f->reader->NewIterator());
+  for (const auto& level : levels) {
+    for (const auto& f : level) out->push_back(f->reader->NewIterator());
+  }
+}
+
+uint64_t Version::LevelBytes(int level) const {
+  uint64_t total = 0;
+  const auto& files = level == 0 ? l0 : levels[level - 1];
+  for (const auto& f : files) total += f->meta.size_bytes();
+  return total;
+}
+
+uint64_t Version::TotalBytes() const {
+  uint64_t total = 0;
+  for (int i = 0; i <= static_cast<int>(levels.size()); i++) total += LevelBytes(i);
+  return total;
+}
+
+SstCache::SstCache(std::shared_ptr<ObjectStore> store, SstReadOptions read_options)
+    : store_(std::move(store)), read_options_(std::move(read_options)) {}
+
+void SstCache::Add(const std::string& object_key, std::shared_ptr<SstReader> reader) {
+  std::lock_guard<std::mutex> lock(mu_);
+  readers_[object_key] = std::move(reader);
+}
+
+Result<std::shared_ptr<SstReader>> SstCache::GetReader(const proto::SstMeta& meta) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = readers_.find(meta.object_key());
+    if (it != readers_.end()) return it->second;
+  }
+  // Opened outside the lock: it reads the SST's tail from the store.
+  ASSIGN_OR_RETURN(std::shared_ptr<SstReader> reader,
+                   SstReader::Open(store_, meta.object_key(), meta.size_bytes(), read_options_));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, inserted] = readers_.emplace(meta.object_key(), reader);
+  return it->second;
+}
+
+Result<std::shared_ptr<Version>> SstCache::BuildVersion(const Manifest& manifest) {
+  auto v = std::make_shared<Version>();
+  for (const auto& meta : manifest.l0()) {
+    ASSIGN_OR_RETURN(auto reader, GetReader(meta));
+    v->l0.push_back(std::make_shared<SstFile>(SstFile{meta, std::move(reader)}));
+  }
+  for (const auto& level : manifest.levels()) {
+    v->levels.emplace_back();
+    for (const auto& meta : level.ssts()) {
+      ASSIGN_OR_RETURN(auto reader, GetReader(meta));
+      v->levels.back().push_back(std::make_shared<SstFile>(SstFile{meta, std::move(reader)}));
+    }
+  }
+  return v;
+}
+
+void SstCache::Retain(const Manifest& manifest) {
+  std::set<std::string> live;
+  for (const auto& meta : manifest.l0()) live.insert(meta.object_key());
+  for (const auto& level : manifest.levels()) {
+    for (const auto& meta : level.ssts()) live.insert(meta.object_key());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = readers_.begin(); it != readers_.end();) {
+    it = live.count(it->first) ? std::next(it) : readers_.erase(it);
+  }
+}
+
+}  // namespace cloudkv

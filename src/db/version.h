@@ -1,0 +1,61 @@
+// Version: an immutable view of the LSM shape of one manifest, with an open SstReader for each
+// SST (its index and filter pinned). Readers share a Version through shared_ptr; a new Version
+// is installed after every manifest commit.
+#ifndef CLOUDKV_DB_VERSION_H_
+#define CLOUDKV_DB_VERSION_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cloudkv/iterator.h"
+#include "cloudkv/object_store.h"
+#include "db/dbformat.h"
+#include "db/manifest.h"
+#include "format/sst_reader.h"
+
+namespace cloudkv {
+
+struct SstFile {
+  proto::SstMeta meta;
+  std::shared_ptr<SstReader> reader;
+};
+
+struct Version {
+  std::vector<std::shared_ptr<SstFile>> l0;                   // newest first
+  std::vector<std::vector<std::shared_ptr<SstFile>>> levels;  // levels[0] = L1, sorted by key
+
+  // Point lookup through L0 then each level (newest data first). Stops at the first source
+  // that has an entry for the key.
+  Status Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result) const;
+  // Appends one iterator per SST (internal keys) to `out`.
+  void AddIterators(std::vector<std::unique_ptr<Iterator>>* out) const;
+  uint64_t TotalBytes() const;
+  uint64_t LevelBytes(int level) const;  // 0 = L0
+};
+
+// Opens SST readers and keeps them by object key so consecutive Versions share them.
+class SstCache {
+ public:
+  SstCache(std::shared_ptr<ObjectStore> store, SstReadOptions read_options);
+  // The Version for `manifest`, reusing readers of SSTs already open. Opens missing readers.
+  Result<std::shared_ptr<Version>> BuildVersion(const Manifest& manifest);
+  // Registers a reader the caller opened (e.g. right after writing the SST).
+  void Add(const std::string& object_key, std::shared_ptr<SstReader> reader);
+  // Drops readers of SSTs not in `manifest` (after compaction).
+  void Retain(const Manifest& manifest);
+
+ private:
+  Result<std::shared_ptr<SstReader>> GetReader(const proto::SstMeta& meta);
+
+  const std::shared_ptr<ObjectStore> store_;
+  const SstReadOptions read_options_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<SstReader>> readers_;
+};
+
+}  // namespace cloudkv
+
+#endif  // CLOUDKV_DB_VERSION_H_

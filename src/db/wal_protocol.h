@@ -1,0 +1,47 @@
+// The WAL side of writer fencing (DESIGN.md §4) as plain synchronous functions, shared by the
+// engine (DBImpl, WalWriter) and the deterministic protocol simulation.
+#ifndef CLOUDKV_DB_WAL_PROTOCOL_H_
+#define CLOUDKV_DB_WAL_PROTOCOL_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "cloudkv/object_store.h"
+#include "format/wal_format.h"
+
+namespace cloudkv {
+
+// Outcome of one attempt to store a WAL object at its id with create-if-absent.
+enum class WalPlacement {
+  kStored,          // stored now, or found stored by our own earlier attempt (same nonce)
+  kRetry,           // the request failed; retry the same bytes
+  kOccupiedByOlder, // an older epoch's late upload holds the id: move the segment to a new id
+  kFenced,          // a newer epoch holds the id: this writer is fenced
+  kFailed,          // a permanent error (bad request, unreadable object at the id)
+};
+
+// One attempt. `error` receives the reason for kRetry/kFenced/kFailed, and the older epoch's
+// description for kOccupiedByOlder.
+WalPlacement PlaceWalObject(ObjectStore* store, uint64_t id, uint64_t epoch, uint64_t nonce,
+                            const std::string& bytes, Status* error);
+
+struct WalReplayOptions {
+  // Write a fence with `epoch` into the first missing id (writers); readers only read.
+  bool fence = false;
+  uint64_t epoch = 0;
+  uint64_t fence_nonce = 0;
+};
+
+// Replays WAL objects from `from_id` upward until the first missing id (DESIGN.md §4): calls
+// `apply` for each batch of each live object in id order, skipping objects of an older epoch
+// than one already seen (late uploads of fenced writers). With options.fence, writes the fence
+// into the hole (replaying an object that landed there meanwhile and moving on). Returns the
+// first id after the fence (or the first missing id for readers). Fenced if a newer epoch
+// appears while fencing.
+Result<uint64_t> ReplayWal(ObjectStore* store, uint64_t from_id, const WalReplayOptions& options,
+                           const std::function<Status(const WalObject&)>& apply);
+
+}  // namespace cloudkv
+
+#endif  // CLOUDKV_DB_WAL_PROTOCOL_H_

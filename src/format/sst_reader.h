@@ -1,0 +1,128 @@
+// SstReader: reads one SST object from an ObjectStore (format: docs/format-sst.md).
+//
+// Open() fetches the footer and all metadata (filter, properties, index) with one ranged GET of
+// the object's tail (plus one more if the metadata is larger than the guess), verifies the
+// metadata checksum and pins the decoded metadata in memory for the reader's lifetime. Data
+// blocks are read on demand through the block cache: a miss fetches the aligned read unit
+// (read_unit_bytes) around the block and caches every block fully inside it. Iterators read
+// ahead while scanning.
+//
+// Bytes from the store are untrusted: any mismatch (checksum, bounds, format) gives a
+// Corruption status naming the object key and the offset, never wrong data or a crash.
+//
+// Thread-safety: after Open, any number of threads may call Get, MayContain and NewIterator
+// concurrently; each iterator is for one thread at a time. An iterator keeps its reader alive.
+#ifndef CLOUDKV_FORMAT_SST_READER_H_
+#define CLOUDKV_FORMAT_SST_READER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cache/block_cache.h"
+#include "cloudkv/iterator.h"
+#include "cloudkv/object_store.h"
+#include "db/dbformat.h"
+#include "format/block.h"
+#include "format/bloom.h"
+#include "format/sst_format.h"
+
+namespace cloudkv {
+
+struct SstReadOptions {
+  // Cache of uncompressed data blocks, shared between readers; null = no caching.
+  std::shared_ptr<BlockCache> cache;
+  // Block reads fetch the aligned range of this size around the block (and cache all blocks
+  // inside it); 0 = fetch exactly the block (and iterators read no further ahead).
+  size_t read_unit_bytes = 64 * 1024;
+  // Upper bound of an iterator's readahead, which doubles (from read_unit_bytes) on every
+  // sequential fetch.
+  size_t max_readahead_bytes = 1 << 20;
+  // Size of Open's first GET of the object's tail.
+  size_t open_tail_bytes = 64 * 1024;
+};
+
+class SstReader : public std::enable_shared_from_this<SstReader> {
+ public:
+  // Opens the SST stored at object_key, whose size is object_size (from the manifest or a
+  // HEAD). Errors: the store's status (NotFound, IOError), Corruption naming the object.
+  static Result<std::shared_ptr<SstReader>> Open(std::shared_ptr<ObjectStore> store,
+                                                 std::string object_key, uint64_t object_size,
+                                                 const SstReadOptions& options);
+  SstReader(const SstReader&) = delete;
+  SstReader& operator=(const SstReader&) = delete;
+  ~SstReader();
+
+  // Finds the newest entry for user_key with sequence <= snapshot: result->state is kFound
+  // (value and sequence set), kDeleted (point tombstone) or kNotPresent. Range tombstones are
+  // not applied here (callers handle them). A Bloom filter miss makes no object request.
+  Status Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result);
+
+  // False only if no entry for user_key is in this SST (Bloom filter).
+  bool MayContain(std::string_view user_key) const;
+
+  // An iterator over all internal keys (two-level: index -> data blocks). fill_cache = false
+  // reads blocks without inserting them into the cache (for compaction scans).
+  std::unique_ptr<Iterator> NewIterator(bool fill_cache = true);
+
+  const SstProperties& properties() const { return properties_; }
+  // Bytes of metadata pinned in memory by this reader.
+  size_t pinned_bytes() const { return pinned_bytes_; }
+  const std::string& object_key() const { return object_key_; }
+  uint64_t object_size() const { return object_size_; }
+  size_t num_data_blocks() const { return handles_.size(); }
+  // Object-store GETs and bytes fetched by this reader so far (including Open).
+  uint64_t object_reads() const { return object_reads_.load(std::memory_order_relaxed); }
+  uint64_t bytes_read() const { return bytes_read_.load(std::memory_order_relaxed); }
+
+ private:
+  friend class SstIterator;
+  SstReader(std::shared_ptr<ObjectStore> store, std::string object_key, uint64_t object_size,
+            const SstReadOptions& options);
+
+  Status LoadMetadata();
+  Status ParseIndex(std::string_view index, uint64_t index_offset);
+  // Corruption "SST '<key>' at offset <offset>: <what>".
+  Status Corrupt(uint64_t offset, std::string_view what) const;
+  // Reads [begin, end) of the object; Corruption if the object is shorter.
+  Result<std::string> ReadRange(uint64_t begin, uint64_t end);
+  // The first block whose index key is >= target (num_data_blocks() if none).
+  size_t FindBlock(std::string_view target) const;
+  // Decodes block i from buf, which holds the object's bytes from buf_offset on.
+  Result<std::shared_ptr<const Block>> DecodeBlock(size_t i, std::string_view buf,
+                                                   uint64_t buf_offset) const;
+  // Checks the header if buf (object bytes from buf_offset on) covers it.
+  Status CheckHeaderIn(std::string_view buf, uint64_t buf_offset) const;
+  // Block i from the cache, else from its read unit (caching the unit's blocks if
+  // fill_cache).
+  Result<std::shared_ptr<const Block>> ReadBlock(size_t i, bool fill_cache);
+  void InsertIntoCache(size_t i, const std::shared_ptr<const Block>& block);
+  uint64_t BlockEnd(size_t i) const {
+    return handles_[i].offset + handles_[i].size + kBlockTrailerSize;
+  }
+
+  // Constant after Open.
+  const std::shared_ptr<ObjectStore> store_;
+  const std::string object_key_;
+  const uint64_t object_size_;
+  const SstReadOptions options_;
+  uint64_t cache_id_ = 0;
+  SstFooter footer_;
+  SstProperties properties_;
+  uint64_t data_end_ = 0;                      // offset of the first metadata byte
+  std::unique_ptr<BloomFilterReader> filter_;  // null when the SST has no filter
+  std::string index_keys_storage_;
+  std::vector<std::string_view> index_keys_;  // views into index_keys_storage_
+  std::vector<BlockHandle> handles_;
+  size_t pinned_bytes_ = 0;
+
+  std::atomic<uint64_t> object_reads_{0};
+  std::atomic<uint64_t> bytes_read_{0};
+};
+
+}  // namespace cloudkv
+
+#endif  // CLOUDKV_FORMAT_SST_READER_H_

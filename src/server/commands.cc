@@ -1,0 +1,224 @@
+// Command helpers shared by the handler files, and the cursor table.
+#include "server/commands.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace cloudkv::server {
+
+uint64_t CursorTable::Save(std::string last_key) {
+  std::lock_guard lock(mu_);
+  uint64_t id = next_++;
+  map_[id] = std::move(last_key);
+  order_.push_back(id);
+  while (order_.size() > capacity_) {
+    map_.erase(order_.front());
+    order_.pop_front();
+  }
+  return id;
+}
+
+std::optional<std::string> CursorTable::Find(uint64_t cursor) {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(cursor);
+  if (it == map_.end()) return std::nullopt;
+  return it->second;
+}
+
+ServerState::ServerState(DB* db_in, ServerConfig config_in, uint64_t writer_epoch)
+    : db(db_in),
+      config(std::move(config_in)),
+      tracker(db_in),
+      versions(writer_epoch),
+      cursors(config.max_scan_cursors),
+      metrics(AllCommands().size()),
+      start_ms(NowMs()) {}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool ParseInt64(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  size_t i = 0;
+  bool negative = false;
+  if (s[0] == '-') {
+    negative = true;
+    i = 1;
+    if (s.size() == 1) return false;
+  }
+  if (s[i] == '0' && s.size() > i + 1) return false;  // leading zeros
+  if (s[i] == '0' && negative) return false;          // "-0"
+  uint64_t v = 0;
+  for (; i < s.size(); i++) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    uint64_t d = static_cast<uint64_t>(s[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (negative) {
+    if (v > uint64_t{1} << 63) return false;
+    *out = static_cast<int64_t>(0 - v);
+  } else {
+    if (v > static_cast<uint64_t>(INT64_MAX)) return false;
+    *out = static_cast<int64_t>(v);
+  }
+  return true;
+}
+
+bool ParseLongDouble(std::string_view s, long double* out) {
+  if (s.empty() || s.size() > 5000) return false;
+  if (std::isspace(static_cast<unsigned char>(s[0]))) return false;
+  std::string copy(s);
+  char* end = nullptr;
+  errno = 0;
+  long double v = std::strtold(copy.c_str(), &end);
+  if (end != copy.c_str() + copy.size() || std::isnan(v)) return false;
+  if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || std::fpclassify(v) == FP_ZERO)) {
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+std::string FormatLongDouble(long double value) {
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  char buf[5400];
+  int len = std::snprintf(buf, sizeof(buf), "%.17Lf", value);
+  if (len <= 0 || static_cast<size_t>(len) >= sizeof(buf)) return "0";
+  std::string s(buf, static_cast<size_t>(len));
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  return s;
+}
+
+namespace {
+
+bool GlobMatchAt(std::string_view p, std::string_view s, int depth) {
+  if (depth > 1000) return false;  // bounds recursion on hostile patterns
+  while (!p.empty()) {
+    switch (p[0]) {
+      case '*': {
+        while (p.size() > 1 && p[1] == '*') p.remove_prefix(1);
+        if (p.size() == 1) return true;
+        for (size_t i = 0; i <= s.size(); i++) {
+          if (GlobMatchAt(p.substr(1), s.substr(i), depth + 1)) return true;
+        }
+        return false;
+      }
+      case '?':
+        if (s.empty()) return false;
+        s.remove_prefix(1);
+        p.remove_prefix(1);
+        break;
+      case '[': {
+        if (s.empty()) return false;
+        p.remove_prefix(1);
+        bool negate = !p.empty() && p[0] == '^';
+        if (negate) p.remove_prefix(1);
+        bool match = false;
+        while (!p.empty() && p[0] != ']') {
+          if (p[0] == '\\' && p.size() >= 2) {
+            p.remove_prefix(1);
+            if (p[0] == s[0]) match = true;
+          } else if (p.size() >= 3 && p[1] == '-') {
+            char lo = p[0], hi = p[2];
+            if (lo > hi) std::swap(lo, hi);
+            if (s[0] >= lo && s[0] <= hi) match = true;
+            p.remove_prefix(2);
+          } else if (p[0] == s[0]) {
+            match = true;
+          }
+          p.remove_prefix(1);
+        }
+        if (!p.empty()) p.remove_prefix(1);  // ']'
+        if (negate) match = !match;
+        if (!match) return false;
+        s.remove_prefix(1);
+        break;
+      }
+      case '\\':
+        if (p.size() >= 2) p.remove_prefix(1);
+        [[fallthrough]];
+      default:
+        if (s.empty() || p[0] != s[0]) return false;
+        s.remove_prefix(1);
+        p.remove_prefix(1);
+    }
+  }
+  return s.empty();
+}
+
+}  // namespace
+
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  return GlobMatchAt(pattern, text, 0);
+}
+
+void ReplyStatus(ReplyWriter* out, const Status& status) { out->Error("ERR " + status.ToString()); }
+
+bool ReadString(CommandContext& ctx, std::string_view key, std::optional<Metadata>* meta) {
+  Result<std::optional<Metadata>> got = ctx.txn->GetMeta(key);
+  if (!got.ok()) {
+    ReplyStatus(ctx.out, got.status());
+    return false;
+  }
+  if (got->has_value() && (*got)->type != ValueType::kString) {
+    ctx.out->Error(kErrWrongType);
+    return false;
+  }
+  *meta = std::move(got).value();
+  return true;
+}
+
+bool ReadHash(CommandContext& ctx, std::string_view key, std::optional<Metadata>* meta) {
+  Result<std::optional<Metadata>> got = ctx.txn->GetMeta(key);
+  if (!got.ok()) {
+    ReplyStatus(ctx.out, got.status());
+    return false;
+  }
+  if (got->has_value() && (*got)->type != ValueType::kHash) {
+    ctx.out->Error(kErrWrongType);
+    return false;
+  }
+  *meta = std::move(got).value();
+  return true;
+}
+
+std::vector<std::string_view> CommandKeys(const CommandSpec& spec,
+                                          const std::vector<std::string>& args) {
+  std::vector<std::string_view> keys;
+  if (spec.first_key <= 0) return keys;
+  int last = spec.last_key < 0 ? static_cast<int>(args.size()) + spec.last_key : spec.last_key;
+  for (int i = spec.first_key; i <= last && i < static_cast<int>(args.size()); i += spec.step) {
+    keys.emplace_back(args[static_cast<size_t>(i)]);
+  }
+  return keys;
+}
+
+bool ArityOk(const CommandSpec& spec, size_t argc) {
+  if (spec.arity >= 0) return argc == static_cast<size_t>(spec.arity);
+  return argc >= static_cast<size_t>(-spec.arity);
+}
+
+}  // namespace cloudkv::server

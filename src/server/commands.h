@@ -1,0 +1,166 @@
+// The command table of `cloudkv serve` and the state commands share.
+//
+// Every command runs inside a Txn (keyspace.h). The connection layer (connection.cc) looks a
+// command up, checks arity, authentication, MULTI and read-only mode, takes the key locks of
+// write commands, runs the handler and commits the Txn's batch. Handlers only read and write
+// through the Txn and reply through the ReplyWriter; they validate everything before writing,
+// so a command that replies with an error writes nothing.
+#ifndef CLOUDKV_SERVER_COMMANDS_H_
+#define CLOUDKV_SERVER_COMMANDS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cloudkv/db.h"
+#include "server/keyspace.h"
+#include "server/metrics.h"
+#include "server/resp.h"
+
+namespace cloudkv::server {
+
+struct ServerConfig {
+  std::string db_url;
+  std::string bind = "127.0.0.1";
+  int port = 6379;
+  std::string requirepass;
+  bool read_only = false;
+  int metrics_port = 0;  // 0 = no metrics endpoint
+  int threads = 2;
+  RespLimits resp;
+  size_t max_clients = 10000;
+  // A client whose unparsed input exceeds this is disconnected (Redis client-query-buffer-limit).
+  size_t max_query_buffer_bytes = 1ull << 30;
+  // Replies a client may have outstanding before the server stops reading from it.
+  size_t max_pipelined_commands = 4096;
+  size_t max_output_buffer_bytes = 64ull << 20;
+  // Seconds of inactivity before a client is closed; 0 = never (Redis timeout).
+  uint64_t idle_timeout_s = 0;
+  size_t max_multi_commands = 100000;
+  size_t max_scan_cursors = 100000;
+};
+
+// Resumption points of SCAN/HSCAN: Redis cursors are integers, ours map to the last key
+// returned. Bounded; the oldest are forgotten (then the cursor is invalid).
+class CursorTable {
+ public:
+  explicit CursorTable(size_t capacity) : capacity_(capacity) {}
+  uint64_t Save(std::string last_key);
+  std::optional<std::string> Find(uint64_t cursor);
+
+ private:
+  std::mutex mu_;
+  size_t capacity_;
+  uint64_t next_ = 1;
+  std::unordered_map<uint64_t, std::string> map_;
+  std::deque<uint64_t> order_;
+};
+
+// State shared by every connection. Constant after construction except where noted.
+struct ServerState {
+  ServerState(DB* db, ServerConfig config, uint64_t writer_epoch);
+
+  DB* const db;
+  const ServerConfig config;
+  KeyLocks locks;
+  WatchRegistry watches;
+  DurabilityTracker tracker;
+  VersionAllocator versions;
+  CursorTable cursors;
+  Metrics metrics;
+  const uint64_t start_ms;
+  std::shared_ptr<class CountingStore> counting_store;  // may be null
+  std::atomic<uint64_t> next_client_id{1};
+  std::atomic<uint64_t> connected_clients{0};
+  std::atomic<uint64_t> total_connections{0};
+  std::atomic<uint64_t> rejected_connections{0};
+  std::atomic<uint64_t> total_commands{0};
+  std::atomic<uint64_t> protocol_errors{0};
+  std::atomic<uint64_t> keyspace_hits{0};
+  std::atomic<uint64_t> keyspace_misses{0};
+};
+
+// What a connection exposes to commands (CLIENT, HELLO, INFO).
+struct ClientInfo {
+  uint64_t id = 0;
+  std::string name;
+  std::string addr;
+  int protocol = 2;
+};
+
+struct CommandContext {
+  ServerState* server;
+  ClientInfo* client;
+  Txn* txn;
+  ReplyWriter* out;
+  const std::vector<std::string>& args;
+};
+
+using CommandHandler = void (*)(CommandContext& ctx);
+
+enum CommandFlags : uint32_t {
+  kCmdWrite = 1u << 0,     // modifies data: locked, committed, refused in --read-only
+  kCmdReadOnly = 1u << 1,  // reads data
+  kCmdFast = 1u << 2,
+  kCmdSession = 1u << 3,  // handled by the connection itself (AUTH, MULTI, ...)
+  kCmdNoAuth = 1u << 4,   // allowed before AUTH
+  kCmdNoMulti = 1u << 5,  // executed at once even inside MULTI
+  kCmdAllKeys = 1u << 6,  // touches every key (FLUSHDB): locks all stripes
+  kCmdAdmin = 1u << 7,
+};
+
+struct CommandSpec {
+  const char* name;  // lower case
+  int arity;         // Redis convention: n = exactly n args (name included), -n = at least n
+  uint32_t flags;
+  int first_key, last_key, step;  // 1-based positions of keys; last_key -1 = to the end
+  CommandHandler handler;         // null for kCmdSession commands
+  const char* summary;
+};
+
+// The whole table (stable order; index = metrics slot).
+std::span<const CommandSpec> AllCommands();
+// Looks a command up by its name in any case; null if unknown.
+const CommandSpec* FindCommand(std::string_view name);
+size_t CommandIndex(const CommandSpec* spec);
+// The key arguments of a command (views into args).
+std::vector<std::string_view> CommandKeys(const CommandSpec& spec,
+                                          const std::vector<std::string>& args);
+bool ArityOk(const CommandSpec& spec, size_t argc);
+
+// --- Helpers shared by the handlers ---------------------------------------------------------
+
+inline constexpr std::string_view kErrWrongType =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+inline constexpr std::string_view kErrNotInteger = "ERR value is not an integer or out of range";
+inline constexpr std::string_view kErrNotFloat = "ERR value is not a valid float";
+inline constexpr std::string_view kErrSyntax = "ERR syntax error";
+
+std::string Lower(std::string_view s);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// Strict integer parse like Redis string2ll (no spaces, no '+', no leading zeros).
+bool ParseInt64(std::string_view s, int64_t* out);
+// Float parse like Redis string2ld (no spaces, not NaN).
+bool ParseLongDouble(std::string_view s, long double* out);
+// Formats like Redis ld2string human mode (%.17Lf with trailing zeros trimmed).
+std::string FormatLongDouble(long double value);
+// Redis glob matching (*, ?, [a-z], [^x], \x).
+bool GlobMatch(std::string_view pattern, std::string_view text);
+// Replies "ERR <status>" for an engine error.
+void ReplyStatus(ReplyWriter* out, const Status& status);
+
+// Reads a key expected to be a string: false (after replying) on error or WRONGTYPE.
+bool ReadString(CommandContext& ctx, std::string_view key, std::optional<Metadata>* meta);
+// Reads a key expected to be a hash: false (after replying) on error or WRONGTYPE.
+bool ReadHash(CommandContext& ctx, std::string_view key, std::optional<Metadata>* meta);
+
+}  // namespace cloudkv::server
+
+#endif  // CLOUDKV_SERVER_COMMANDS_H_

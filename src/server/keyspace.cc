@@ -1,0 +1,330 @@
+// Key encoding (see keyspace.h and docs/server.md) and the command transaction context.
+//   metadata value := type(1) expire_at_ms(fixed64 LE) payload
+//   string payload := value bytes;  hash payload := version(fixed64 LE) count(fixed64 LE)
+#include "server/keyspace.h"
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+
+namespace cloudkv::server {
+namespace {
+
+void PutFixed64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; i++) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetFixed64(std::string_view in) {
+  assert(in.size() >= 8);
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v |= uint64_t{static_cast<uint8_t>(in[i])} << (8 * i);
+  return v;
+}
+
+void PutBigEndian64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; i--) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+constexpr size_t kMetaHeaderBytes = 1 + 8;
+
+}  // namespace
+
+std::string MetaKey(std::string_view user_key) {
+  std::string key;
+  key.reserve(user_key.size() + 1);
+  key.push_back(kMetaPrefix);
+  key.append(user_key);
+  return key;
+}
+
+std::string FieldPrefix(uint64_t version) {
+  std::string key(1, kFieldPrefix);
+  PutBigEndian64(&key, version);
+  return key;
+}
+
+std::string FieldKey(uint64_t version, std::string_view field) {
+  std::string key = FieldPrefix(version);
+  key.append(field);
+  return key;
+}
+
+std::string EncodeMetadata(const Metadata& meta) {
+  std::string out;
+  out.reserve(kMetaHeaderBytes + meta.value.size() + 16);
+  out.push_back(static_cast<char>(meta.type));
+  PutFixed64(&out, meta.expire_at_ms);
+  if (meta.type == ValueType::kString) {
+    out.append(meta.value);
+  } else {
+    PutFixed64(&out, meta.version);
+    PutFixed64(&out, meta.count);
+  }
+  return out;
+}
+
+Result<Metadata> DecodeMetadata(std::string_view user_key, std::string_view bytes) {
+  auto corrupt = [&](const char* what) {
+    return Status::Corruption("metadata record of key '" + std::string(user_key.substr(0, 200)) +
+                              "': " + what);
+  };
+  if (bytes.size() < kMetaHeaderBytes) return corrupt("too short");
+  Metadata meta;
+  uint8_t type = static_cast<uint8_t>(bytes[0]);
+  meta.expire_at_ms = GetFixed64(bytes.substr(1));
+  std::string_view payload = bytes.substr(kMetaHeaderBytes);
+  if (type == static_cast<uint8_t>(ValueType::kString)) {
+    meta.type = ValueType::kString;
+    meta.value.assign(payload);
+  } else if (type == static_cast<uint8_t>(ValueType::kHash)) {
+    if (payload.size() != 16) return corrupt("bad hash payload size");
+    meta.type = ValueType::kHash;
+    meta.version = GetFixed64(payload);
+    meta.count = GetFixed64(payload.substr(8));
+  } else {
+    return corrupt("unknown type");
+  }
+  return meta;
+}
+
+uint64_t NowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// --- VersionAllocator -----------------------------------------------------------------------
+
+VersionAllocator::VersionAllocator(uint64_t writer_epoch) {
+  uint64_t high = writer_epoch;
+  if (high == 0) {
+    // The engine did not report an epoch: fall back on seconds since 2024 (unique across
+    // restarts as long as the clock does not go back).
+    high = (NowMs() / 1000 - 1'700'000'000ull) | (1ull << 23);
+  }
+  next_.store((high & 0xffffff) << 40 | 1);
+}
+
+uint64_t VersionAllocator::Next() { return next_.fetch_add(1); }
+
+// --- KeyLocks -------------------------------------------------------------------------------
+
+KeyLocks::Guard::Guard(KeyLocks* locks, const std::vector<std::string_view>& keys, bool all)
+    : locks_(locks) {
+  if (all) {
+    held_.resize(kStripes);
+    for (size_t i = 0; i < kStripes; i++) held_[i] = i;
+  } else {
+    held_.reserve(keys.size());
+    for (std::string_view key : keys)
+      held_.push_back(std::hash<std::string_view>{}(key) % kStripes);
+    std::sort(held_.begin(), held_.end());
+    held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
+  }
+  for (size_t i : held_) locks_->mu_[i].lock();
+}
+
+KeyLocks::Guard::~Guard() {
+  for (auto it = held_.rbegin(); it != held_.rend(); ++it) locks_->mu_[*it].unlock();
+}
+
+// --- WatchRegistry --------------------------------------------------------------------------
+
+uint64_t WatchRegistry::Watch(const std::string& key) {
+  std::lock_guard lock(mu_);
+  Entry& e = watched_[key];
+  e.watchers++;
+  entries_.store(watched_.size());
+  return e.version + epoch_;
+}
+
+void WatchRegistry::Unwatch(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = watched_.find(key);
+  if (it == watched_.end()) return;
+  if (--it->second.watchers == 0) watched_.erase(it);
+  entries_.store(watched_.size());
+}
+
+uint64_t WatchRegistry::Version(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = watched_.find(key);
+  return (it == watched_.end() ? 0 : it->second.version) + epoch_;
+}
+
+void WatchRegistry::Touch(const std::vector<std::string>& keys) {
+  if (entries_.load() == 0) return;
+  std::lock_guard lock(mu_);
+  for (const std::string& key : keys) {
+    auto it = watched_.find(key);
+    if (it != watched_.end()) it->second.version++;
+  }
+}
+
+void WatchRegistry::TouchAll() {
+  std::lock_guard lock(mu_);
+  epoch_++;
+}
+
+// --- DurabilityTracker ----------------------------------------------------------------------
+
+void DurabilityTracker::Submit(const WriteBatch& batch, std::function<void(Status)> done) {
+  std::lock_guard lock(submit_mu_);
+  uint64_t ticket = last_ticket_.load() + 1;
+  last_ticket_.store(ticket, std::memory_order_release);
+  db_->WriteAsync(batch, [this, ticket, done = std::move(done)](Status status, uint64_t) {
+    done(std::move(status));
+    Complete(ticket);
+  });
+}
+
+void DurabilityTracker::Complete(uint64_t ticket) {
+  std::vector<std::function<void()>> ready;
+  {
+    std::lock_guard lock(mu_);
+    done_early_[ticket] = true;
+    while (!done_early_.empty() && done_early_.begin()->first == durable_ + 1) {
+      durable_++;
+      done_early_.erase(done_early_.begin());
+    }
+    while (!waiters_.empty() && waiters_.begin()->first <= durable_) {
+      ready.push_back(std::move(waiters_.begin()->second));
+      waiters_.erase(waiters_.begin());
+    }
+    cv_.notify_all();
+  }
+  for (auto& fn : ready) fn();
+}
+
+void DurabilityTracker::WhenDurable(uint64_t gate, std::function<void()> fn) {
+  {
+    std::lock_guard lock(mu_);
+    if (gate > durable_) {
+      waiters_.emplace(gate, std::move(fn));
+      return;
+    }
+  }
+  fn();
+}
+
+void DurabilityTracker::Drain() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return durable_ >= last_ticket_.load(); });
+}
+
+uint64_t DurabilityTracker::InFlight() const {
+  std::lock_guard lock(mu_);
+  return last_ticket_.load() - durable_;
+}
+
+// --- Txn ------------------------------------------------------------------------------------
+
+Txn::Txn(DB* db, bool read_unflushed, uint64_t now_ms)
+    : db_(db), read_unflushed_(read_unflushed), now_ms_(now_ms) {}
+
+Txn::~Txn() {
+  if (snapshot_ != nullptr) db_->ReleaseSnapshot(snapshot_);
+}
+
+ReadOptions Txn::MakeReadOptions() {
+  ReadOptions options;
+  if (read_unflushed_) {
+    options.read_unflushed = true;
+  } else {
+    // Several reads of one command see one durable state.
+    if (!snapshot_taken_) {
+      snapshot_ = db_->GetSnapshot();
+      snapshot_taken_ = true;
+    }
+    options.snapshot = snapshot_;
+  }
+  return options;
+}
+
+Result<std::optional<std::string>> Txn::GetRaw(const std::string& internal_key) {
+  auto it = overlay_.find(internal_key);
+  if (it != overlay_.end()) return it->second;
+  if (cleared_) return std::optional<std::string>();
+  Result<std::string> got = db_->Get(MakeReadOptions(), internal_key);
+  if (got.ok()) return std::optional<std::string>(std::move(got).value());
+  if (got.status().IsNotFound()) return std::optional<std::string>();
+  return got.status();
+}
+
+Result<std::optional<Metadata>> Txn::GetMeta(std::string_view user_key) {
+  Result<std::optional<std::string>> raw = GetRaw(MetaKey(user_key));
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return std::optional<Metadata>();
+  Result<Metadata> meta = DecodeMetadata(user_key, **raw);
+  if (!meta.ok()) return meta.status();
+  if (meta->ExpiredAt(now_ms_)) return std::optional<Metadata>();
+  return std::optional<Metadata>(std::move(meta).value());
+}
+
+void Txn::PutRaw(const std::string& internal_key, std::string_view value) {
+  batch_.Put(internal_key, value);
+  overlay_[internal_key] = std::string(value);
+}
+
+void Txn::DeleteRaw(const std::string& internal_key) {
+  batch_.Delete(internal_key);
+  overlay_[internal_key] = std::nullopt;
+}
+
+void Txn::PutMeta(std::string_view user_key, const Metadata& meta) {
+  PutRaw(MetaKey(user_key), EncodeMetadata(meta));
+  touched_.emplace_back(user_key);
+}
+
+void Txn::DeleteMeta(std::string_view user_key) {
+  DeleteRaw(MetaKey(user_key));
+  touched_.emplace_back(user_key);
+}
+
+void Txn::DeleteAll() {
+  // Metadata and fields; 'C'..'Z' covers every prefix the server writes.
+  batch_.DeleteRange(std::string(1, kMetaPrefix), std::string(1, kMetaEnd));
+  batch_.DeleteRange(std::string(1, kFieldPrefix), std::string(1, kFieldPrefix + 1));
+  overlay_.clear();
+  cleared_ = true;
+  touched_all_ = true;
+}
+
+Status Txn::Scan(const std::string& lower, const std::string& upper,
+                 const std::optional<std::string>& start_after,
+                 const std::function<bool(std::string_view, std::string_view)>& visit) {
+  if (start_after && *start_after >= upper) return Status::OK();
+  std::unique_ptr<Iterator> iter;
+  if (!cleared_) {
+    ReadOptions options = MakeReadOptions();
+    options.lower_bound = lower;
+    options.upper_bound = upper;
+    iter = db_->NewIterator(options);
+    if (start_after) {
+      iter->Seek(*start_after);
+      if (iter->Valid() && iter->key() == *start_after) iter->Next();
+    } else {
+      iter->SeekToFirst();
+    }
+  }
+  auto ov = start_after ? overlay_.upper_bound(*start_after) : overlay_.lower_bound(lower);
+  if (ov != overlay_.end() && ov->first < lower) ov = overlay_.lower_bound(lower);
+  auto ov_end = overlay_.lower_bound(upper);
+  while (true) {
+    bool db_valid = iter != nullptr && iter->Valid();
+    bool ov_valid = ov != ov_end;
+    if (!db_valid && !ov_valid) break;
+    if (ov_valid && (!db_valid || ov->first <= iter->key())) {
+      if (db_valid && ov->first == iter->key()) iter->Next();
+      const auto& entry = *ov;
+      ++ov;
+      if (entry.second.has_value() && !visit(entry.first, *entry.second)) return Status::OK();
+    } else {
+      if (!visit(iter->key(), iter->value())) return Status::OK();
+      iter->Next();
+    }
+  }
+  return iter != nullptr ? iter->status() : Status::OK();
+}
+
+}  // namespace cloudkv::server

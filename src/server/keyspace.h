@@ -1,0 +1,196 @@
+// Keyspace: how Redis keys, types and expiry map onto cloudkv's flat, ordered key space, and
+// the transaction context every command runs in. The encoding is specified in docs/server.md:
+//
+//   metadata record   'M' + user_key                  -> type(1) expire_at_ms(fixed64) payload
+//       string payload = the value bytes
+//       hash payload   = version(fixed64) field_count(fixed64)
+//   hash field        'S' + version(big-endian 8) + field  -> field value
+//
+// Only metadata records carry user keys, so SCAN/KEYS/DBSIZE iterate [M, N) alone. A hash's
+// fields live under a version unique in the database's lifetime (VersionAllocator), so DEL,
+// expiry and RENAME of a hash touch only its metadata record; the old fields become garbage
+// that no read can reach.
+//
+// Thread-safety: Txn is used by one thread. KeyLocks, WatchRegistry, VersionAllocator and
+// DurabilityTracker are thread-safe.
+#ifndef CLOUDKV_SERVER_KEYSPACE_H_
+#define CLOUDKV_SERVER_KEYSPACE_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cloudkv/db.h"
+
+namespace cloudkv::server {
+
+enum class ValueType : uint8_t { kString = 1, kHash = 2 };
+
+inline constexpr char kMetaPrefix = 'M';
+inline constexpr char kMetaEnd = 'N';  // exclusive upper bound of metadata records
+inline constexpr char kFieldPrefix = 'S';
+
+struct Metadata {
+  ValueType type = ValueType::kString;
+  uint64_t expire_at_ms = 0;  // 0 = no expiry
+  std::string value;          // strings
+  uint64_t version = 0;       // hashes
+  uint64_t count = 0;         // hashes: number of fields
+
+  bool ExpiredAt(uint64_t now_ms) const { return expire_at_ms != 0 && expire_at_ms <= now_ms; }
+};
+
+std::string MetaKey(std::string_view user_key);
+std::string FieldKey(uint64_t version, std::string_view field);
+// Lower bound of a hash version's fields; the upper bound is FieldPrefix(version + 1).
+std::string FieldPrefix(uint64_t version);
+std::string EncodeMetadata(const Metadata& meta);
+// Corruption (naming the key) if the bytes are not a metadata record.
+Result<Metadata> DecodeMetadata(std::string_view user_key, std::string_view bytes);
+
+uint64_t NowMs();
+
+// Hands out hash versions unique over the database's life: the writer epoch (bumped on every
+// writer open, DESIGN.md §4) in the high 24 bits and a per-process counter below it.
+class VersionAllocator {
+ public:
+  explicit VersionAllocator(uint64_t writer_epoch);
+  uint64_t Next();
+
+ private:
+  std::atomic<uint64_t> next_;
+};
+
+// Striped per-key mutexes serializing every write (and the reads of read-modify-write
+// commands) on the same key. Held while reading and applying to memory, never until durable.
+class KeyLocks {
+ public:
+  static constexpr size_t kStripes = 1024;
+
+  // Locks the stripes of `keys` in index order (no deadlock); all stripes if `all`.
+  class Guard {
+   public:
+    Guard(KeyLocks* locks, const std::vector<std::string_view>& keys, bool all);
+    ~Guard();
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+
+   private:
+    KeyLocks* locks_;
+    std::vector<size_t> held_;
+  };
+
+ private:
+  std::unique_ptr<std::mutex[]> mu_ = std::make_unique<std::mutex[]>(kStripes);
+};
+
+// Tracks modifications of WATCHed keys: every write to a watched key (same value and expiry
+// changes included) bumps its version; EXEC compares against the version seen at WATCH.
+class WatchRegistry {
+ public:
+  uint64_t Watch(const std::string& key);
+  void Unwatch(const std::string& key);
+  uint64_t Version(const std::string& key);
+  // Called (under the keys' locks) when a transaction writes these user keys.
+  void Touch(const std::vector<std::string>& keys);
+  void TouchAll();
+
+ private:
+  struct Entry {
+    uint64_t version = 0;
+    int watchers = 0;
+  };
+  std::atomic<size_t> entries_{0};
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> watched_;
+  uint64_t epoch_ = 0;  // bumped by TouchAll; folded into every version
+};
+
+// Submits batches to DB::WriteAsync in "ticket" order and tracks which tickets are durable,
+// so that a reply computed from non-durable state can wait until that state is durable.
+class DurabilityTracker {
+ public:
+  explicit DurabilityTracker(DB* db) : db_(db) {}
+  // Applies the batch to memory now; `done` runs on an engine thread once durable or failed.
+  void Submit(const WriteBatch& batch, std::function<void(Status)> done);
+  // Every write applied to memory so far has a ticket <= this.
+  uint64_t LastTicket() const { return last_ticket_.load(std::memory_order_acquire); }
+  // Runs `fn` once every ticket <= gate is done: at once on this thread if already so, else on
+  // an engine thread.
+  void WhenDurable(uint64_t gate, std::function<void()> fn);
+  // Blocks until every submitted write is done (for shutdown).
+  void Drain();
+  uint64_t InFlight() const;
+
+ private:
+  void Complete(uint64_t ticket);
+
+  DB* const db_;
+  std::mutex submit_mu_;  // orders tickets like the engine's sequence numbers
+  std::atomic<uint64_t> last_ticket_{0};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t durable_ = 0;                 // every ticket <= durable_ is done
+  std::map<uint64_t, bool> done_early_;  // completed above durable_
+  std::multimap<uint64_t, std::function<void()>> waiters_;
+};
+
+// The context a command runs in: reads through a view of the DB (durable, or newest state for
+// read-modify-write) overlaid with the command's (or EXEC's) own uncommitted writes, which it
+// collects into one WriteBatch.
+class Txn {
+ public:
+  Txn(DB* db, bool read_unflushed, uint64_t now_ms);
+  ~Txn();
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  uint64_t now_ms() const { return now_ms_; }
+
+  // Live metadata of a key (absent or expired gives nullopt); errors are I/O or Corruption.
+  Result<std::optional<Metadata>> GetMeta(std::string_view user_key);
+  void PutMeta(std::string_view user_key, const Metadata& meta);
+  void DeleteMeta(std::string_view user_key);
+  Result<std::optional<std::string>> GetRaw(const std::string& internal_key);
+  void PutRaw(const std::string& internal_key, std::string_view value);
+  void DeleteRaw(const std::string& internal_key);
+  // Deletes every user key (FLUSHDB).
+  void DeleteAll();
+
+  // Visits internal keys in [lower, upper) in order (from `start_after`, exclusive, if set),
+  // merging the overlay, until `visit` returns false.
+  Status Scan(const std::string& lower, const std::string& upper,
+              const std::optional<std::string>& start_after,
+              const std::function<bool(std::string_view key, std::string_view value)>& visit);
+
+  const WriteBatch& batch() const { return batch_; }
+  const std::vector<std::string>& touched_keys() const { return touched_; }
+  bool touched_all() const { return touched_all_; }
+
+ private:
+  ReadOptions MakeReadOptions();
+
+  DB* const db_;
+  const bool read_unflushed_;
+  const uint64_t now_ms_;
+  const Snapshot* snapshot_ = nullptr;
+  bool snapshot_taken_ = false;
+  bool cleared_ = false;  // DeleteAll ran: the DB below the overlay is empty
+  std::map<std::string, std::optional<std::string>, std::less<>> overlay_;
+  WriteBatch batch_;
+  std::vector<std::string> touched_;
+  bool touched_all_ = false;
+};
+
+}  // namespace cloudkv::server
+
+#endif  // CLOUDKV_SERVER_KEYSPACE_H_

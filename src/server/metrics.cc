@@ -1,0 +1,134 @@
+// Prometheus text exposition (format 0.0.4) of server, engine and object-store figures.
+#include "server/metrics.h"
+
+#include <cstdio>
+
+#include "server/commands.h"
+#include "server/counting_store.h"
+
+namespace cloudkv::server {
+
+void Metrics::Record(size_t command, uint64_t latency_us, bool error) {
+  if (command >= size_) return;
+  Command& c = commands_[command];
+  c.calls.fetch_add(1, std::memory_order_relaxed);
+  if (error) c.errors.fetch_add(1, std::memory_order_relaxed);
+  c.total_us.fetch_add(latency_us, std::memory_order_relaxed);
+  size_t bucket = 0;
+  while (bucket < kBucketsUs.size() && latency_us > kBucketsUs[bucket]) bucket++;
+  c.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+void Gauge(std::string* out, const char* name, const char* help, const char* type, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", value);
+  *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+          name + " " + buf + "\n";
+}
+
+}  // namespace
+
+std::string RenderPrometheus(ServerState& state) {
+  std::string out;
+  const Metrics& m = state.metrics;
+  auto commands = AllCommands();
+  out += "# HELP cloudkv_commands_total Commands executed, by command.\n";
+  out += "# TYPE cloudkv_commands_total counter\n";
+  for (size_t i = 0; i < m.size(); i++) {
+    uint64_t calls = m.command(i).calls.load();
+    if (calls == 0) continue;
+    out += std::string("cloudkv_commands_total{cmd=\"") + commands[i].name + "\"} " +
+           std::to_string(calls) + "\n";
+  }
+  out += "# HELP cloudkv_command_errors_total Commands that replied with an error.\n";
+  out += "# TYPE cloudkv_command_errors_total counter\n";
+  for (size_t i = 0; i < m.size(); i++) {
+    uint64_t errors = m.command(i).errors.load();
+    if (m.command(i).calls.load() == 0) continue;
+    out += std::string("cloudkv_command_errors_total{cmd=\"") + commands[i].name + "\"} " +
+           std::to_string(errors) + "\n";
+  }
+  out +=
+      "# HELP cloudkv_command_duration_seconds Time from command start to reply ready "
+      "(includes waiting for durability).\n";
+  out += "# TYPE cloudkv_command_duration_seconds histogram\n";
+  for (size_t i = 0; i < m.size(); i++) {
+    const Metrics::Command& c = m.command(i);
+    uint64_t calls = c.calls.load();
+    if (calls == 0) continue;
+    std::string label = std::string("cmd=\"") + commands[i].name + "\"";
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b <= Metrics::kBucketsUs.size(); b++) {
+      cumulative += c.buckets[b].load();
+      char le[32];
+      if (b < Metrics::kBucketsUs.size()) {
+        std::snprintf(le, sizeof(le), "%g", static_cast<double>(Metrics::kBucketsUs[b]) / 1e6);
+      } else {
+        std::snprintf(le, sizeof(le), "+Inf");
+      }
+      out += "cloudkv_command_duration_seconds_bucket{" + label + ",le=\"" + le + "\"} " +
+             std::to_string(cumulative) + "\n";
+    }
+    char sum[32];
+    std::snprintf(sum, sizeof(sum), "%.6f", static_cast<double>(c.total_us.load()) / 1e6);
+    out += "cloudkv_command_duration_seconds_sum{" + label + "} " + sum + "\n";
+    out += "cloudkv_command_duration_seconds_count{" + label + "} " + std::to_string(cumulative) +
+           "\n";
+  }
+  Gauge(&out, "cloudkv_connected_clients", "Open client connections.", "gauge",
+        static_cast<double>(state.connected_clients.load()));
+  Gauge(&out, "cloudkv_connections_total", "Connections accepted.", "counter",
+        static_cast<double>(state.total_connections.load()));
+  Gauge(&out, "cloudkv_protocol_errors_total", "Clients disconnected for protocol errors.",
+        "counter", static_cast<double>(state.protocol_errors.load()));
+  Gauge(&out, "cloudkv_writes_in_flight", "Writes applied but not yet durable.", "gauge",
+        static_cast<double>(state.tracker.InFlight()));
+  DBStats s = state.db->GetStats();
+  Gauge(&out, "cloudkv_last_sequence", "Last sequence number applied.", "gauge",
+        static_cast<double>(s.last_sequence));
+  Gauge(&out, "cloudkv_durable_sequence", "Last durable sequence number.", "gauge",
+        static_cast<double>(s.durable_sequence));
+  Gauge(&out, "cloudkv_memtable_bytes", "Bytes in the mutable memtable.", "gauge",
+        static_cast<double>(s.memtable_bytes));
+  Gauge(&out, "cloudkv_immutable_memtables", "Sealed memtables waiting for flush.", "gauge",
+        static_cast<double>(s.immutable_memtables));
+  Gauge(&out, "cloudkv_unflushed_wal_bytes", "WAL bytes not yet uploaded.", "gauge",
+        static_cast<double>(s.unflushed_wal_bytes));
+  Gauge(&out, "cloudkv_l0_files", "SSTs in level 0.", "gauge", static_cast<double>(s.l0_files));
+  Gauge(&out, "cloudkv_wal_uploads_total", "WAL objects uploaded.", "counter",
+        static_cast<double>(s.wal_uploads));
+  Gauge(&out, "cloudkv_flushes_total", "Memtable flushes.", "counter",
+        static_cast<double>(s.flushes));
+  Gauge(&out, "cloudkv_compactions_total", "Compactions run.", "counter",
+        static_cast<double>(s.compactions));
+  Gauge(&out, "cloudkv_write_stalls_total", "Writes that waited for memory.", "counter",
+        static_cast<double>(s.write_stalls));
+  if (state.counting_store) {
+    StoreCounts c = state.counting_store->counts();
+    out += "# HELP cloudkv_store_requests_total Object-store requests, by kind.\n";
+    out += "# TYPE cloudkv_store_requests_total counter\n";
+    const std::pair<const char*, uint64_t> kinds[] = {{"get", c.gets},
+                                                      {"head", c.heads},
+                                                      {"put", c.puts},
+                                                      {"delete", c.deletes},
+                                                      {"list", c.lists}};
+    for (const auto& [kind, n] : kinds) {
+      out += std::string("cloudkv_store_requests_total{kind=\"") + kind + "\"} " +
+             std::to_string(n) + "\n";
+    }
+    Gauge(&out, "cloudkv_store_errors_total", "Object-store requests that failed.", "counter",
+          static_cast<double>(c.errors));
+    Gauge(&out, "cloudkv_store_bytes_read_total", "Bytes read from the object store.", "counter",
+          static_cast<double>(c.bytes_read));
+    Gauge(&out, "cloudkv_store_bytes_written_total", "Bytes written to the object store.",
+          "counter", static_cast<double>(c.bytes_written));
+    Gauge(&out, "cloudkv_store_estimated_request_cost_usd",
+          "Request cost so far at S3 Standard list prices.", "counter",
+          c.EstimatedRequestCostUsd());
+  }
+  return out;
+}
+
+}  // namespace cloudkv::server

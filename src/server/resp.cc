@@ -1,0 +1,285 @@
+// RESP parsing and encoding. Grammar accepted (Redis protocol spec):
+//   command   := '*' count CRLF ( '$' len CRLF bytes CRLF ){count}  |  inline-line ('\n')
+//   count     := decimal, 1 .. max_multibulk_count (<= 0 is an empty command)
+//   len       := decimal, 0 .. max_bulk_bytes
+#include "server/resp.h"
+
+#include <cassert>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace cloudkv::server {
+namespace {
+
+// Parses a decimal integer (optional '-') that fills all of `s`.
+bool ParseDecimal(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+// Finds "\r\n" at or after `from`; returns npos if absent.
+size_t FindCrlf(std::string_view data, size_t from) {
+  size_t at = data.find('\r', from);
+  while (at != std::string_view::npos) {
+    if (at + 1 >= data.size()) return std::string_view::npos;
+    if (data[at + 1] == '\n') return at;
+    at = data.find('\r', at + 1);
+  }
+  return at;
+}
+
+// Splits an inline command like Redis's sdssplitargs: spaces separate, "..." with \x escapes
+// and '...' quote. Returns false on unbalanced quotes.
+bool SplitInline(std::string_view line, std::vector<std::string>* out) {
+  size_t i = 0;
+  while (true) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) i++;
+    if (i >= line.size()) return true;
+    std::string arg;
+    bool in_double = false, in_single = false;
+    while (true) {
+      if (in_double) {
+        if (i >= line.size()) return false;
+        char c = line[i];
+        if (c == '\\' && i + 3 < line.size() && line[i + 1] == 'x' &&
+            std::isxdigit(static_cast<unsigned char>(line[i + 2])) &&
+            std::isxdigit(static_cast<unsigned char>(line[i + 3]))) {
+          arg.push_back(
+              static_cast<char>(std::stoi(std::string(line.substr(i + 2, 2)), nullptr, 16)));
+          i += 4;
+          continue;
+        }
+        if (c == '\\' && i + 1 < line.size()) {
+          char n = line[i + 1];
+          arg.push_back(n == 'n'   ? '\n'
+                        : n == 'r' ? '\r'
+                        : n == 't' ? '\t'
+                        : n == 'b' ? '\b'
+                        : n == 'a' ? '\a'
+                                   : n);
+          i += 2;
+          continue;
+        }
+        if (c == '"') {
+          i++;
+          if (i < line.size() && line[i] != ' ' && line[i] != '\t') return false;
+          break;
+        }
+        arg.push_back(c);
+        i++;
+      } else if (in_single) {
+        if (i >= line.size()) return false;
+        char c = line[i];
+        if (c == '\\' && i + 1 < line.size() && line[i + 1] == '\'') {
+          arg.push_back('\'');
+          i += 2;
+          continue;
+        }
+        if (c == '\'') {
+          i++;
+          if (i < line.size() && line[i] != ' ' && line[i] != '\t') return false;
+          break;
+        }
+        arg.push_back(c);
+        i++;
+      } else {
+        if (i >= line.size()) break;
+        char c = line[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') break;
+        if (c == '"' && arg.empty()) {
+          in_double = true;
+        } else if (c == '\'' && arg.empty()) {
+          in_single = true;
+        } else {
+          arg.push_back(c);
+        }
+        i++;
+      }
+    }
+    out->push_back(std::move(arg));
+  }
+}
+
+}  // namespace
+
+RespParser::Outcome RespParser::ParseInline(std::string_view data, size_t* pos,
+                                            std::vector<std::string>* args, std::string* error) {
+  size_t nl = data.find('\n', *pos);
+  if (nl == std::string_view::npos) {
+    if (data.size() - *pos > limits_.max_inline_bytes) {
+      *error = "ERR Protocol error: too big inline request";
+      return Outcome::kError;
+    }
+    return Outcome::kNeedMore;
+  }
+  if (nl - *pos > limits_.max_inline_bytes) {
+    *error = "ERR Protocol error: too big inline request";
+    return Outcome::kError;
+  }
+  std::string_view line = data.substr(*pos, nl - *pos);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  args->clear();
+  if (!SplitInline(line, args)) {
+    *error = "ERR Protocol error: unbalanced quotes in request";
+    return Outcome::kError;
+  }
+  *pos = nl + 1;
+  return Outcome::kCommand;
+}
+
+RespParser::Outcome RespParser::Parse(std::string_view data, size_t* pos,
+                                      std::vector<std::string>* args, std::string* error) {
+  assert(*pos <= data.size());
+  if (!in_multibulk_) {
+    if (*pos >= data.size()) return Outcome::kNeedMore;
+    if (data[*pos] != '*') return ParseInline(data, pos, args, error);
+    size_t crlf = FindCrlf(data, *pos);
+    if (crlf == std::string_view::npos) {
+      if (data.size() - *pos > limits_.max_inline_bytes) {
+        *error = "ERR Protocol error: too big mbulk count string";
+        return Outcome::kError;
+      }
+      return Outcome::kNeedMore;
+    }
+    int64_t count = 0;
+    if (!ParseDecimal(data.substr(*pos + 1, crlf - *pos - 1), &count) ||
+        count > static_cast<int64_t>(limits_.max_multibulk_count)) {
+      *error = "ERR Protocol error: invalid multibulk length";
+      return Outcome::kError;
+    }
+    *pos = crlf + 2;
+    if (count <= 0) {
+      args->clear();
+      return Outcome::kCommand;
+    }
+    in_multibulk_ = true;
+    remaining_ = count;
+    bulk_len_ = -1;
+    partial_.clear();
+    partial_.reserve(static_cast<size_t>(std::min<int64_t>(count, 1024)));
+    pending_bytes_ = 0;
+  }
+  while (remaining_ > 0) {
+    if (bulk_len_ < 0) {
+      if (*pos >= data.size()) return Outcome::kNeedMore;
+      if (data[*pos] != '$') {
+        *error = std::string("ERR Protocol error: expected '$', got '") + data[*pos] + "'";
+        return Outcome::kError;
+      }
+      size_t crlf = FindCrlf(data, *pos);
+      if (crlf == std::string_view::npos) {
+        if (data.size() - *pos > 32) {
+          *error = "ERR Protocol error: too big bulk count string";
+          return Outcome::kError;
+        }
+        return Outcome::kNeedMore;
+      }
+      int64_t len = 0;
+      if (!ParseDecimal(data.substr(*pos + 1, crlf - *pos - 1), &len) || len < 0 ||
+          static_cast<uint64_t>(len) > limits_.max_bulk_bytes) {
+        *error = "ERR Protocol error: invalid bulk length";
+        return Outcome::kError;
+      }
+      bulk_len_ = len;
+      *pos = crlf + 2;
+    }
+    size_t need = static_cast<size_t>(bulk_len_) + 2;
+    if (data.size() - *pos < need) {
+      pending_bytes_ = need;
+      return Outcome::kNeedMore;
+    }
+    if (data[*pos + bulk_len_] != '\r' || data[*pos + bulk_len_ + 1] != '\n') {
+      *error = "ERR Protocol error: bulk string not terminated by CRLF";
+      return Outcome::kError;
+    }
+    partial_.emplace_back(data.substr(*pos, static_cast<size_t>(bulk_len_)));
+    *pos += need;
+    bulk_len_ = -1;
+    remaining_--;
+    pending_bytes_ = 0;
+  }
+  in_multibulk_ = false;
+  args->swap(partial_);
+  partial_.clear();
+  return Outcome::kCommand;
+}
+
+// --- ReplyWriter ----------------------------------------------------------------------------
+
+void ReplyWriter::Header(char type, int64_t n) {
+  char buf[32];
+  int len = std::snprintf(buf, sizeof(buf), "%c%lld\r\n", type, static_cast<long long>(n));
+  out_.append(buf, static_cast<size_t>(len));
+}
+
+void ReplyWriter::Simple(std::string_view text) {
+  out_.push_back('+');
+  out_.append(text);
+  out_.append("\r\n");
+}
+
+void ReplyWriter::Error(std::string_view message) {
+  errors_++;
+  out_.push_back('-');
+  for (char c : message) out_.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  out_.append("\r\n");
+}
+
+void ReplyWriter::Integer(int64_t value) { Header(':', value); }
+
+void ReplyWriter::Bulk(std::string_view value) {
+  Header('$', static_cast<int64_t>(value.size()));
+  out_.append(value);
+  out_.append("\r\n");
+}
+
+void ReplyWriter::Null() { out_.append(protocol_ >= 3 ? "_\r\n" : "$-1\r\n"); }
+
+void ReplyWriter::NullArray() { out_.append(protocol_ >= 3 ? "_\r\n" : "*-1\r\n"); }
+
+void ReplyWriter::Array(size_t count) { Header('*', static_cast<int64_t>(count)); }
+
+void ReplyWriter::Map(size_t pairs) {
+  if (protocol_ >= 3) {
+    Header('%', static_cast<int64_t>(pairs));
+  } else {
+    Header('*', static_cast<int64_t>(pairs * 2));
+  }
+}
+
+void ReplyWriter::Set(size_t count) {
+  Header(protocol_ >= 3 ? '~' : '*', static_cast<int64_t>(count));
+}
+
+void ReplyWriter::Double(double value) {
+  if (protocol_ >= 3) {
+    out_.push_back(',');
+    out_.append(FormatDouble(value));
+    out_.append("\r\n");
+  } else {
+    Bulk(FormatDouble(value));
+  }
+}
+
+std::string FormatDouble(double value) {
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  char buf[64];
+  // Redis prints INCRBYFLOAT results with %.17Lg and trims; shortest round-trip is equivalent
+  // for the values users see.
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+  if (ec != std::errc()) return "0";
+  std::string s(buf, ptr);
+  if (s.find('e') != std::string::npos) {
+    int len = std::snprintf(buf, sizeof(buf), "%.17f", value);
+    s.assign(buf, static_cast<size_t>(len));
+    if (s.find('.') != std::string::npos) {
+      while (!s.empty() && s.back() == '0') s.pop_back();
+      if (!s.empty() && s.back() == '.') s.pop_back();
+    }
+  }
+  return s;
+}
+
+}  // namespace cloudkv::server

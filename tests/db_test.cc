@@ -1,0 +1,263 @@
+// Behaviour of the DB API on real stores (memory:// and file://).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "cloudkv/db.h"
+#include "store/stores.h"
+#include "util/random.h"
+
+namespace cloudkv {
+namespace {
+
+std::string TempDirUrl(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("cloudkv-dbtest-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return "file://" + dir.string();
+}
+
+Options SmallOptions() {
+  Options o;
+  o.memtable_bytes = 64 * 1024;
+  o.wal_flush_interval_ms = 5;
+  o.block_cache_bytes = 1 << 20;
+  return o;
+}
+
+std::unique_ptr<DB> MustOpen(const std::string& url, const Options& o = SmallOptions()) {
+  auto db = DB::Open(url, o);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return db.ok() ? std::move(db).value() : nullptr;
+}
+
+std::string MustGet(DB* db, std::string_view key, const ReadOptions& ro = {}) {
+  auto r = db->Get(ro, key);
+  return r.ok() ? *r : "<" + std::string(StatusCodeName(r.status().code())) + ">";
+}
+
+class DBTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::string Url() {
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::string clean;
+    for (char c : name) clean += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    if (GetParam() == "memory") {
+      DropMemoryStore(clean);
+      return "memory://" + clean;
+    }
+    return TempDirUrl(clean);
+  }
+};
+
+TEST_P(DBTest, PutGetDeleteBatch) {
+  auto db = MustOpen(Url());
+  ASSERT_TRUE(db);
+  WriteOptions wo;
+  ASSERT_TRUE(db->Put(wo, "a", "1").ok());
+  ASSERT_TRUE(db->Put(wo, "b", "2").ok());
+  EXPECT_EQ(MustGet(db.get(), "a"), "1");
+  ASSERT_TRUE(db->Delete(wo, "a").ok());
+  EXPECT_EQ(MustGet(db.get(), "a"), "<NotFound>");
+  WriteBatch batch;
+  batch.Put("c", "3");
+  batch.Put("b", "22");
+  batch.Delete("zz");
+  uint64_t seq = 0;
+  ASSERT_TRUE(db->Write(wo, batch, &seq).ok());
+  EXPECT_GT(seq, 0u);
+  EXPECT_EQ(MustGet(db.get(), "b"), "22");
+  EXPECT_EQ(MustGet(db.get(), "c"), "3");
+  std::vector<std::string_view> keys = {"a", "b", "c"};
+  auto multi = db->MultiGet({}, keys);
+  ASSERT_EQ(multi.size(), 3u);
+  EXPECT_TRUE(multi[0].status().IsNotFound());
+  EXPECT_EQ(*multi[1], "22");
+  EXPECT_EQ(*multi[2], "3");
+  EXPECT_TRUE(db->Close().ok());
+}
+
+TEST_P(DBTest, OversizeEntriesAreRejectedAndNothingIsWritten) {
+  Options o = SmallOptions();
+  o.max_key_bytes = 16;
+  o.max_value_bytes = 100;
+  auto db = MustOpen(Url(), o);
+  ASSERT_TRUE(db);
+  WriteBatch batch;
+  batch.Put("ok", "v");
+  batch.Put(std::string(17, 'k'), "v");
+  Status s = db->Write({}, batch);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("max_key_bytes"), std::string::npos);
+  EXPECT_TRUE(db->Put({}, "k", std::string(101, 'v')).IsInvalidArgument());
+  EXPECT_EQ(MustGet(db.get(), "ok"), "<NotFound>");  // the whole batch was refused
+}
+
+TEST_P(DBTest, ReadsSeeDurableDataUnlessAskedForMore) {
+  Options o = SmallOptions();
+  o.wal_flush_interval_ms = 60'000;  // non-durable writes stay buffered
+  o.wal_max_bytes = 1 << 30;
+  auto db = MustOpen(Url(), o);
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Put({.durable = false}, "k", "v").ok());
+  EXPECT_EQ(MustGet(db.get(), "k"), "<NotFound>");
+  ReadOptions unflushed;
+  unflushed.read_unflushed = true;
+  EXPECT_EQ(MustGet(db.get(), "k", unflushed), "v");
+  ASSERT_TRUE(db->Put({}, "other", "x").ok());  // a durable write makes the earlier one durable
+  EXPECT_EQ(MustGet(db.get(), "k"), "v");
+}
+
+TEST_P(DBTest, IteratorsBoundsAndSnapshots) {
+  auto db = MustOpen(Url());
+  ASSERT_TRUE(db);
+  for (int i = 0; i < 50; i++) {
+    char k[16];
+    std::snprintf(k, sizeof(k), "k%02d", i);
+    ASSERT_TRUE(db->Put({}, k, std::to_string(i)).ok());
+  }
+  const Snapshot* snap = db->GetSnapshot();
+  ASSERT_TRUE(db->Put({}, "k10", "changed").ok());
+  ASSERT_TRUE(db->Delete({}, "k11").ok());
+  ASSERT_TRUE(db->Flush().ok());  // half of the data in an SST, the rest in the memtable
+  ASSERT_TRUE(db->Put({}, "k12", "new").ok());
+
+  ReadOptions ro;
+  ro.lower_bound = "k10";
+  ro.upper_bound = "k15";
+  auto it = db->NewIterator(ro);
+  std::vector<std::string> seen;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    seen.push_back(std::string(it->key()) + "=" + std::string(it->value()));
+  }
+  ASSERT_TRUE(it->status().ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"k10=changed", "k12=new", "k13=13", "k14=14"}));
+  seen.clear();
+  for (it->SeekToLast(); it->Valid(); it->Prev()) seen.push_back(std::string(it->key()));
+  EXPECT_EQ(seen, (std::vector<std::string>{"k14", "k13", "k12", "k10"}));
+
+  ReadOptions at;
+  at.snapshot = snap;
+  EXPECT_EQ(MustGet(db.get(), "k10", at), "10");
+  EXPECT_EQ(MustGet(db.get(), "k11", at), "11");
+  auto old = db->NewIterator(at);
+  old->Seek("k10");
+  ASSERT_TRUE(old->Valid());
+  EXPECT_EQ(old->value(), "10");
+  old->Next();
+  ASSERT_TRUE(old->Valid());
+  EXPECT_EQ(old->key(), "k11");
+  db->ReleaseSnapshot(snap);
+}
+
+TEST_P(DBTest, ReopenRecoversFromTheStoreAlone) {
+  const std::string url = Url();
+  Random rnd(TestSeed("DBTest.ReopenRecoversFromTheStoreAlone"));
+  std::map<std::string, std::string> model;
+  for (int round = 0; round < 4; round++) {
+    auto db = MustOpen(url);
+    ASSERT_TRUE(db);
+    for (const auto& [k, v] : model) ASSERT_EQ(MustGet(db.get(), k), v) << "round " << round;
+    for (int i = 0; i < 400; i++) {
+      std::string k = "key" + std::to_string(rnd.Uniform(300));
+      if (rnd.OneIn(5)) {
+        ASSERT_TRUE(db->Delete({.durable = false}, k).ok());
+        model.erase(k);
+      } else {
+        std::string v = rnd.Printable(rnd.Uniform(200));
+        ASSERT_TRUE(db->Put({.durable = false}, k, v).ok());
+        model[k] = v;
+      }
+    }
+    if (round % 2 == 1) {
+      ASSERT_TRUE(db->Flush().ok());
+    }
+    ASSERT_TRUE(db->Close().ok());
+  }
+  auto db = MustOpen(url);
+  ASSERT_TRUE(db);
+  auto it = db->NewIterator({});
+  auto expect = model.begin();
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++expect) {
+    ASSERT_NE(expect, model.end());
+    EXPECT_EQ(it->key(), expect->first);
+    EXPECT_EQ(it->value(), expect->second);
+  }
+  EXPECT_EQ(expect, model.end());
+  EXPECT_GE(db->GetStats().writer_epoch, 5u);
+}
+
+TEST_P(DBTest, SecondWriterFencesTheFirst) {
+  const std::string url = Url();
+  auto first = MustOpen(url);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(first->Put({}, "a", "from-first").ok());
+  auto second = MustOpen(url);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(MustGet(second.get(), "a"), "from-first");
+  Status s = first->Put({}, "b", "zombie");
+  EXPECT_TRUE(s.IsFenced()) << s.ToString();
+  EXPECT_TRUE(first->Put({}, "c", "zombie").IsFenced());
+  ASSERT_TRUE(second->Put({}, "b", "from-second").ok());
+  first.reset();
+  second.reset();
+  auto third = MustOpen(url);
+  ASSERT_TRUE(third);
+  EXPECT_EQ(MustGet(third.get(), "b"), "from-second");
+  EXPECT_EQ(MustGet(third.get(), "c"), "<NotFound>");
+}
+
+TEST_P(DBTest, ConcurrentDurableWritersShareUploads) {
+  auto db = MustOpen(Url());
+  ASSERT_TRUE(db);
+  constexpr int kThreads = 8, kPerThread = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; i++) {
+        ASSERT_TRUE(db->Put({}, "t" + std::to_string(t) + "-" + std::to_string(i), "v").ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  DBStats stats = db->GetStats();
+  EXPECT_EQ(stats.durable_sequence, uint64_t{kThreads * kPerThread});
+  EXPECT_LE(stats.wal_uploads, uint64_t{kThreads * kPerThread});
+  for (int t = 0; t < kThreads; t++) {
+    EXPECT_EQ(MustGet(db.get(), "t" + std::to_string(t) + "-" + std::to_string(kPerThread - 1)),
+              "v");
+  }
+}
+
+TEST_P(DBTest, ReadOnlyOpenSeesCommittedDataAndRefusesWrites) {
+  const std::string url = Url();
+  auto db = MustOpen(url);
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Put({}, "k", "v").ok());
+  Options ro = SmallOptions();
+  ro.read_only = true;
+  auto reader = MustOpen(url, ro);
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(MustGet(reader.get(), "k"), "v");
+  EXPECT_TRUE(reader->Put({}, "x", "y").IsNotSupported());
+  // The reader did not fence the writer.
+  EXPECT_TRUE(db->Put({}, "k2", "v2").ok());
+}
+
+TEST(DBOpen, BadInputIsRejectedClearly) {
+  EXPECT_TRUE(DB::Open("nope://x", {}).status().IsInvalidArgument());
+  Options o;
+  o.create_if_missing = false;
+  auto r = DB::Open("memory://does-not-exist-db", o);
+  EXPECT_TRUE(r.status().IsNotFound()) << r.status().ToString();
+  Options tiny;
+  tiny.memtable_bytes = 1;
+  EXPECT_TRUE(DB::Open("memory://tiny", tiny).status().IsInvalidArgument());
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, DBTest, ::testing::Values("memory", "file"));
+
+}  // namespace
+}  // namespace cloudkv

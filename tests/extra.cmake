@@ -1,0 +1,2 @@
+# Optional test groups kept in their own files.
+include(${CMAKE_CURRENT_SOURCE_DIR}/server.cmake OPTIONAL)

@@ -1,0 +1,172 @@
+// Writer fencing (DESIGN.md §4): a new writer fences the old one, which can never corrupt the
+// database or lose an acknowledged write afterwards.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "cloudkv/db.h"
+#include "format/wal_format.h"
+#include "store/stores.h"
+#include "support/gated_store.h"
+
+namespace cloudkv {
+namespace {
+
+bool WaitUntil(const std::function<bool()>& cond) {
+  for (int i = 0; i < 5000 && !cond(); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return cond();
+}
+
+TEST(Fencing, ZombieWithThreeUploadsInFlightAndAHole) {
+  // Declared first so the callbacks' targets outlive the writer.
+  std::vector<std::promise<Status>> results(3);
+  auto base = NewPrivateMemoryStore("fencing");
+  auto gated = std::make_shared<GatedStore>(base);
+  Options a_opts;
+  a_opts.store = gated;
+  a_opts.wal_max_bytes = 1;  // every write is its own WAL object
+  a_opts.max_inflight_wal_uploads = 4;
+  auto a = DB::Open("test://fencing", a_opts);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  // Fresh database: id 1 holds A's fence, so A's WAL objects start at 2.
+  ASSERT_TRUE((*a)->Put({}, "acked", "1").ok());
+  ASSERT_TRUE(base->Head(WalObjectKey(2)).ok());
+
+  // Three uploads in flight: id 3 is held at the gate (the hole), 4 and 5 land.
+  // Each write waits for its own upload to start, so each is its own WAL object.
+  gated->Close(WalObjectKey(3));
+  for (int i = 0; i < 3; i++) {
+    WriteBatch b;
+    b.Put("unacked" + std::to_string(i), "zombie");
+    (*a)->WriteAsync(b, [&results, i](Status s, uint64_t) { results[i].set_value(s); });
+    ASSERT_TRUE(WaitUntil([&] {
+      return i == 0 ? gated->waiting() == 1 : base->Head(WalObjectKey(3 + i)).ok();
+    })) << "upload " << i;
+  }
+
+  // B opens: replays up to id 2, fences the hole at 3.
+  Options b_opts;
+  b_opts.store = base;
+  auto b = DB::Open("test://fencing", b_opts);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  auto fence = base->Get(WalObjectKey(3));
+  ASSERT_TRUE(fence.ok());
+  auto decoded = DecodeWalObject(WalObjectKey(3), fence->data);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(decoded->fence);
+  EXPECT_EQ((*b)->Get({}, "acked").value_or("<missing>"), "1");
+
+  // The zombie's stalled upload lands now: it finds the fence and A learns it is fenced.
+  gated->Open(WalObjectKey(3));
+  for (auto& r : results) {
+    Status s = r.get_future().get();
+    EXPECT_TRUE(s.IsFenced()) << s.ToString();
+  }
+  EXPECT_TRUE((*a)->Put({}, "later", "zombie").IsFenced());
+
+  // B's own WAL objects skip the ids the zombie's late uploads took.
+  ASSERT_TRUE((*b)->Put({}, "from-b", "2").ok());
+  for (int i = 0; i < 3; i++) {
+    EXPECT_TRUE((*b)->Get({}, "unacked" + std::to_string(i)).status().IsNotFound());
+  }
+  ASSERT_TRUE((*b)->Close().ok());
+  a->reset();
+
+  // A third opener replays past the fence and the skipped ids.
+  Options c_opts;
+  c_opts.store = base;
+  auto c = DB::Open("test://fencing", c_opts);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ((*c)->Get({}, "acked").value_or("<missing>"), "1");
+  EXPECT_EQ((*c)->Get({}, "from-b").value_or("<missing>"), "2");
+  for (int i = 0; i < 3; i++) {
+    EXPECT_TRUE((*c)->Get({}, "unacked" + std::to_string(i)).status().IsNotFound());
+  }
+  EXPECT_TRUE((*c)->Get({}, "later").status().IsNotFound());
+}
+
+// Runs only as the child of AcrossProcesses.
+TEST(FencingChild, WriteUntilFenced) {
+  const char* url = std::getenv("CLOUDKV_FENCING_CHILD_URL");
+  if (url == nullptr) GTEST_SKIP() << "only runs as the fencing test's child";
+  auto db = DB::Open(url, Options());
+  if (!db.ok()) std::_Exit(3);
+  if (::write(3, "ready\n", 6) != 6) std::_Exit(5);
+  std::atomic<bool> fenced{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; !fenced; i++) {
+        std::string key = "c" + std::to_string(t) + "-" + std::to_string(i);
+        Status s = (*db)->Put({}, key, "v");
+        if (s.IsFenced()) {
+          fenced = true;
+          return;
+        }
+        if (!s.ok()) std::_Exit(4);
+        std::string line = key + "\n";
+        if (::write(3, line.data(), line.size()) < 0) std::_Exit(5);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::_Exit(7);  // fenced, as expected
+}
+
+TEST(Fencing, AcrossProcesses) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("cloudkv-fencing-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string url = "file://" + dir.string();
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child reports on fd 3 (gtest owns stdout).
+    ::close(fds[0]);
+    if (fds[1] != 3) ::dup2(fds[1], 3);
+    ::setenv("CLOUDKV_FENCING_CHILD_URL", url.c_str(), 1);
+    ::execl("/proc/self/exe", "fencing_test", "--gtest_filter=FencingChild.WriteUntilFenced",
+            static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  ::close(fds[1]);
+  FILE* in = ::fdopen(fds[0], "r");
+  char line[256];
+  ASSERT_NE(std::fgets(line, sizeof(line), in), nullptr);
+  ASSERT_STREQ(line, "ready\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it write for a while
+  auto second = DB::Open(url, Options());
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  std::vector<std::string> acked;
+  while (std::fgets(line, sizeof(line), in) != nullptr) {
+    std::string key(line);
+    if (!key.empty() && key.back() == '\n') key.pop_back();
+    acked.push_back(key);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  std::fclose(in);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 7) << "the child must end fenced";
+  ASSERT_FALSE(acked.empty());
+  for (const auto& key : acked) {
+    EXPECT_TRUE((*second)->Get({}, key).ok()) << "acknowledged " << key << " lost";
+  }
+  ASSERT_TRUE((*second)->Close().ok());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cloudkv

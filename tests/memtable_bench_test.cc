@@ -1,0 +1,141 @@
+// ctest-labels: bench
+// Throughput figures for the memtable, merging and DB iterators. Prints numbers, asserts only
+// correctness (timing never fails a test). Meaningful in the release preset:
+//   CLOUDKV_BENCH_ENTRIES=1000000 build/release/tests/memtable_bench_test
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "db/db_iterator.h"
+#include "db/memtable.h"
+#include "db/merging_iterator.h"
+#include "util/coding.h"
+#include "util/random.h"
+
+namespace cloudkv {
+namespace {
+
+size_t BenchEntries() {
+  const char* env = std::getenv("CLOUDKV_BENCH_ENTRIES");
+  return env != nullptr ? std::strtoull(env, nullptr, 10) : 100000;
+}
+
+// Measures this thread's CPU time, so figures stay comparable on a busy shared machine.
+class Stopwatch {
+ public:
+  double Seconds() const { return Now() - start_; }
+
+ private:
+  static double Now() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  }
+  double start_ = Now();
+};
+
+void Report(const char* what, size_t ops, double seconds) {
+  std::printf("%-44s %10zu ops %8.3f cpu-s %12.0f ops/cpu-s\n", what, ops, seconds, ops / seconds);
+}
+
+// 16-byte random keys (like db_bench fillrandom's), 100-byte values.
+std::vector<std::string> RandomKeys(Random* rnd, size_t n) {
+  std::vector<std::string> keys(n);
+  for (auto& k : keys) {
+    k.resize(16);
+    EncodeFixed64(k.data(), rnd->Next64());
+    EncodeFixed64(k.data() + 8, rnd->Next64());
+  }
+  return keys;
+}
+
+TEST(MemTableBench, InsertGetScan) {
+  Random rnd(TestSeed("MemTableBench.InsertGetScan"));
+  const size_t n = BenchEntries();
+  std::vector<std::string> keys = RandomKeys(&rnd, n);
+  const std::string value = rnd.Printable(100);
+
+  auto mem = std::make_shared<MemTable>();
+  {
+    Stopwatch watch;
+    for (size_t i = 0; i < n; i++) mem->Add(i + 1, kTypeValue, keys[i], value);
+    Report("memtable insert random (16B key, 100B value)", n, watch.Seconds());
+  }
+  {
+    // The engine's path: one single-put WriteBatch per write, applied by InsertBatchIntoMemTable.
+    auto batch_mem = std::make_shared<MemTable>();
+    Stopwatch watch;
+    WriteBatch batch;
+    for (size_t i = 0; i < n; i++) {
+      batch.Clear();
+      batch.Put(keys[i], value);
+      ASSERT_TRUE(InsertBatchIntoMemTable(batch, i + 1, batch_mem.get()).ok());
+    }
+    Report("memtable insert random via WriteBatch", n, watch.Seconds());
+  }
+  std::printf("memtable bytes per entry: %.1f\n",
+              static_cast<double>(mem->ApproximateMemoryUsage()) / n);
+  {
+    auto seq_mem = std::make_shared<MemTable>();
+    std::vector<std::string> sorted = keys;
+    std::sort(sorted.begin(), sorted.end());
+    Stopwatch watch;
+    for (size_t i = 0; i < n; i++) seq_mem->Add(i + 1, kTypeValue, sorted[i], value);
+    Report("memtable insert sequential", n, watch.Seconds());
+  }
+  {
+    LookupResult result;
+    size_t found = 0;
+    Stopwatch watch;
+    for (size_t i = 0; i < n; i++) {
+      mem->Get(keys[(i * 7919) % n], kMaxSequenceNumber, &result);
+      found += result.state == LookupState::kFound;
+    }
+    Report("memtable get (hit)", n, watch.Seconds());
+    EXPECT_EQ(found, n);
+  }
+  {
+    auto it = mem->NewIterator();
+    size_t count = 0;
+    Stopwatch watch;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) count++;
+    Report("memtable iterator scan", count, watch.Seconds());
+    EXPECT_EQ(count, n);
+  }
+  {
+    // 20 children, as with a full L0 plus memtables.
+    constexpr size_t kChildren = 20;
+    std::vector<std::shared_ptr<MemTable>> mems;
+    for (size_t c = 0; c < kChildren; c++) mems.push_back(std::make_shared<MemTable>());
+    for (size_t i = 0; i < n; i++) mems[i % kChildren]->Add(i + 1, kTypeValue, keys[i], value);
+    std::vector<std::unique_ptr<Iterator>> children;
+    for (auto& m : mems) children.push_back(m->NewIterator());
+    auto merged = NewMergingIterator(std::move(children));
+    size_t count = 0;
+    Stopwatch watch;
+    for (merged->SeekToFirst(); merged->Valid(); merged->Next()) count++;
+    Report("merging iterator scan (20 children)", count, watch.Seconds());
+    EXPECT_EQ(count, n);
+
+    children.clear();
+    for (auto& m : mems) children.push_back(m->NewIterator());
+    auto db_it = NewDBIterator(NewMergingIterator(std::move(children)), kMaxSequenceNumber,
+                               std::nullopt, std::nullopt);
+    count = 0;
+    Stopwatch watch2;
+    for (db_it->SeekToFirst(); db_it->Valid(); db_it->Next()) count++;
+    Report("db iterator scan (20 children)", count, watch2.Seconds());
+    EXPECT_EQ(count, n);
+    count = 0;
+    Stopwatch watch3;
+    for (db_it->SeekToLast(); db_it->Valid(); db_it->Prev()) count++;
+    Report("db iterator reverse scan (20 children)", count, watch3.Seconds());
+    EXPECT_EQ(count, n);
+  }
+}
+
+}  // namespace
+}  // namespace cloudkv

@@ -1,0 +1,17 @@
+# Tests of `cloudkv serve` and the `cloudkv` CLI with real clients (redis-cli, redis-py,
+# redis-benchmark) and, for comparison, a real redis-server. Included from tests/extra.cmake.
+if(TARGET server_resp_test)
+  target_link_libraries(server_resp_test PRIVATE cloudkv_server)
+endif()
+if(NOT TARGET cloudkv-cli)
+  return()
+endif()
+set(_redis_dir ${CMAKE_SOURCE_DIR}/tests/redis)
+set(_python /usr/bin/python3)
+foreach(suite cli_cases commands robustness benchmark crash cli)
+  add_test(NAME server_redis_${suite}
+           COMMAND ${_python} ${_redis_dir}/run_${suite}.py --cloudkv $<TARGET_FILE:cloudkv-cli>
+           WORKING_DIRECTORY ${_redis_dir})
+  set_tests_properties(server_redis_${suite} PROPERTIES LABELS "server" TIMEOUT 900)
+endforeach()
+set_tests_properties(server_redis_benchmark server_redis_crash PROPERTIES LABELS "server;slow")

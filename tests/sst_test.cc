@@ -1,0 +1,379 @@
+// SST builder and reader: round trips, Get semantics, the iterator contract, read units and
+// readahead, corruption of every region, and concurrent readers.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "cache/block_cache.h"
+#include "db/dbformat.h"
+#include "format/sst_builder.h"
+#include "format/sst_format.h"
+#include "format/sst_reader.h"
+#include "store/stores.h"
+#include "support/iterator_harness.h"
+#include "util/coding.h"
+#include "util/random.h"
+
+namespace cloudkv {
+namespace {
+
+std::string BuildSst(const std::vector<KeyValue>& entries, const SstBuilderOptions& options,
+                     SstProperties* props = nullptr) {
+  SstBuilder builder(options, /*epoch=*/7, /*nonce=*/0x1234, /*create_time_micros=*/99);
+  for (const auto& [k, v] : entries) builder.Add(k, v);
+  EXPECT_EQ(builder.NumEntries(), entries.size());
+  auto sst = builder.Finish(props);
+  EXPECT_TRUE(sst.ok()) << sst.status().ToString();
+  return sst.ok() ? *sst : std::string();
+}
+
+class SstTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<SstReader> Open(const std::string& sst, const SstReadOptions& options = {},
+                                  std::string key = "") {
+    if (key.empty()) key = "sst/" + std::to_string(next_++) + ".sst";
+    EXPECT_TRUE(store_->Put(key, sst).ok());
+    auto reader = SstReader::Open(store_, key, sst.size(), options);
+    EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+    return reader.ok() ? *reader : nullptr;
+  }
+
+  std::shared_ptr<ObjectStore> store_ = NewPrivateMemoryStore("sst_test");
+  int next_ = 0;
+};
+
+// The model answer of SstReader::Get over sorted internal entries.
+LookupResult ModelGet(const std::vector<KeyValue>& sorted, std::string_view user_key,
+                      SequenceNumber snapshot) {
+  LookupResult r;
+  for (const auto& [k, v] : sorted) {
+    ParsedInternalKey p;
+    EXPECT_TRUE(ParseInternalKey(k, &p));
+    if (p.user_key != user_key || p.sequence > snapshot || p.type == kTypeRangeDeletion) {
+      continue;
+    }
+    r.state = p.type == kTypeValue ? LookupState::kFound : LookupState::kDeleted;
+    r.sequence = p.sequence;
+    if (p.type == kTypeValue) r.value = v;
+    return r;
+  }
+  return r;
+}
+
+void ExpectSameLookup(const LookupResult& got, const LookupResult& want, std::string_view key,
+                      SequenceNumber snapshot) {
+  EXPECT_EQ(got.state, want.state) << "key " << key << " snapshot " << snapshot;
+  if (got.state == want.state && want.state != LookupState::kNotPresent) {
+    EXPECT_EQ(got.sequence, want.sequence) << key;
+    if (want.state == LookupState::kFound) {
+      EXPECT_EQ(got.value, want.value) << key;
+    }
+  }
+}
+
+TEST_F(SstTest, RoundTripRandomData) {
+  Random rnd(TestSeed("SstTest.RoundTripRandomData"));
+  IteratorHarnessOptions gen;
+  gen.internal_keys = true;
+  gen.max_value_bytes = 200;
+  for (Compression c : {Compression::kNone, Compression::kLz4, Compression::kZstd}) {
+    for (size_t block_size : {64, 1024, 4096}) {
+      auto entries = GenerateSortedEntries(&rnd, 3000, gen);
+      SstBuilderOptions bo;
+      bo.compression = c;
+      bo.block_size = block_size;
+      SstProperties props;
+      const std::string sst = BuildSst(entries, bo, &props);
+      EXPECT_EQ(props.num_entries, entries.size());
+      EXPECT_EQ(props.smallest_key, entries.front().first);
+      EXPECT_EQ(props.largest_key, entries.back().first);
+      SstReadOptions ro;
+      ro.cache = BlockCache::Create(1 << 20);
+      auto reader = Open(sst, ro);
+      ASSERT_NE(reader, nullptr);
+      EXPECT_EQ(reader->properties().num_entries, entries.size());
+      EXPECT_EQ(reader->properties().data_bytes, props.data_bytes);
+      EXPECT_EQ(reader->properties().epoch, 7u);
+      EXPECT_EQ(reader->properties().nonce, 0x1234u);
+      EXPECT_EQ(reader->properties().create_time_micros, 99u);
+      EXPECT_GT(reader->pinned_bytes(), 0u);
+      // Scan.
+      auto it = reader->NewIterator();
+      size_t i = 0;
+      for (it->SeekToFirst(); it->Valid(); it->Next(), i++) {
+        ASSERT_LT(i, entries.size());
+        ASSERT_EQ(it->key(), entries[i].first);
+        ASSERT_EQ(it->value(), entries[i].second);
+      }
+      EXPECT_TRUE(it->status().ok());
+      EXPECT_EQ(i, entries.size());
+      // Point lookups at random snapshots, and of missing keys.
+      for (int q = 0; q < 500; q++) {
+        std::string user(ExtractUserKey(entries[rnd.Uniform(entries.size())].first));
+        if (rnd.OneIn(4)) user += "-missing";
+        const SequenceNumber snap = rnd.OneIn(3) ? kMaxSequenceNumber : rnd.Uniform(1100);
+        LookupResult got;
+        ASSERT_TRUE(reader->Get(user, snap, &got).ok());
+        ExpectSameLookup(got, ModelGet(entries, user, snap), user, snap);
+      }
+    }
+  }
+}
+
+TEST_F(SstTest, EmptyAndSingleEntry) {
+  SstBuilderOptions bo;
+  SstProperties props;
+  auto empty = Open(BuildSst({}, bo, &props));
+  ASSERT_NE(empty, nullptr);
+  EXPECT_EQ(empty->properties().num_entries, 0u);
+  EXPECT_EQ(empty->num_data_blocks(), 0u);
+  EXPECT_FALSE(empty->MayContain("a"));
+  LookupResult r;
+  ASSERT_TRUE(empty->Get("a", kMaxSequenceNumber, &r).ok());
+  EXPECT_EQ(r.state, LookupState::kNotPresent);
+  auto it = empty->NewIterator();
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  it->SeekToLast();
+  EXPECT_FALSE(it->Valid());
+  it->Seek(MakeInternalKey("a", 1, kTypeValue));
+  EXPECT_FALSE(it->Valid());
+  it->SeekForPrev(MakeInternalKey("a", 1, kTypeValue));
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok());
+
+  auto one = Open(BuildSst({{MakeInternalKey("k", 5, kTypeValue), "v"}}, bo));
+  ASSERT_NE(one, nullptr);
+  ASSERT_TRUE(one->Get("k", 5, &r).ok());
+  EXPECT_EQ(r.state, LookupState::kFound);
+  EXPECT_EQ(r.value, "v");
+  EXPECT_EQ(r.sequence, 5u);
+  ASSERT_TRUE(one->Get("k", 4, &r).ok());
+  EXPECT_EQ(r.state, LookupState::kNotPresent);
+  ASSERT_TRUE(one->Get("j", 9, &r).ok());
+  EXPECT_EQ(r.state, LookupState::kNotPresent);
+  EXPECT_EQ(one->properties().smallest_seq, 5u);
+  EXPECT_EQ(one->properties().largest_seq, 5u);
+}
+
+TEST_F(SstTest, VersionsSpanningBlocksAndSnapshots) {
+  // 300 versions of "key" (every third a deletion, one range tombstone) between "a" and "z",
+  // in 64-byte blocks, so the versions of one key span many blocks.
+  std::vector<KeyValue> entries;
+  entries.emplace_back(MakeInternalKey("a", 1, kTypeValue), "a1");
+  for (SequenceNumber seq = 900; seq >= 3; seq -= 3) {
+    ValueType t = seq % 9 == 0 ? kTypeDeletion : kTypeValue;
+    if (seq == 450) t = kTypeRangeDeletion;
+    entries.emplace_back(MakeInternalKey("key", seq, t), "v" + std::to_string(seq));
+  }
+  entries.emplace_back(MakeInternalKey("z", 2, kTypeValue), "z2");
+  SstBuilderOptions bo;
+  bo.block_size = 64;
+  SstProperties props;
+  auto reader = Open(BuildSst(entries, bo, &props));
+  ASSERT_NE(reader, nullptr);
+  EXPECT_GT(reader->num_data_blocks(), 50u);
+  EXPECT_EQ(props.num_deletions, 99u);  // multiples of 9 but 450
+  EXPECT_EQ(props.num_range_deletions, 1u);
+  for (SequenceNumber snap = 0; snap <= 1000; snap++) {
+    LookupResult got;
+    ASSERT_TRUE(reader->Get("key", snap, &got).ok());
+    ExpectSameLookup(got, ModelGet(entries, "key", snap), "key", snap);
+  }
+  LookupResult got;
+  ASSERT_TRUE(reader->Get("ke", 1000, &got).ok());
+  EXPECT_EQ(got.state, LookupState::kNotPresent);
+  ASSERT_TRUE(reader->Get("keya", 1000, &got).ok());
+  EXPECT_EQ(got.state, LookupState::kNotPresent);
+}
+
+TEST_F(SstTest, BloomMissMakesNoRequest) {
+  std::vector<KeyValue> entries;
+  for (int i = 0; i < 1000; i++) {
+    char k[16];
+    snprintf(k, sizeof(k), "k%06d", i);
+    entries.emplace_back(MakeInternalKey(k, 1, kTypeValue), "v");
+  }
+  auto reader = Open(BuildSst(entries, {}));
+  ASSERT_NE(reader, nullptr);
+  const uint64_t reads = reader->object_reads();
+  int passed_filter = 0;
+  for (int i = 0; i < 1000; i++) {
+    char k[16];  // sorts between present keys, so a filter pass reads a block
+    snprintf(k, sizeof(k), "k%06dx", i);
+    LookupResult r;
+    ASSERT_TRUE(reader->Get(k, kMaxSequenceNumber, &r).ok());
+    EXPECT_EQ(r.state, LookupState::kNotPresent);
+    if (reader->MayContain(k)) passed_filter++;
+  }
+  // Only keys that pass the filter cost a request (no cache here), about 1%.
+  EXPECT_EQ(reader->object_reads() - reads, static_cast<uint64_t>(passed_filter));
+  EXPECT_LT(passed_filter, 50);
+}
+
+TEST_F(SstTest, IteratorContract) {
+  struct Variant {
+    Compression compression;
+    size_t block_size;
+    size_t read_unit;
+    size_t cache_bytes;  // 0 = no cache
+  };
+  const Variant variants[] = {
+      {Compression::kNone, 64, 0, 0},
+      {Compression::kZstd, 64, 64 * 1024, 1 << 20},
+      {Compression::kLz4, 128, 0, 4096},
+      {Compression::kZstd, 256, 1024, 2048},
+      {Compression::kNone, 4096, 64 * 1024, 8192},
+  };
+  for (const Variant& v : variants) {
+    SCOPED_TRACE("block_size " + std::to_string(v.block_size) + " read_unit " +
+                 std::to_string(v.read_unit));
+    SstBuilderOptions bo;
+    bo.compression = v.compression;
+    bo.block_size = v.block_size;
+    SstReadOptions ro;
+    ro.read_unit_bytes = v.read_unit;
+    if (v.cache_bytes > 0) ro.cache = BlockCache::Create(v.cache_bytes, 1);
+    IteratorHarnessOptions options;
+    options.internal_keys = true;
+    options.operations = 500;
+    RunIteratorContract(
+        "SstTest.IteratorContract",
+        [&](const std::vector<KeyValue>& sorted) {
+          std::shared_ptr<SstReader> reader = Open(BuildSst(sorted, bo), ro);
+          return reader ? reader->NewIterator(/*fill_cache=*/next_ % 2 == 0) : nullptr;
+        },
+        options);
+  }
+}
+
+std::vector<KeyValue> SequentialEntries(int n, size_t value_bytes) {
+  std::vector<KeyValue> entries;
+  Random rnd(1);
+  for (int i = 0; i < n; i++) {
+    char k[16];
+    snprintf(k, sizeof(k), "k%07d", i);
+    entries.emplace_back(MakeInternalKey(k, 1, kTypeValue), rnd.Printable(value_bytes));
+  }
+  return entries;
+}
+
+TEST_F(SstTest, ReadUnitCachesNeighbours) {
+  auto entries = SequentialEntries(5000, 100);
+  SstBuilderOptions bo;
+  bo.compression = Compression::kNone;
+  const std::string sst = BuildSst(entries, bo);
+  for (size_t unit : {size_t{0}, size_t{64 * 1024}}) {
+    SstReadOptions ro;
+    ro.read_unit_bytes = unit;
+    ro.cache = BlockCache::Create(16 << 20);
+    auto reader = Open(sst, ro);
+    ASSERT_NE(reader, nullptr);
+    const uint64_t before = reader->object_reads();
+    // 40 consecutive keys span a few 4 KiB blocks, all inside one 64 KiB unit (or two).
+    for (int i = 1000; i < 1040; i++) {
+      LookupResult r;
+      ASSERT_TRUE(reader->Get(std::string(ExtractUserKey(entries[i].first)), 5, &r).ok());
+      ASSERT_EQ(r.state, LookupState::kFound);
+      ASSERT_EQ(r.value, entries[i].second);
+    }
+    const uint64_t reads = reader->object_reads() - before;
+    if (unit == 0) {
+      EXPECT_GE(reads, 2u);  // one per block
+    } else {
+      EXPECT_LE(reads, 2u);
+      EXPECT_GT(ro.cache->GetStats().inserts, 10u);  // the unit's blocks were cached
+    }
+  }
+}
+
+TEST_F(SstTest, IteratorReadsAhead) {
+  auto entries = SequentialEntries(20000, 40);
+  SstBuilderOptions bo;
+  bo.compression = Compression::kNone;
+  const std::string sst = BuildSst(entries, bo);
+  SstReadOptions ro;
+  ro.read_unit_bytes = 4096;
+  auto reader = Open(sst, ro);
+  ASSERT_NE(reader, nullptr);
+  const uint64_t before = reader->object_reads();
+  auto it = reader->NewIterator(false);
+  size_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) n++;
+  EXPECT_EQ(n, entries.size());
+  const uint64_t forward_reads = reader->object_reads() - before;
+  // About 1 MiB of blocks read with doubling readahead: far fewer GETs than blocks.
+  EXPECT_LT(forward_reads, 20u) << reader->num_data_blocks() << " blocks";
+  for (it->SeekToLast(); it->Valid(); it->Prev()) n--;
+  EXPECT_EQ(n, 0u);
+  EXPECT_LT(reader->object_reads() - before - forward_reads, 20u);
+}
+
+TEST_F(SstTest, LargeMetadataNeedsSecondTailRead) {
+  auto entries = SequentialEntries(20000, 10);
+  SstBuilderOptions bo;
+  bo.block_size = 128;  // a big index
+  const std::string sst = BuildSst(entries, bo);
+  SstReadOptions ro;
+  ro.open_tail_bytes = 4096;
+  auto reader = Open(sst, ro);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->object_reads(), 2u);
+  ro.open_tail_bytes = 16 << 20;
+  auto whole = Open(sst, ro);
+  ASSERT_NE(whole, nullptr);
+  EXPECT_EQ(whole->object_reads(), 1u);
+  LookupResult r;
+  ASSERT_TRUE(reader->Get("k0012345", 1, &r).ok());
+  EXPECT_EQ(r.state, LookupState::kFound);
+}
+
+TEST_F(SstTest, ConcurrentReaders) {
+  Random rnd(TestSeed("SstTest.ConcurrentReaders"));
+  IteratorHarnessOptions gen;
+  gen.internal_keys = true;
+  auto entries = GenerateSortedEntries(&rnd, 5000, gen);
+  SstBuilderOptions bo;
+  bo.block_size = 512;
+  SstReadOptions ro;
+  ro.cache = BlockCache::Create(32 * 1024);  // small: evictions while others read
+  ro.read_unit_bytes = 8192;
+  auto reader = Open(BuildSst(entries, bo), ro);
+  ASSERT_NE(reader, nullptr);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; t++) {
+    threads.emplace_back([&, t] {
+      Random r(rnd.seed() + t);
+      for (int i = 0; i < 300; i++) {
+        if (r.OneIn(30)) {
+          auto it = reader->NewIterator(r.OneIn(2));
+          size_t n = 0;
+          for (it->SeekToFirst(); it->Valid(); it->Next(), n++) {
+            if (it->key() != entries[n].first || it->value() != entries[n].second) break;
+          }
+          if (n != entries.size() || !it->status().ok()) failures++;
+          continue;
+        }
+        const auto& e = entries[r.Uniform(entries.size())];
+        std::string user(ExtractUserKey(e.first));
+        const SequenceNumber snap = r.Uniform(1100);
+        LookupResult got;
+        if (!reader->Get(user, snap, &got).ok()) {
+          failures++;
+          continue;
+        }
+        LookupResult want = ModelGet(entries, user, snap);
+        if (got.state != want.state || got.value != want.value) failures++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(ro.cache->GetStats().evictions, 0u);
+}
+
+}  // namespace
+}  // namespace cloudkv
