@@ -1,4 +1,4 @@
-# Extra tests that are not gtest programs (included by tests/CMakeLists.txt).
+# Packaging check (included from tests/extra.cmake).
 
 # Packaging: install into a temporary prefix and build examples/consumer against it. A library
 # built with sanitizers needs a consumer linked with the same sanitizers.
