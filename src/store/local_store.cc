@@ -40,6 +40,7 @@
 #include "store/stores.h"
 #include "util/hash.h"
 #include "util/logging.h"
+#include "util/mutex.h"
 #include "util/random.h"
 #include "util/status_macros.h"
 
@@ -50,7 +51,7 @@ constexpr char kInternalDir[] = ".cloudkv";
 constexpr size_t kLockStripes = 256;
 constexpr size_t kMaxSegmentBytes = 255;                 // NAME_MAX on Linux file systems
 constexpr uint64_t kMaxObjectBytes = uint64_t{5} << 30;  // S3's single-PUT limit
-constexpr int kMaxCommitAttempts = 16;                   // against racing rmdir of parents
+constexpr int kMaxCommitAttempts = 64;                   // against racing rmdir of parents
 constexpr size_t kMaxListDepth = 512;                    // a 1024-byte key has <= 512 segments
 constexpr uint64_t kStaleTempSeconds = 3600;
 
@@ -195,8 +196,8 @@ class LocalStore final : public ObjectStore {
   const uint64_t nonce_;
 
   std::atomic<uint64_t> temp_counter_{0};
-  std::mutex rng_mu_;
-  Random rng_;  // guarded by rng_mu_
+  Mutex rng_mu_;
+  Random rng_ GUARDED_BY(rng_mu_);
   std::array<Stripe, kLockStripes> stripes_;
 };
 
@@ -245,7 +246,7 @@ Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name,
   times[0].tv_nsec = UTIME_OMIT;
   times[1].tv_sec = ::time(nullptr);
   {
-    std::lock_guard<std::mutex> lock(rng_mu_);
+    MutexLock lock(&rng_mu_);
     times[1].tv_nsec = static_cast<long>(rng_.Uniform(1'000'000'000));
   }
   if (::futimens(fd.get(), times) != 0) return PosixError("futimens", where, errno);
@@ -282,6 +283,8 @@ Status LocalStore::CreateParents(const std::string& path, std::vector<std::strin
     std::string dir = path.substr(0, slash);
     if (::mkdirat(root_fd_.get(), dir.c_str(), 0755) != 0 && errno != EEXIST) {
       if (errno == ENOTDIR) return Status::NotFound("parent is a file");
+      // A racing delete removed an ancestor just created: the caller's commit retries.
+      if (errno == ENOENT) return Status::OK();
       return PosixError("mkdir", display_root_ + "/" + dir, errno);
     }
     // Sync the parent whether or not this put created the directory: a racing put that did

@@ -42,7 +42,8 @@ Status ValidateObjectKey(std::string_view key) {
 Result<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view url,
                                                      const ObjectStoreOptions& options) {
   ASSIGN_OR_RETURN(StoreUrl parsed, ParseStoreUrl(url));
-  for (const auto& [k, v] : options.params) parsed.params[k] = v;
+  // The URL's own parameters win over the caller's extra ones (see ObjectStoreOptions).
+  for (const auto& [k, v] : options.params) parsed.params.emplace(k, v);
   std::map<std::string, std::string> params = parsed.params;
   std::shared_ptr<ObjectStore> base;
   if (parsed.scheme == "memory") {

@@ -1,0 +1,12 @@
+# Packaging check (included from tests/extra.cmake).
+
+# Packaging: install into a temporary prefix and build examples/consumer against it. A library
+# built with sanitizers needs a consumer linked with the same sanitizers.
+set(consumer_flags "")
+if(CLOUDKV_SANITIZE)
+  set(consumer_flags "-fsanitize=${CLOUDKV_SANITIZE} -fno-omit-frame-pointer")
+endif()
+add_test(NAME install_consumer
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer.sh ${CMAKE_BINARY_DIR}
+                 ${CMAKE_SOURCE_DIR} ${CMAKE_CXX_COMPILER} "${consumer_flags}")
+set_tests_properties(install_consumer PROPERTIES LABELS "packaging" TIMEOUT 600)
