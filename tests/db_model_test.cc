@@ -9,6 +9,7 @@
 
 #include "cloudkv/db.h"
 #include "db/db_impl.h"
+#include "store/fault_injecting_store.h"
 #include "store/stores.h"
 #include "support/crashable_store.h"
 #include "util/random.h"
@@ -30,9 +31,18 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
     const std::string name = GetParam();
     if (name == "memory") {
       base_ = NewPrivateMemoryStore("model");
+    } else if (name == "faults") {
+      // Puts and deletes fail, lose their responses, or land late or never; reads are clean
+      // (the model expects every read to answer).
+      for (StoreOp op : {StoreOp::kPut, StoreOp::kDelete}) {
+        fault_options_.For(op) = FaultRates{0.02, 0.02, 0.02};
+      }
+      faulty_ =
+          std::make_shared<FaultInjectingStore>(NewPrivateMemoryStore("model"), fault_options_);
+      base_ = faulty_;
     } else {
-      dir_ = std::filesystem::temp_directory_path() /
-             ("cloudkv-model-" + std::to_string(::getpid()));
+      dir_ =
+          std::filesystem::temp_directory_path() / ("cloudkv-model-" + std::to_string(::getpid()));
       std::filesystem::remove_all(dir_);
       auto s = OpenObjectStore("file://" + dir_.string() + "?fsync=false");
       if (!s.ok()) s = OpenObjectStore("file://" + dir_.string());
@@ -140,7 +150,8 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
         std::optional<std::string> v;
         if (!del) v = rnd_->Printable(rnd_->Uniform(300));
         history_[k].values.push_back(v);
-        Status s = del ? db_->Delete({.durable = durable}, k) : db_->Put({.durable = durable}, k, *v);
+        Status s =
+            del ? db_->Delete({.durable = durable}, k) : db_->Put({.durable = durable}, k, *v);
         ASSERT_TRUE(s.ok()) << s.ToString();
         if (durable) MarkAllAcked();
       } else if (op < 55) {  // atomic batch
@@ -194,6 +205,10 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
           snapshots.erase(snapshots.begin() + i);
         }
       } else if (op < 91) {
+        if (faulty_ && rnd_->OneIn(2)) {
+          faulty_->ApplyPending(1 + rnd_->Uniform(3), *rnd_);  // late requests land now
+          continue;
+        }
         ASSERT_TRUE(db_->Flush().ok());
         MarkAllAcked();
       } else if (op < 95) {  // clean reopen
@@ -210,6 +225,7 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
         crashable_->Kill();
         static_cast<DBImpl*>(db_.get())->AbandonOnCloseForTest();
         db_.reset();
+        if (faulty_) faulty_->Crash(rnd_->Next64());  // in-flight requests land, later or never
         OpenDb();
         ReconcileAfterRestart();
       }
@@ -225,6 +241,8 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
   uint64_t key_space_ = 200;
   std::shared_ptr<ObjectStore> base_;
   std::shared_ptr<CrashableStore> crashable_;
+  std::shared_ptr<FaultInjectingStore> faulty_;
+  FaultOptions fault_options_;
   std::filesystem::path dir_;
   std::unique_ptr<DB> db_;
   std::map<std::string, KeyHistory> history_;
@@ -232,11 +250,15 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(ModelTest, RandomOperationsMatchStdMap) {
   rnd_ = std::make_unique<Random>(TestSeed("ModelTest." + GetParam()));
+  if (faulty_) {
+    fault_options_.seed = rnd_->seed();  // the faults repeat with the test's seed
+    faulty_->SetOptions(fault_options_);
+  }
   const char* steps_env = std::getenv("CLOUDKV_MODEL_STEPS");
   Run(steps_env ? std::atoi(steps_env) : 1500);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, ModelTest, ::testing::Values("memory", "file"));
+INSTANTIATE_TEST_SUITE_P(Stores, ModelTest, ::testing::Values("memory", "file", "faults"));
 
 }  // namespace
 }  // namespace cloudkv
