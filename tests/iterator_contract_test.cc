@@ -1,0 +1,106 @@
+// The shared iterator-contract harness (tests/support/iterator_harness.h) over the memtable,
+// merging and DB iterators (block and SST iterators run it in block_test.cc and sst_test.cc).
+#include <gtest/gtest.h>
+
+#include "cloudkv/db.h"
+#include "db/memtable.h"
+#include "db/merging_iterator.h"
+#include "store/stores.h"
+#include "support/iterator_harness.h"
+
+namespace cloudkv {
+namespace {
+
+void AddAll(const std::vector<KeyValue>& sorted, size_t stride, size_t offset, MemTable* mem) {
+  for (size_t i = offset; i < sorted.size(); i += stride) {
+    ParsedInternalKey p;
+    ASSERT_TRUE(ParseInternalKey(sorted[i].first, &p));
+    mem->Add(p.sequence, p.type, p.user_key, sorted[i].second);
+  }
+}
+
+TEST(IteratorContract, MemTable) {
+  IteratorHarnessOptions options;
+  options.internal_keys = true;
+  RunIteratorContract(
+      "IteratorContract.MemTable",
+      [](const std::vector<KeyValue>& sorted) {
+        auto mem = std::make_shared<MemTable>();
+        AddAll(sorted, 1, 0, mem.get());
+        return mem->NewIterator();  // keeps the memtable alive
+      },
+      options);
+}
+
+TEST(IteratorContract, MergingIterator) {
+  IteratorHarnessOptions options;
+  options.internal_keys = true;
+  RunIteratorContract(
+      "IteratorContract.MergingIterator",
+      [](const std::vector<KeyValue>& sorted) {
+        std::vector<std::unique_ptr<Iterator>> children;
+        for (size_t c = 0; c < 3; c++) {
+          auto mem = std::make_shared<MemTable>();
+          AddAll(sorted, 3, c, mem.get());
+          children.push_back(mem->NewIterator());
+        }
+        return NewMergingIterator(std::move(children));
+      },
+      options);
+}
+
+// A DB iterator that owns its DB (the DB must outlive the iterator).
+class OwningIterator final : public Iterator {
+ public:
+  OwningIterator(std::unique_ptr<DB> db, std::unique_ptr<Iterator> it)
+      : db_(std::move(db)), it_(std::move(it)) {}
+  ~OwningIterator() override { it_.reset(); }
+  bool Valid() const override { return it_->Valid(); }
+  void SeekToFirst() override { it_->SeekToFirst(); }
+  void SeekToLast() override { it_->SeekToLast(); }
+  void Seek(std::string_view t) override { it_->Seek(t); }
+  void SeekForPrev(std::string_view t) override { it_->SeekForPrev(t); }
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  std::string_view key() const override { return it_->key(); }
+  std::string_view value() const override { return it_->value(); }
+  Status status() const override { return it_->status(); }
+
+ private:
+  std::unique_ptr<DB> db_;
+  std::unique_ptr<Iterator> it_;
+};
+
+TEST(IteratorContract, DBIteratorOverMemtableAndSsts) {
+  IteratorHarnessOptions options;
+  options.sizes = {0, 1, 2, 5, 40, 300};
+  options.operations = 300;
+  RunIteratorContract(
+      "IteratorContract.DBIterator",
+      [](const std::vector<KeyValue>& sorted) -> std::unique_ptr<Iterator> {
+        Options o;
+        o.store = NewPrivateMemoryStore("contract");
+        o.block_size = 256;  // many blocks
+        auto db = DB::Open("memory://contract", o);
+        if (!db.ok()) return nullptr;
+        // Half the entries go to an SST, with stale versions and deletions of others shadowed.
+        WriteBatch first;
+        for (size_t i = 0; i < sorted.size(); i++) {
+          if (i % 2 == 0) first.Put(sorted[i].first, sorted[i].second);
+          if (i % 3 == 0) first.Put(sorted[i].first + "~gone", "x");
+        }
+        if (!(*db)->Write({}, first).ok() || !(*db)->Flush().ok()) return nullptr;
+        WriteBatch second;
+        for (size_t i = 0; i < sorted.size(); i++) {
+          if (i % 2 == 1) second.Put(sorted[i].first, sorted[i].second);
+          if (i % 3 == 0) second.Delete(sorted[i].first + "~gone");
+        }
+        if (!(*db)->Write({}, second).ok()) return nullptr;
+        auto it = (*db)->NewIterator({});
+        return std::make_unique<OwningIterator>(std::move(db).value(), std::move(it));
+      },
+      options);
+}
+
+}  // namespace
+}  // namespace cloudkv
