@@ -219,9 +219,11 @@ void WalWriter::Upload(std::shared_ptr<Segment> seg) {
       failure = error;
       FailAllLocked(error, &callbacks);
     }
+    // Notified under the lock: once uploading_ reaches 0, Close may return and the writer be
+    // destroyed, so this thread must not touch it after unlocking.
+    flusher_cv_.notify_one();
+    durable_cv_.notify_all();
   }
-  flusher_cv_.notify_one();
-  durable_cv_.notify_all();
   for (auto& [cb, seq] : callbacks) {
     if (cb) cb(failure, seq);
   }
