@@ -198,10 +198,13 @@ Status DBImpl::Recover() {
 
   if (!options_.read_only) {
     // Take the next writer epoch: latest + 1 of the re-read manifest on every attempt.
-    ASSIGN_OR_RETURN(m, manifests_->Commit(m, [](const Manifest& base, Manifest* next) {
-      next->set_writer_epoch(base.writer_epoch() + 1);
-      return Status::OK();
-    }, "open"));
+    ASSIGN_OR_RETURN(m, manifests_->Commit(
+                            m,
+                            [](const Manifest& base, Manifest* next) {
+                              next->set_writer_epoch(base.writer_epoch() + 1);
+                              return Status::OK();
+                            },
+                            "open"));
     epoch_ = m.writer_epoch();
     last_epoch_confirm_micros_ = clock_->MonotonicMicros();
   }
@@ -273,18 +276,19 @@ Status DBImpl::ValidateBatch(const WriteBatch& batch) const {
 }
 
 Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(options_.write_stall_timeout_ms);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.write_stall_timeout_ms);
   bool stalled = false;
   while (true) {
     RETURN_IF_ERROR(CheckWritable());
     bool mem_full = mem_->ApproximateMemoryUsage() >= options_.memtable_bytes;
     uint64_t now = clock_->MonotonicMicros();
-    bool mem_old = !mem_->empty() &&
-                   now - mem_created_micros_ >= options_.memtable_max_age_ms * 1000;
+    bool mem_old =
+        !mem_->empty() && now - mem_created_micros_ >= options_.memtable_max_age_ms * 1000;
     // The WAL tail a recovery would replay for this memtable (DESIGN.md §5: bounded).
-    bool tail_long = wal_->next_id() - mem_first_wal_id_ >= options_.max_wal_tail_objects ||
-                     wal_->stats().upload_bytes - mem_first_wal_bytes_ >= options_.max_wal_tail_bytes;
+    bool tail_long =
+        wal_->next_id() - mem_first_wal_id_ >= options_.max_wal_tail_objects ||
+        wal_->stats().upload_bytes - mem_first_wal_bytes_ >= options_.max_wal_tail_bytes;
     bool imm_full = static_cast<int>(imm_.size()) >= options_.max_immutable_memtables;
     bool wal_full = wal_->unflushed_bytes() >= options_.max_unflushed_wal_bytes;
     if ((mem_full || mem_old || tail_long) && !mem_->empty() && !imm_full) {
@@ -374,9 +378,9 @@ Status DBImpl::ConfirmEpochIfDue() {
   if (newer) {
     ASSIGN_OR_RETURN(Manifest latest, manifests_->LoadLatest(known + 1));
     if (latest.writer_epoch() != epoch_) {
-      Status fenced = Status::Fenced("writer epoch " + std::to_string(epoch_) + " of " + url_ +
-                                     " was replaced by epoch " +
-                                     std::to_string(latest.writer_epoch()));
+      Status fenced =
+          Status::Fenced("writer epoch " + std::to_string(epoch_) + " of " + url_ +
+                         " was replaced by epoch " + std::to_string(latest.writer_epoch()));
       std::lock_guard<std::mutex> lock(mu_);
       if (bg_error_.ok()) bg_error_ = fenced;
       return fenced;
@@ -450,8 +454,8 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
 
 const Snapshot* DBImpl::GetSnapshot() {
   std::lock_guard<std::mutex> lock(mu_);
-  SequenceNumber seq = options_.read_only || wal_ == nullptr ? last_sequence_
-                                                             : wal_->durable_sequence();
+  SequenceNumber seq =
+      options_.read_only || wal_ == nullptr ? last_sequence_ : wal_->durable_sequence();
   snapshots_.insert(seq);
   return new SnapshotImpl(seq);  // owned by the caller until ReleaseSnapshot
 }
@@ -490,8 +494,10 @@ void DBImpl::FlushLoop() {
       SwitchMemtableLocked();
       continue;
     }
-    uint64_t wait_micros = mem_->empty() ? 1'000'000
-                                         : std::max<uint64_t>(1000, max_age - std::min(max_age, now - mem_created_micros_));
+    uint64_t wait_micros =
+        mem_->empty()
+            ? 1'000'000
+            : std::max<uint64_t>(1000, max_age - std::min(max_age, now - mem_created_micros_));
     bg_cv_.wait_for(lock, std::chrono::microseconds(std::min<uint64_t>(wait_micros, 1'000'000)));
   }
 }
@@ -546,24 +552,27 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   const SequenceNumber largest = imm.mem->LargestSequence();
   const uint64_t commit_time = last_commit_time_;
   ASSIGN_OR_RETURN(Manifest committed,
-                   manifests_->Commit(base, [&](const Manifest& latest, Manifest* next) {
-                     if (latest.writer_epoch() != epoch) {
-                       return Status::Fenced("writer epoch " + std::to_string(epoch) +
-                                             " was replaced by " +
-                                             std::to_string(latest.writer_epoch()));
-                     }
-                     *next->add_l0() = meta;
-                     // Newest first.
-                     std::rotate(next->mutable_l0()->rbegin(), next->mutable_l0()->rbegin() + 1,
-                                 next->mutable_l0()->rend());
-                     next->set_replay_point(std::max(latest.replay_point(), imm.wal_boundary));
-                     next->set_next_wal_id(std::max(latest.next_wal_id(), next_wal));
-                     next->set_last_sequence(std::max(latest.last_sequence(), largest));
-                     next->set_last_commit_time_micros(
-                         std::max(latest.last_commit_time_micros(), commit_time));
-                     next->set_oldest_snapshot_seq(oldest_snapshot);
-                     return Status::OK();
-                   }, "writer"));
+                   manifests_->Commit(
+                       base,
+                       [&](const Manifest& latest, Manifest* next) {
+                         if (latest.writer_epoch() != epoch) {
+                           return Status::Fenced("writer epoch " + std::to_string(epoch) +
+                                                 " was replaced by " +
+                                                 std::to_string(latest.writer_epoch()));
+                         }
+                         *next->add_l0() = meta;
+                         // Newest first.
+                         std::rotate(next->mutable_l0()->rbegin(), next->mutable_l0()->rbegin() + 1,
+                                     next->mutable_l0()->rend());
+                         next->set_replay_point(std::max(latest.replay_point(), imm.wal_boundary));
+                         next->set_next_wal_id(std::max(latest.next_wal_id(), next_wal));
+                         next->set_last_sequence(std::max(latest.last_sequence(), largest));
+                         next->set_last_commit_time_micros(
+                             std::max(latest.last_commit_time_micros(), commit_time));
+                         next->set_oldest_snapshot_seq(oldest_snapshot);
+                         return Status::OK();
+                       },
+                       "writer"));
   ASSIGN_OR_RETURN(auto version, sst_cache_->BuildVersion(committed));
   std::lock_guard<std::mutex> lock(mu_);
   manifest_ = committed;
@@ -589,9 +598,7 @@ Status DBImpl::Flush() {
   return bg_error_;
 }
 
-Status DBImpl::CompactAll() {
-  return Status::NotSupported("compaction is not implemented yet");
-}
+Status DBImpl::CompactAll() { return Status::NotSupported("compaction is not implemented yet"); }
 
 Status DBImpl::CollectGarbage() {
   return Status::NotSupported("garbage collection is not implemented yet");

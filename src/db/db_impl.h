@@ -35,8 +35,7 @@ class DBImpl final : public DB {
   // WAL, writes the fence. Called once by DB::Open.
   Status Open();
 
-  Status Write(const WriteOptions& options, const WriteBatch& batch,
-               uint64_t* sequence) override;
+  Status Write(const WriteOptions& options, const WriteBatch& batch, uint64_t* sequence) override;
   void WriteAsync(const WriteBatch& batch,
                   std::function<void(Status status, uint64_t sequence)> done) override;
   Status WaitForDurable(uint64_t sequence) override;

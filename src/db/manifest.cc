@@ -38,13 +38,15 @@ std::string ManifestObjectKey(uint64_t version) {
 }
 
 Result<uint64_t> ParseManifestObjectKey(std::string_view key) {
-  if (key.size() != kPrefix.size() + 20 + kSuffix.size() || key.substr(0, kPrefix.size()) != kPrefix ||
+  if (key.size() != kPrefix.size() + 20 + kSuffix.size() ||
+      key.substr(0, kPrefix.size()) != kPrefix ||
       key.substr(key.size() - kSuffix.size()) != kSuffix) {
     return Status::InvalidArgument("not a manifest object key: '" + std::string(key) + "'");
   }
   uint64_t v = 0;
   for (char c : key.substr(kPrefix.size(), 20)) {
-    if (c < '0' || c > '9') return Status::InvalidArgument("bad manifest key '" + std::string(key) + "'");
+    if (c < '0' || c > '9')
+      return Status::InvalidArgument("bad manifest key '" + std::string(key) + "'");
     v = v * 10 + (c - '0');
   }
   return v;
@@ -63,7 +65,8 @@ std::string EncodeManifest(const Manifest& manifest) {
 }
 
 Result<Manifest> DecodeManifest(std::string_view object_key, std::string_view data) {
-  if (data.size() < kMagic.size() + 4 + 1 + 8) return Corrupt(object_key, "truncated (" + std::to_string(data.size()) + " bytes)");
+  if (data.size() < kMagic.size() + 4 + 1 + 8)
+    return Corrupt(object_key, "truncated (" + std::to_string(data.size()) + " bytes)");
   if (data.substr(0, kMagic.size()) != kMagic) return Corrupt(object_key, "bad magic at offset 0");
   std::string_view payload = data.substr(0, data.size() - 8);
   uint64_t stored = DecodeFixed64(data.data() + data.size() - 8);
@@ -81,8 +84,9 @@ Result<Manifest> DecodeManifest(std::string_view object_key, std::string_view da
     return Corrupt(object_key, "protobuf body does not parse");
   }
   if (m.min_reader_version() > kManifestFormatVersion) {
-    return Status::NotSupported("manifest object '" + std::string(object_key) + "' needs reader version " +
-                                std::to_string(m.min_reader_version()) + "; this binary reads up to " +
+    return Status::NotSupported("manifest object '" + std::string(object_key) +
+                                "' needs reader version " + std::to_string(m.min_reader_version()) +
+                                "; this binary reads up to " +
                                 std::to_string(kManifestFormatVersion));
   }
   auto parsed = ParseManifestObjectKey(object_key);

@@ -14,11 +14,11 @@ namespace cloudkv {
 
 // Outcome of one attempt to store a WAL object at its id with create-if-absent.
 enum class WalPlacement {
-  kStored,          // stored now, or found stored by our own earlier attempt (same nonce)
-  kRetry,           // the request failed; retry the same bytes
-  kOccupiedByOlder, // an older epoch's late upload holds the id: move the segment to a new id
-  kFenced,          // a newer epoch holds the id: this writer is fenced
-  kFailed,          // a permanent error (bad request, unreadable object at the id)
+  kStored,           // stored now, or found stored by our own earlier attempt (same nonce)
+  kRetry,            // the request failed; retry the same bytes
+  kOccupiedByOlder,  // an older epoch's late upload holds the id: move the segment to a new id
+  kFenced,           // a newer epoch holds the id: this writer is fenced
+  kFailed,           // a permanent error (bad request, unreadable object at the id)
 };
 
 // One attempt. `error` receives the reason for kRetry/kFenced/kFailed, and the older epoch's

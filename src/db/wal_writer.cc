@@ -139,11 +139,16 @@ void WalWriter::FlusherLoop() {
 
 WalWriter::Placement WalWriter::TryPlace(Segment* seg, std::string* bytes, Status* error) {
   switch (PlaceWalObject(store_.get(), seg->id, epoch_, seg->nonce, *bytes, error)) {
-    case WalPlacement::kStored: return Placement::kStored;
-    case WalPlacement::kRetry: return Placement::kRetry;
-    case WalPlacement::kFenced: return Placement::kFenced;
-    case WalPlacement::kFailed: return Placement::kFailed;
-    case WalPlacement::kOccupiedByOlder: break;
+    case WalPlacement::kStored:
+      return Placement::kStored;
+    case WalPlacement::kRetry:
+      return Placement::kRetry;
+    case WalPlacement::kFenced:
+      return Placement::kFenced;
+    case WalPlacement::kFailed:
+      return Placement::kFailed;
+    case WalPlacement::kOccupiedByOlder:
+      break;
   }
   // An older epoch's object: never acknowledged (it is above that writer's fence). Skip the id.
   uint64_t old_id = seg->id;
@@ -272,8 +277,7 @@ void WalWriter::FailAllLocked(const Status& status,
 Status WalWriter::WaitForDurable(SequenceNumber seq) {
   std::unique_lock<std::mutex> lock(mu_);
   if (seq > appended_seq_) seq = appended_seq_;
-  if (durable_seq_ < seq && !buffer_.empty() && buffer_.front().first_seq <= seq &&
-      health_.ok()) {
+  if (durable_seq_ < seq && !buffer_.empty() && buffer_.front().first_seq <= seq && health_.ok()) {
     buffer_has_waiter_ = true;
     flusher_cv_.notify_one();
   }

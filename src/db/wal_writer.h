@@ -117,7 +117,8 @@ class WalWriter {
   Placement TryPlace(Segment* segment, std::string* bytes, Status* error);
   void MarkSettledLocked(uint64_t id);
   void ReleaseLocked(std::vector<std::pair<Callback, SequenceNumber>>* ready);
-  void FailAllLocked(const Status& status, std::vector<std::pair<Callback, SequenceNumber>>* failed);
+  void FailAllLocked(const Status& status,
+                     std::vector<std::pair<Callback, SequenceNumber>>* failed);
 
   const std::shared_ptr<ObjectStore> store_;
   const std::shared_ptr<Clock> clock_;

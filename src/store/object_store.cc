@@ -25,12 +25,14 @@ Status ValidateObjectKey(std::string_view key) {
   if (key.size() > 1024) return bad("longer than 1024 bytes");
   for (char c : key) {
     if (c == '\0') return bad("contains NUL");
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return bad("contains a control character");
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return bad("contains a control character");
   }
   size_t start = 0;
   while (true) {
     size_t slash = key.find('/', start);
-    std::string_view seg = key.substr(start, slash == std::string_view::npos ? key.npos : slash - start);
+    std::string_view seg =
+        key.substr(start, slash == std::string_view::npos ? key.npos : slash - start);
     if (seg.empty()) return bad("empty path segment (leading, trailing or double '/')");
     if (seg == "." || seg == "..") return bad("'.' or '..' segment");
     if (slash == std::string_view::npos) break;
@@ -58,7 +60,8 @@ Result<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view url,
   } else {
     ASSIGN_OR_RETURN(base, NewS3Store(parsed, &params));
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<ObjectStore> store, ApplyStoreWrappers(std::move(base), &params));
+  ASSIGN_OR_RETURN(std::shared_ptr<ObjectStore> store,
+                   ApplyStoreWrappers(std::move(base), &params));
   if (!params.empty()) {
     std::string names;
     for (const auto& [k, v] : params) names += (names.empty() ? "'" : ", '") + k + "'";

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "list: %s\n", list.status().ToString().c_str());
     return 1;
   }
-  for (const auto& obj : list->objects) std::printf("scan %s (%llu bytes)\n", obj.key.c_str(),
-                                                    static_cast<unsigned long long>(obj.size));
+  for (const auto& obj : list->objects)
+    std::printf("scan %s (%llu bytes)\n", obj.key.c_str(),
+                static_cast<unsigned long long>(obj.size));
   return 0;
 }
