@@ -5,11 +5,10 @@
 // present is one the child wrote, with the value it wrote. CLOUDKV_CRASH_ITERATIONS sets the
 // number of kills (default 8; run a long variant by hand with e.g. 200).
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -46,8 +45,8 @@ TEST(CrashChild, WriteUntilKilled) {
   for (int t = 0; t < 4; t++) {
     threads.emplace_back([&, t] {
       for (int i = 0;; i++) {
-        std::string key = "r" + std::to_string(round) + "-t" + std::to_string(t) + "-" +
-                          std::to_string(i);
+        std::string key =
+            "r" + std::to_string(round) + "-t" + std::to_string(t) + "-" + std::to_string(i);
         Status s = (*db)->Put({}, key, ValueFor(key));
         if (!s.ok()) {
           std::fprintf(stderr, "child put failed: %s\n", s.ToString().c_str());
@@ -67,8 +66,8 @@ TEST(Crash, AcknowledgedWritesSurviveSigkill) {
   Random rnd(TestSeed("Crash.AcknowledgedWritesSurviveSigkill"));
   const char* iters_env = std::getenv("CLOUDKV_CRASH_ITERATIONS");
   const int iterations = iters_env ? std::atoi(iters_env) : 8;
-  auto dir = std::filesystem::temp_directory_path() /
-             ("cloudkv-crash-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("cloudkv-crash-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const std::string url = "file://" + dir.string();
   std::set<std::string> acked;
@@ -89,8 +88,8 @@ TEST(Crash, AcknowledgedWritesSurviveSigkill) {
     }
     ::close(fds[1]);
     // Read acknowledgements until the kill time, then kill and drain what was reported.
-    const auto kill_at = std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(rnd.Range(150, 900));
+    const auto kill_at =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(rnd.Range(150, 900));
     ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
     std::string pending;
     auto drain = [&] {
@@ -128,8 +127,8 @@ TEST(Crash, AcknowledgedWritesSurviveSigkill) {
     auto it = (*db)->NewIterator({});
     size_t present = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next(), present++) {
-      ASSERT_EQ(it->value(), ValueFor(it->key())) << "round " << round << ": key "
-                                                  << it->key() << " has a value never written";
+      ASSERT_EQ(it->value(), ValueFor(it->key()))
+          << "round " << round << ": key " << it->key() << " has a value never written";
     }
     ASSERT_TRUE(it->status().ok()) << it->status().ToString();
     ASSERT_GE(present, acked.size());

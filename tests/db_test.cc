@@ -1,11 +1,12 @@
 // Behaviour of the DB API on real stores (memory:// and file://).
+#include "cloudkv/db.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <map>
 #include <thread>
 
-#include "cloudkv/db.h"
 #include "store/stores.h"
 #include "util/random.h"
 

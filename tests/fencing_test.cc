@@ -1,10 +1,9 @@
 // Writer fencing (DESIGN.md §4): a new writer fences the old one, which can never corrupt the
 // database or lose an acknowledged write afterwards.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -51,7 +50,8 @@ TEST(Fencing, ZombieWithThreeUploadsInFlightAndAHole) {
     (*a)->WriteAsync(b, [&results, i](Status s, uint64_t) { results[i].set_value(s); });
     ASSERT_TRUE(WaitUntil([&] {
       return i == 0 ? gated->waiting() == 1 : base->Head(WalObjectKey(3 + i)).ok();
-    })) << "upload " << i;
+    })) << "upload "
+        << i;
   }
 
   // B opens: replays up to id 2, fences the hole at 3.
@@ -124,8 +124,8 @@ TEST(FencingChild, WriteUntilFenced) {
 }
 
 TEST(Fencing, AcrossProcesses) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("cloudkv-fencing-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("cloudkv-fencing-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const std::string url = "file://" + dir.string();
   int fds[2];

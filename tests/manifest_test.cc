@@ -60,10 +60,13 @@ TEST(ManifestStore, CreateCommitAndProbeForward) {
   EXPECT_TRUE(ms.Create(init).status().IsPreconditionFailed());
   Manifest cur = *created;
   for (int i = 0; i < 40; i++) {
-    auto next = ms.Commit(cur, [](const Manifest& latest, Manifest* n) {
-      n->set_replay_point(latest.replay_point() + 1);
-      return Status::OK();
-    }, "test");
+    auto next = ms.Commit(
+        cur,
+        [](const Manifest& latest, Manifest* n) {
+          n->set_replay_point(latest.replay_point() + 1);
+          return Status::OK();
+        },
+        "test");
     ASSERT_TRUE(next.ok()) << next.status().ToString();
     cur = *next;
   }
@@ -93,11 +96,14 @@ TEST(ManifestStore, ConcurrentCommittersRecomputeEdits) {
       for (int i = 0; i < kPerThread; i++) {
         auto base = mine.LoadLatest();
         ASSERT_TRUE(base.ok());
-        auto r = mine.Commit(*base, [](const Manifest& latest, Manifest* n) {
-          // A counter: lost updates would show as a smaller final value.
-          n->set_next_sst_number(latest.next_sst_number() + 1);
-          return Status::OK();
-        }, "t");
+        auto r = mine.Commit(
+            *base,
+            [](const Manifest& latest, Manifest* n) {
+              // A counter: lost updates would show as a smaller final value.
+              n->set_next_sst_number(latest.next_sst_number() + 1);
+              return Status::OK();
+            },
+            "t");
         ASSERT_TRUE(r.ok()) << r.status().ToString();
       }
     });
@@ -114,8 +120,8 @@ TEST(ManifestStore, EditAbortPropagates) {
   ManifestStore ms(store, SystemClock());
   auto base = ms.Create(Manifest());
   ASSERT_TRUE(base.ok());
-  auto r = ms.Commit(*base, [](const Manifest&, Manifest*) { return Status::Fenced("newer"); },
-                     "t");
+  auto r = ms.Commit(
+      *base, [](const Manifest&, Manifest*) { return Status::Fenced("newer"); }, "t");
   EXPECT_TRUE(r.status().IsFenced());
   EXPECT_EQ(ms.LoadLatest()->version(), 1u);
 }

@@ -71,7 +71,7 @@ class SimStore final : public ObjectStore {
     size_t i = rnd_->Uniform(pending_.size());
     Pending p = std::move(pending_[i]);
     pending_.erase(pending_.begin() + i);
-    if (rnd_->OneIn(3)) return;  // never lands
+    if (rnd_->OneIn(3)) return;                          // never lands
     auto landed = base_->Put(p.key, p.data, p.options);  // its condition is checked now
     (void)landed;
   }
@@ -84,7 +84,8 @@ class SimStore final : public ObjectStore {
     PutOptions options;
   };
   static Status Lost(std::string_view op, std::string_view key) {
-    return Status::IOError("simulated " + std::string(op) + " failure on " + std::string(key), true);
+    return Status::IOError("simulated " + std::string(op) + " failure on " + std::string(key),
+                           true);
   }
 
   std::shared_ptr<ObjectStore> base_;
@@ -212,10 +213,13 @@ class Simulation {
       latest = w->manifests->LoadLatest();
     }
     if (!latest.ok()) return;  // the open fails; try again later
-    auto bumped = w->manifests->Commit(*latest, [](const Manifest& base, Manifest* next) {
-      next->set_writer_epoch(base.writer_epoch() + 1);
-      return Status::OK();
-    }, "open");
+    auto bumped = w->manifests->Commit(
+        *latest,
+        [](const Manifest& base, Manifest* next) {
+          next->set_writer_epoch(base.writer_epoch() + 1);
+          return Status::OK();
+        },
+        "open");
     if (!bumped.ok()) return;
     w->epoch = bumped->writer_epoch();
     ASSERT_TRUE(epochs_.insert(w->epoch).second) << "epoch " << w->epoch << " repeated";
@@ -231,10 +235,12 @@ class Simulation {
     ro.epoch = w->epoch;
     ro.fence_nonce = rnd_.Next64();
     uint64_t max_seq = bumped->last_sequence();
-    auto first_free = ReplayWal(store_.get(), bumped->replay_point(), ro, [&](const WalObject& obj) {
-      for (const auto& b : obj.batches) max_seq = std::max(max_seq, b.first_sequence + b.count - 1);
-      return ApplyWalObject(obj, &w->memtable);
-    });
+    auto first_free =
+        ReplayWal(store_.get(), bumped->replay_point(), ro, [&](const WalObject& obj) {
+          for (const auto& b : obj.batches)
+            max_seq = std::max(max_seq, b.first_sequence + b.count - 1);
+          return ApplyWalObject(obj, &w->memtable);
+        });
     if (!first_free.ok()) return;  // e.g. fenced by a newer opener, or the store failed
     w->first_id = w->next_id = w->watermark = *first_free;
     w->seq = max_seq;
@@ -316,8 +322,8 @@ class Simulation {
         auto obj = DecodeWalObject(WalObjectKey(id), got->data);
         ASSERT_TRUE(obj.ok());
         ASSERT_FALSE(obj->fence && obj->epoch > w.epoch)
-            << "epoch " << w.epoch << " acknowledges WAL id " << seg.id << " above the fence of epoch "
-            << obj->epoch << " at id " << id;
+            << "epoch " << w.epoch << " acknowledges WAL id " << seg.id
+            << " above the fence of epoch " << obj->epoch << " at id " << id;
       }
       for (const auto& a : seg.writes) {
         auto& last = acked_[a.key];
@@ -333,15 +339,18 @@ class Simulation {
     std::string bytes = EncodeSimSst(w.memtable);
     if (!net()->Put(key, bytes).ok()) return;  // try again later (nothing committed)
     uint64_t epoch = w.epoch, boundary = w.next_id, seq = w.seq;
-    auto committed = w.manifests->Commit(w.manifest, [&](const Manifest& latest, Manifest* next) {
-      if (latest.writer_epoch() != epoch) return Status::Fenced("newer writer");
-      auto* sst = next->add_l0();
-      sst->set_object_key(key);
-      sst->set_largest_seq(seq);
-      next->set_replay_point(std::max(latest.replay_point(), boundary));
-      next->set_last_sequence(std::max(latest.last_sequence(), seq));
-      return Status::OK();
-    }, "writer");
+    auto committed = w.manifests->Commit(
+        w.manifest,
+        [&](const Manifest& latest, Manifest* next) {
+          if (latest.writer_epoch() != epoch) return Status::Fenced("newer writer");
+          auto* sst = next->add_l0();
+          sst->set_object_key(key);
+          sst->set_largest_seq(seq);
+          next->set_replay_point(std::max(latest.replay_point(), boundary));
+          next->set_last_sequence(std::max(latest.last_sequence(), seq));
+          return Status::OK();
+        },
+        "writer");
     if (committed.ok()) {
       w.manifest = *committed;
     } else if (committed.status().IsFenced()) {
@@ -364,22 +373,25 @@ class Simulation {
     }
     std::string out = "sst/c" + std::to_string(rnd_.Next64()) + ".sst";
     if (!net()->Put(out, EncodeSimSst(rows)).ok()) return;
-    auto committed = ms.Commit(*latest, [&](const Manifest& cur, Manifest* next) {
-      next->clear_l0();
-      bool found_a = false, found_b = false;
-      for (const auto& s : cur.l0()) {
-        if (s.object_key() == a) {
-          found_a = true;
-        } else if (s.object_key() == b) {
-          found_b = true;
-        } else {
-          *next->add_l0() = s;
-        }
-      }
-      if (!found_a || !found_b) return Status::PreconditionFailed("compaction input gone");
-      next->add_l0()->set_object_key(out);  // the oldest position
-      return Status::OK();
-    }, "compactor");
+    auto committed = ms.Commit(
+        *latest,
+        [&](const Manifest& cur, Manifest* next) {
+          next->clear_l0();
+          bool found_a = false, found_b = false;
+          for (const auto& s : cur.l0()) {
+            if (s.object_key() == a) {
+              found_a = true;
+            } else if (s.object_key() == b) {
+              found_b = true;
+            } else {
+              *next->add_l0() = s;
+            }
+          }
+          if (!found_a || !found_b) return Status::PreconditionFailed("compaction input gone");
+          next->add_l0()->set_object_key(out);  // the oldest position
+          return Status::OK();
+        },
+        "compactor");
     (void)committed;
   }
 
@@ -439,7 +451,8 @@ TEST(ProtocolSimulation, ManySeeds) {
   const int seeds = one ? 1 : (n_env ? std::atoi(n_env) : 1000);
   const uint64_t base = one ? std::strtoull(one, nullptr, 0) : RandomSeed() % 1000000007ull;
   std::fprintf(stderr, "ProtocolSimulation: seeds %llu..%llu\n",
-               static_cast<unsigned long long>(base), static_cast<unsigned long long>(base + seeds - 1));
+               static_cast<unsigned long long>(base),
+               static_cast<unsigned long long>(base + seeds - 1));
   for (int i = 0; i < seeds; i++) {
     Simulation sim(base + i);
     sim.Run(150);

@@ -271,8 +271,8 @@ TEST_P(StoreConformanceTest, IfMatchCasRaceLosesNoUpdate) {
         }
         // A nonce makes every value unique, as in engine objects: stores may resolve a lost
         // response by comparing bytes (S3), which is only sound for unique values.
-        std::string next = std::to_string(std::stoll(cur->data) + 1) + " " +
-                           std::to_string(t) + "-" + std::to_string(attempts);
+        std::string next = std::to_string(std::stoll(cur->data) + 1) + " " + std::to_string(t) +
+                           "-" + std::to_string(attempts);
         Result<std::string> r = store().Put("counter", next, PutOptions::IfMatch(cur->etag));
         if (r.ok()) {
           done++;
