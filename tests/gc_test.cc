@@ -391,6 +391,27 @@ TEST_F(GcTest, FencedWriterDeletesNothing) {
   ASSERT_TRUE(new_writer->Close().ok());
 }
 
+TEST_F(GcTest, ZombieLearnsItIsFencedAfterItsNextVersionWasPruned) {
+  auto zombie = Open();
+  ASSERT_TRUE(zombie);
+  ASSERT_TRUE(zombie->Put(WriteOptions(), "a", "old").ok());
+  ASSERT_TRUE(zombie->Flush().ok());
+  Advance(1000);
+  auto writer = Open();  // commits the version right after the zombie's
+  ASSERT_TRUE(writer);
+  for (int i = 0; i < 3; i++) {
+    ASSERT_TRUE(writer->Put(WriteOptions(), "a", "new" + std::to_string(i)).ok());
+    ASSERT_TRUE(writer->Flush().ok());
+  }
+  Advance(kMinAgeMs + kSkewMs + 10'000);  // also past epoch_check_interval
+  ASSERT_TRUE(writer->CollectGarbage().ok());
+  ASSERT_GE(writer->GetStats().gc_manifests_deleted, 2u);
+  // The version after the zombie's is gone; the boundary tells it newer ones exist.
+  auto r = zombie->Get(ReadOptions(), "a");
+  EXPECT_TRUE(r.status().IsFenced()) << (r.ok() ? "stale read: " + *r : r.status().ToString());
+  ASSERT_TRUE(writer->Close().ok());
+}
+
 TEST_F(GcTest, YoungOrphanSurvivesOldOrphanGoes) {
   auto db = Open();
   ASSERT_TRUE(db);

@@ -373,14 +373,14 @@ Status DBImpl::ConfirmEpochIfDue() {
       options_.epoch_check_interval_ms * 1000) {
     return Status::OK();  // another reader confirmed it meanwhile
   }
-  uint64_t known;
+  Manifest known;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    known = manifest_.version();
+    known = manifest_;
   }
-  ASSIGN_OR_RETURN(bool newer, manifests_->Exists(known + 1));
+  ASSIGN_OR_RETURN(bool newer, manifests_->NewerExists(known));
   if (newer) {
-    ASSIGN_OR_RETURN(Manifest latest, manifests_->LoadLatest(known + 1));
+    ASSIGN_OR_RETURN(Manifest latest, manifests_->LoadLatest(known.version() + 1));
     if (latest.writer_epoch() != epoch_) {
       Status fenced =
           Status::Fenced("writer epoch " + std::to_string(epoch_) + " of " + url_ +

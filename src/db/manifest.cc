@@ -140,6 +140,14 @@ Result<bool> ManifestStore::Exists(uint64_t version) {
   return r.status();
 }
 
+Result<bool> ManifestStore::NewerExists(const Manifest& known) {
+  ASSIGN_OR_RETURN(bool next, Exists(known.version() + 1));
+  if (next || CommittedRecently(known, clock_->NowMicros())) return next;
+  // known+1 may be a hole GC made: the boundary never exceeds the latest version.
+  ASSIGN_OR_RETURN(ManifestBoundary boundary, ReadBoundary());
+  return boundary.version > known.version();
+}
+
 Result<uint64_t> ManifestStore::FindStartVersion(uint64_t hint) {
   hint = std::max(hint, latest_seen_.load());
   if (hint > 0) return hint;

@@ -83,8 +83,13 @@ class ManifestStore {
   // Reads one version. NotFound if absent.
   Result<Manifest> Load(uint64_t version);
 
-  // True if version `v` exists (one GET; used to confirm the writer's epoch).
+  // True if version `v` exists (one GET).
   Result<bool> Exists(uint64_t version);
+
+  // True if a version newer than `known` exists (used to confirm the writer's epoch): one GET
+  // of known+1, plus a read of the boundary when `known` is old enough for GC to have pruned
+  // known+1 (then a boundary above `known` means newer versions exist).
+  Result<bool> NewerExists(const Manifest& known);
 
   // Commits `edit` on top of the latest manifest (starting from `base`, a recent one). Returns
   // the committed manifest. PreconditionFailed never escapes: lost races are retried with the
