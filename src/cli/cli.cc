@@ -12,6 +12,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/inspect.h"
 #include "cloudkv/db.h"
 #include "server/server.h"
 
@@ -101,7 +102,7 @@ Status Scan(DB* db, const ScanArgs& args,
   return it->status();
 }
 
-int Load(const std::string& url, const std::string& file, const std::string& format) {
+int Load(const std::string& url, const std::string& file, const std::string& format, bool flush) {
   std::ifstream in_file;
   std::istream* in = &std::cin;
   if (file != "-") {
@@ -152,6 +153,10 @@ int Load(const std::string& url, const std::string& file, const std::string& for
     if (!s.ok()) return Fail(s, "write");
   }
   progress.Done(records, bytes);
+  if (flush) {
+    Status s = db->Flush();
+    if (!s.ok()) return Fail(s, "flush");
+  }
   return CloseDb(db.get());
 }
 
@@ -293,7 +298,11 @@ int Main(int argc, char** argv) {
   load->add_option("file", file, "Input file")->required();
   load->add_option("--format", format, "tsv or json (JSON lines)")
       ->check(CLI::IsMember({"tsv", "json"}));
-  load->callback([&] { rc = Load(url, file, format); });
+  bool flush = false;
+  load->add_flag("--flush", flush,
+                 "Write the loaded records to an SST before exiting (else they stay in the WAL "
+                 "until the memtable fills)");
+  load->callback([&] { rc = Load(url, file, format, flush); });
 
   auto* dump = app.add_subcommand("dump", "Write every record to FILE (default stdout)");
   dump->add_option("url", url, "Database URL")->required();
@@ -306,6 +315,9 @@ int Main(int argc, char** argv) {
   auto* stats = app.add_subcommand("stats", "Print engine statistics");
   stats->add_option("url", url, "Database URL")->required();
   stats->callback([&] { rc = Stats(url); });
+
+  AddInspectCommands(&app, &rc);
+  AddVerifyCommand(&app, &rc);
 
   server::ServerConfig config;
   size_t max_value_bytes = 0;
