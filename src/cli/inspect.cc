@@ -369,7 +369,10 @@ void WriteInternalKey(JsonWriter* json, std::string_view internal_key) {
   if (ParseInternalKey(internal_key, &parsed)) {
     json->Member("user_key", parsed.user_key);
     json->Member("sequence", parsed.sequence);
-    json->Member("type", ValueTypeName(parsed.type));
+    // Index separators are seek keys: the largest sequence with the seek type.
+    const bool separator =
+        parsed.sequence == kMaxSequenceNumber && parsed.type == kValueTypeForSeek;
+    json->Member("type", separator ? "separator" : ValueTypeName(parsed.type));
   } else {
     json->Member("raw", internal_key);
   }

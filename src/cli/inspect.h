@@ -32,7 +32,8 @@ void AddVerifyCommand(CLI::App* app, int* rc);
 Result<std::shared_ptr<ObjectStore>> OpenStoreReadOnly(const std::string& url);
 
 // Writes an internal key (user key + sequence/type trailer) as
-// {"user_key": "...", "sequence": N, "type": "value|deletion|range_deletion"}; a key too short
+// {"user_key": "...", "sequence": N, "type": "value|deletion|range_deletion|separator"} (an
+// index separator: the seek key of the largest sequence); a key too short
 // to be an internal key is written as {"raw": "..."}.
 void WriteInternalKey(JsonWriter* json, std::string_view internal_key);
 
