@@ -540,6 +540,46 @@ TEST_F(GcTest, CheckpointPinsItsManifest) {
   ASSERT_TRUE(db->Close().ok());
 }
 
+TEST_F(GcTest, CheckpointPinsItsWalRange) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  for (int i = 0; i < 6; i++) {  // durable writes: one WAL object each
+    ASSERT_TRUE(db->Put(WriteOptions(), "k" + std::to_string(i), "v").ok());
+  }
+  ASSERT_TRUE(db->Flush().ok());
+  ManifestStore ms(base_, clock_);
+  Manifest latest = *ms.LoadLatest();
+  std::vector<uint64_t> data_ids;
+  for (const auto& [key, size] : ListAll(base_.get(), "wal/")) {
+    uint64_t id = *ParseWalObjectKey(key);
+    if (size != kFenceBytes && id < latest.replay_point()) data_ids.push_back(id);
+  }
+  ASSERT_GE(data_ids.size(), 4u);
+  // A checkpoint whose copy pins the WAL range of its two middle objects.
+  Manifest pinned = latest;
+  pinned.set_replay_point(data_ids[1]);
+  pinned.set_next_wal_id(data_ids[3]);
+  ASSERT_TRUE(base_->Put("checkpoint/cp2.manifest", EncodeManifest(pinned)).ok());
+  ASSERT_TRUE(ms.Commit(
+                    latest,
+                    [&](const Manifest&, Manifest* next) {
+                      auto* cp = next->add_checkpoints();
+                      cp->set_id("cp2");
+                      cp->set_manifest_version(latest.version());
+                      return Status::OK();
+                    },
+                    "admin")
+                  .ok());
+  Advance(kMinAgeMs + kSkewMs + 5000);
+  ASSERT_TRUE(db->CollectGarbage().ok());
+  auto wal = ListAll(base_.get(), "wal/");
+  for (uint64_t id : data_ids) {
+    const bool in_range = id >= data_ids[1] && id < data_ids[3];
+    EXPECT_EQ(wal.count(WalObjectKey(id)) == 1, in_range) << "WAL id " << id;
+  }
+  ASSERT_TRUE(db->Close().ok());
+}
+
 TEST_F(GcTest, BackgroundPassRunsInTheWriterOnly) {
   auto options = MakeOptions(0);
   options.gc_interval_ms = 10;
