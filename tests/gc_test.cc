@@ -608,6 +608,25 @@ TEST_F(GcTest, RefusesToCreateWithMinAgeNotAboveSkew) {
   EXPECT_NE(db.status().message().find("gc_min_age_ms"), std::string::npos);
 }
 
+TEST_F(GcTest, CancelledCollectorStopsAndDeletesNothing) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Close().ok());
+  const std::string orphan = SstKey(clock_->NowMicros(), 3);
+  ASSERT_TRUE(base_->Put(orphan, "orphan").ok());
+  Advance(kMinAgeMs + kSkewMs + 1000);
+  ManifestStore ms(base_, clock_);
+  GarbageCollector gc(base_, &ms, clock_);
+  gc.Cancel();
+  EXPECT_TRUE(gc.RunOnce().status().IsBusy());
+  EXPECT_TRUE(base_->Head(orphan).ok());
+  GarbageCollector fresh(base_, &ms, clock_);
+  auto pass = fresh.RunOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status().ToString();
+  EXPECT_EQ(pass->ssts_deleted, 1u);
+  EXPECT_TRUE(base_->Head(orphan).status().IsNotFound());
+}
+
 TEST(GarbageCollector, ParsesSstNames) {
   EXPECT_EQ(*GarbageCollector::ParseSstCreateMicros(SstKey(0x123456789abcd, 5)), 0x123456789abcdu);
   for (const char* bad : {"sst/x.sst", "sst/0000000000000-000000000000000g.sst",
