@@ -654,8 +654,8 @@ void DBImpl::GcLoop() {
     if (closing_ || bg_error_.IsFenced()) break;
     lock.unlock();
     Status s = CollectGarbage();
-    if (!s.ok()) LOG_WARN("GC of {} failed: {}", url_, s.ToString());
     lock.lock();
+    if (!s.ok() && !closing_) LOG_WARN("GC of {} failed: {}", url_, s.ToString());
   }
 }
 
@@ -673,6 +673,7 @@ Status DBImpl::Close() {
     bg_cv_.notify_all();
     gc_cv_.notify_all();
     lock.unlock();
+    if (gc_) gc_->Cancel();
     if (flush_thread_.joinable()) flush_thread_.join();
     if (gc_thread_.joinable()) gc_thread_.join();
     lock.lock();
