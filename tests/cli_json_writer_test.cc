@@ -1,11 +1,11 @@
 // JsonWriter (src/cli/json_writer.h): the JSON of `cloudkv inspect` and `verify --json`.
 // Output is compared byte for byte; tests/redis/run_inspect.py parses real output with Python.
-#include "cli/json_writer.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
+
+#include "cli/json_writer.h"
 
 namespace cloudkv::cli {
 namespace {
