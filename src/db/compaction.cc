@@ -90,7 +90,9 @@ struct CompactionJob::Slice {
 
 CompactionJob::CompactionJob(CompactionSpec spec, CompactionEnv env)
     : spec_(std::move(spec)), env_(std::move(env)) {
-  assert(spec_.output_level == spec_.level + 1);
+  // output_level == level only for a rewrite of the last level in place (CompactAll).
+  assert(spec_.output_level == spec_.level + 1 ||
+         (spec_.output_level == spec_.level && spec_.level > 0 && spec_.overlaps.empty()));
   assert(!spec_.inputs.empty());
   assert(std::is_sorted(spec_.snapshots.begin(), spec_.snapshots.end()));
 }

@@ -42,7 +42,7 @@ namespace cloudkv {
 struct CompactionSpec {
   int level = 0;                         // the input level
   std::vector<proto::SstMeta> inputs;    // from `level`; for L0 the oldest contiguous run
-  int output_level = 1;                  // level + 1
+  int output_level = 1;                  // level + 1 (or level: a last-level rewrite)
   std::vector<proto::SstMeta> overlaps;  // SSTs of output_level overlapping the inputs
   // Sequence numbers of the live snapshots, ascending. Each entry keeps the newest version of
   // a key that is <= it; the newest version overall is always kept.

@@ -148,6 +148,20 @@ std::optional<CompactionSpec> PickWholeLevel(const Manifest& manifest, const Opt
   return spec;
 }
 
+std::optional<CompactionSpec> PickLastLevelRewrite(const Manifest& manifest,
+                                                   const Options& options) {
+  const int last = options.num_levels - 1;
+  const SstList& files = *LevelFiles(manifest, last);
+  if (files.empty()) return std::nullopt;
+  CompactionSpec spec;
+  spec.level = last;
+  spec.output_level = last;
+  spec.inputs.assign(files.begin(), files.end());
+  spec.bottommost = true;
+  spec.target_sst_bytes = options.target_sst_bytes;
+  return spec;
+}
+
 uint64_t EstimatePendingCompactionBytes(const Manifest& manifest, const Options& options) {
   uint64_t pending = 0;
   if (manifest.l0_size() >= options.l0_compaction_trigger) pending += Bytes(manifest.l0());

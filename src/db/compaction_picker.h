@@ -39,6 +39,11 @@ std::optional<CompactionSpec> PickCompaction(const Manifest& manifest, const Opt
 std::optional<CompactionSpec> PickWholeLevel(const Manifest& manifest, const Options& options,
                                              int level);
 
+// A job rewriting the whole last level in place (dropping what no snapshot needs there), or
+// nullopt if it is empty. CompactAll uses it when every SST is already in the last level.
+std::optional<CompactionSpec> PickLastLevelRewrite(const Manifest& manifest,
+                                                   const Options& options);
+
 // An estimate of the bytes compaction must still rewrite to bring every level under its target:
 // all of L0 when it is eligible, plus for each level over target the excess times (1 + ratio)
 // (the excess is rewritten together with about `ratio` times as many bytes of the next level).

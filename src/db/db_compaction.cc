@@ -162,17 +162,26 @@ Status DBImpl::CompactAll() {
     compaction_running_ = true;
   }
   Status result;
-  for (int level = 0; level < options_.num_levels - 1 && result.ok(); level++) {
+  bool last_level_rewritten = false;
+  for (int level = 0; level < options_.num_levels && result.ok(); level++) {
+    const bool last = level == options_.num_levels - 1;
+    if (last && last_level_rewritten) break;
     // A lost race (another committer moved an input) is retried with a fresh pick.
     for (int attempt = 0; attempt < 8; attempt++) {
       std::optional<CompactionSpec> spec;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        spec = PickWholeLevel(manifest_, options_, level);
+        // Everything already in the last level is rewritten in place, so that what no snapshot
+        // needs any more (old versions, tombstones) is gone afterwards.
+        spec = last ? PickLastLevelRewrite(manifest_, options_)
+                    : PickWholeLevel(manifest_, options_, level);
         if (spec) PrepareSpecLocked(&*spec);
       }
       if (!spec) break;
       result = RunCompaction(*spec);
+      if (result.ok() && spec->output_level == options_.num_levels - 1 && !spec->trivial_move) {
+        last_level_rewritten = true;
+      }
       if (!IsCompactionConflict(result)) break;
     }
   }
