@@ -56,7 +56,8 @@ void Complete(const Manifest& m, const Options& o, CompactionSpec* spec) {
   }
   spec->trivial_move = spec->overlaps.empty() && disjoint_inputs;
   spec->bottommost = true;
-  for (int level = spec->output_level + 1; level < o.num_levels && spec->bottommost; level++) {
+  const int num_levels = EffectiveNumLevels(m, o);
+  for (int level = spec->output_level + 1; level < num_levels && spec->bottommost; level++) {
     for (const auto& f : *LevelFiles(m, level)) {
       if (SstOverlapsRange(f, smallest, largest)) {
         spec->bottommost = false;
@@ -68,6 +69,10 @@ void Complete(const Manifest& m, const Options& o, CompactionSpec* spec) {
 }
 
 }  // namespace
+
+int EffectiveNumLevels(const Manifest& manifest, const Options& options) {
+  return std::max(options.num_levels, manifest.levels_size() + 1);
+}
 
 uint64_t LevelTargetBytes(const Options& options, int level) {
   assert(level >= 1);
@@ -82,7 +87,7 @@ std::vector<double> CompactionScores(const Manifest& manifest, const Options& op
   std::vector<double> scores;
   scores.push_back(static_cast<double>(manifest.l0_size()) /
                    std::max(1, options.l0_compaction_trigger));
-  for (int level = 1; level < options.num_levels - 1; level++) {
+  for (int level = 1; level < EffectiveNumLevels(manifest, options) - 1; level++) {
     scores.push_back(static_cast<double>(Bytes(*LevelFiles(manifest, level))) /
                      std::max<uint64_t>(1, LevelTargetBytes(options, level)));
   }
@@ -137,7 +142,7 @@ std::optional<CompactionSpec> PickCompaction(const Manifest& manifest, const Opt
 
 std::optional<CompactionSpec> PickWholeLevel(const Manifest& manifest, const Options& options,
                                              int level) {
-  assert(level >= 0 && level < options.num_levels - 1);
+  assert(level >= 0 && level < EffectiveNumLevels(manifest, options) - 1);
   const SstList& files = *LevelFiles(manifest, level);
   if (files.empty()) return std::nullopt;
   CompactionSpec spec;
@@ -150,7 +155,7 @@ std::optional<CompactionSpec> PickWholeLevel(const Manifest& manifest, const Opt
 
 std::optional<CompactionSpec> PickLastLevelRewrite(const Manifest& manifest,
                                                    const Options& options) {
-  const int last = options.num_levels - 1;
+  const int last = EffectiveNumLevels(manifest, options) - 1;
   const SstList& files = *LevelFiles(manifest, last);
   if (files.empty()) return std::nullopt;
   CompactionSpec spec;
@@ -165,7 +170,7 @@ std::optional<CompactionSpec> PickLastLevelRewrite(const Manifest& manifest,
 uint64_t EstimatePendingCompactionBytes(const Manifest& manifest, const Options& options) {
   uint64_t pending = 0;
   if (manifest.l0_size() >= options.l0_compaction_trigger) pending += Bytes(manifest.l0());
-  for (int level = 1; level < options.num_levels - 1; level++) {
+  for (int level = 1; level < EffectiveNumLevels(manifest, options) - 1; level++) {
     uint64_t bytes = Bytes(*LevelFiles(manifest, level));
     if (level == 1) bytes += pending;  // L0's bytes land here first
     uint64_t target = LevelTargetBytes(options, level);

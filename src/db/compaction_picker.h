@@ -25,6 +25,11 @@
 
 namespace cloudkv {
 
+// The levels to consider: options.num_levels, or more if the manifest has more (a database
+// written with a larger num_levels). Data below the configured last level is never ignored:
+// a tombstone may only be dropped where nothing lies below it.
+int EffectiveNumLevels(const Manifest& manifest, const Options& options);
+
 // Level n's target size (n >= 1).
 uint64_t LevelTargetBytes(const Options& options, int level);
 

@@ -86,7 +86,7 @@ Status DBImpl::RunCompaction(const CompactionSpec& spec) {
                                   " passed its deadline before it could commit");
         }
         RETURN_IF_ERROR(ApplyCompactionEdit(spec, outputs, latest, next));
-        next->set_oldest_snapshot_seq(std::max(latest.oldest_snapshot_seq(), oldest_snapshot));
+        next->set_oldest_snapshot_seq(oldest_snapshot);
         return Status::OK();
       },
       "compaction");
@@ -163,8 +163,13 @@ Status DBImpl::CompactAll() {
   }
   Status result;
   bool last_level_rewritten = false;
-  for (int level = 0; level < options_.num_levels && result.ok(); level++) {
-    const bool last = level == options_.num_levels - 1;
+  int num_levels;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    num_levels = EffectiveNumLevels(manifest_, options_);
+  }
+  for (int level = 0; level < num_levels && result.ok(); level++) {
+    const bool last = level == num_levels - 1;
     if (last && last_level_rewritten) break;
     // A lost race (another committer moved an input) is retried with a fresh pick.
     for (int attempt = 0; attempt < 8; attempt++) {
@@ -179,7 +184,7 @@ Status DBImpl::CompactAll() {
       }
       if (!spec) break;
       result = RunCompaction(*spec);
-      if (result.ok() && spec->output_level == options_.num_levels - 1 && !spec->trivial_move) {
+      if (result.ok() && spec->output_level == num_levels - 1 && !spec->trivial_move) {
         last_level_rewritten = true;
       }
       if (!IsCompactionConflict(result)) break;

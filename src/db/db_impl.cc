@@ -603,7 +603,8 @@ Status DBImpl::Flush() {
       stall_cv_.wait(lock);
     }
     RETURN_IF_ERROR(CheckWritable());
-    SwitchMemtableLocked();
+    // A writer may have sealed the memtable while this thread waited: never seal an empty one.
+    if (!mem_->empty()) SwitchMemtableLocked();
   }
   stall_cv_.wait(lock, [&] { return imm_.empty() || !bg_error_.ok(); });
   return bg_error_;
