@@ -11,8 +11,10 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "cloudkv/db.h"
+#include "cloudkv/object_store.h"
 #include "server/server.h"
 
 namespace cloudkv::cli {
@@ -238,6 +240,51 @@ int Stats(const std::string& url) {
   return CloseDb(db.get());
 }
 
+// Every object key under the prefixes GC may delete from.
+Result<std::set<std::string>> ListCollectable(ObjectStore* store) {
+  std::set<std::string> keys;
+  for (std::string_view prefix : {"manifest/", "sst/", "wal/"}) {
+    std::string after;
+    while (true) {
+      auto page = store->List(prefix, after);
+      if (!page.ok()) return page.status();
+      for (const auto& obj : page->objects) keys.insert(obj.key);
+      if (!page->truncated || page->objects.empty()) break;
+      after = page->objects.back().key;
+    }
+  }
+  return keys;
+}
+
+// Runs one GC pass on a read-only open, so a running writer is not fenced (DESIGN.md §10).
+int Gc(const std::string& url, bool list) {
+  auto db = OpenOrDie(url, true, false);
+  std::set<std::string> before;
+  if (list) {
+    auto listed = ListCollectable(db->store().get());
+    if (!listed.ok()) return Fail(listed.status(), "gc (listing)");
+    before = std::move(listed).value();
+  }
+  Status s = db->CollectGarbage();
+  DBStats stats = db->GetStats();
+  if (list) {
+    auto after = ListCollectable(db->store().get());
+    if (!after.ok()) return Fail(after.status(), "gc (listing)");
+    for (const auto& key : before) {
+      if (!after->count(key)) std::printf("deleted %s\n", key.c_str());
+    }
+  }
+  auto line = [](const char* name, uint64_t v) {
+    std::printf("%-22s %llu\n", name, static_cast<unsigned long long>(v));
+  };
+  line("manifests_deleted", stats.gc_manifests_deleted);
+  line("ssts_deleted", stats.gc_ssts_deleted);
+  line("wal_objects_deleted", stats.gc_wal_objects_deleted);
+  line("bytes_reclaimed", stats.gc_bytes_reclaimed);
+  if (!s.ok()) return Fail(s, "gc");
+  return CloseDb(db.get());
+}
+
 void AddScanOptions(CLI::App* app, ScanArgs* args) {
   app->add_option("--prefix", args->prefix, "Only keys starting with this prefix");
   app->add_option("--start", args->start, "First key (inclusive)");
@@ -323,6 +370,12 @@ int Main(int argc, char** argv) {
   auto* stats = app.add_subcommand("stats", "Print engine statistics");
   stats->add_option("url", url, "Database URL")->required();
   stats->callback([&] { rc = Stats(url); });
+
+  bool gc_list = false;
+  auto* gc = app.add_subcommand("gc", "Delete objects no retained manifest needs (one GC pass)");
+  gc->add_option("url", url, "Database URL")->required();
+  gc->add_flag("--list", gc_list, "Also print each deleted object key (LISTs before and after)");
+  gc->callback([&] { rc = Gc(url, gc_list); });
 
   server::ServerConfig config;
   size_t max_value_bytes = 0;

@@ -19,6 +19,7 @@
 #include "cache/block_cache.h"
 #include "cloudkv/db.h"
 #include "db/compaction.h"
+#include "db/gc.h"
 #include "db/manifest.h"
 #include "db/memtable.h"
 #include "db/version.h"
@@ -82,6 +83,7 @@ class DBImpl final : public DB {
   Status Recover();
   Status ReplayWal(uint64_t from_id, bool fence, uint64_t* first_free_id);
   void FlushLoop();
+  void GcLoop();
   Status FlushOne(const Immutable& imm);
   SstBuilderOptions BuilderOptions() const;
   // Installs `committed` and its Version unless a newer manifest is installed already (a flush
@@ -108,6 +110,7 @@ class DBImpl final : public DB {
   std::unique_ptr<SstCache> sst_cache_;
   std::unique_ptr<ThreadPool> wal_pool_;
   std::unique_ptr<ThreadPool> compaction_pool_;  // subcompactions
+  std::unique_ptr<GarbageCollector> gc_;
   uint64_t epoch_ = 0;
   uint64_t sst_nonce_base_ = 0;
 
@@ -115,6 +118,7 @@ class DBImpl final : public DB {
   std::condition_variable bg_cv_;          // flush thread: work or stop
   std::condition_variable stall_cv_;       // writers waiting for room
   std::condition_variable compaction_cv_;  // compaction: work, stop, or a job finished
+  std::condition_variable gc_cv_;          // GC thread: interval or stop
   std::shared_ptr<MemTable> mem_;
   std::deque<Immutable> imm_;  // oldest first
   std::shared_ptr<Version> version_;
@@ -136,6 +140,7 @@ class DBImpl final : public DB {
   std::thread flush_thread_;
   std::thread compaction_thread_;
   std::atomic<bool> cancel_compaction_{false};
+  std::thread gc_thread_;
   std::atomic<bool> abandon_on_close_{false};
 
   std::mutex epoch_mu_;  // one epoch confirmation at a time
