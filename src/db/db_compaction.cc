@@ -93,6 +93,18 @@ Status DBImpl::RunCompaction(const CompactionSpec& spec) {
   if (!committed.ok()) {
     // The outputs stay in the store as orphans; GC deletes them after gc_min_age.
     compactions_failed_++;
+    if (IsCompactionConflict(committed.status())) {
+      // Another committer (a separate compactor) changed the levels: install the latest
+      // manifest, so that the next pick does not choose the same stale inputs again.
+      auto latest = manifests_->LoadLatest(base.version());
+      if (latest.ok() && latest->writer_epoch() == epoch) {
+        auto version = sst_cache_->BuildVersion(*latest);
+        if (version.ok()) {
+          std::lock_guard<std::mutex> lock(mu_);
+          InstallLocked(*latest, std::move(version).value());
+        }
+      }
+    }
     return committed.status().WithContext("committing compaction " + spec.ToString());
   }
   ASSIGN_OR_RETURN(auto version, sst_cache_->BuildVersion(*committed));
@@ -142,9 +154,12 @@ void DBImpl::CompactionLoop() {
       continue;
     }
     if (closing_) break;
-    // A lost race with another committer is retried at once with a fresh pick; anything else
-    // backs off (the store may be failing) without stopping the writer.
-    if (!IsCompactionConflict(s)) {
+    // A lost race with another committer is retried soon with a fresh pick (RunCompaction
+    // installed the latest manifest); anything else backs off (the store may be failing)
+    // without stopping the writer.
+    if (IsCompactionConflict(s)) {
+      compaction_cv_.wait_for(lock, std::chrono::milliseconds(10));
+    } else {
       failures++;
       LOG_WARN("{}: {}", url_, s.ToString());
       compaction_cv_.wait_for(lock, std::chrono::milliseconds(std::min(100 * failures, 5000)));
