@@ -338,7 +338,9 @@ bool RemoveSst(google::protobuf::RepeatedPtrField<proto::SstMeta>* files, const 
 
 Status ApplyCompactionEdit(const CompactionSpec& spec, const std::vector<proto::SstMeta>& outputs,
                            const Manifest& latest, Manifest* next) {
+  // `next` starts as a copy of `latest`; the edit reads and changes `next` only.
   assert(next->l0_size() == latest.l0_size());
+  (void)latest;
   if (spec.level == 0) {
     // The inputs must still be exactly the oldest run of L0 (L0 is newest first); a flush may
     // have added newer SSTs in front of them.
