@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "db/level_iterator.h"
 #include "util/status_macros.h"
 
 namespace cloudkv {
@@ -34,7 +35,7 @@ Status Version::Get(std::string_view user_key, SequenceNumber snapshot,
 void Version::AddIterators(std::vector<std::unique_ptr<Iterator>>* out) const {
   for (const auto& f : l0) out->push_back(f->reader->NewIterator());
   for (const auto& level : levels) {
-    for (const auto& f : level) out->push_back(f->reader->NewIterator());
+    if (!level.empty()) out->push_back(NewLevelIterator(level));
   }
 }
 

@@ -31,7 +31,8 @@ struct Version {
   // Point lookup through L0 then each level (newest data first). Stops at the first source
   // that has an entry for the key.
   Status Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result) const;
-  // Appends one iterator per SST (internal keys) to `out`.
+  // Appends one iterator per L0 SST and one lazy level iterator per non-empty level (internal
+  // keys) to `out`, newest source first.
   void AddIterators(std::vector<std::unique_ptr<Iterator>>* out) const;
   uint64_t TotalBytes() const;
   uint64_t LevelBytes(int level) const;  // 0 = L0
@@ -43,6 +44,8 @@ class SstCache {
   SstCache(std::shared_ptr<ObjectStore> store, SstReadOptions read_options);
   // The Version for `manifest`, reusing readers of SSTs already open. Opens missing readers.
   Result<std::shared_ptr<Version>> BuildVersion(const Manifest& manifest);
+  // The reader of one SST, opened (and kept) if it is not open yet.
+  Result<std::shared_ptr<SstReader>> GetReader(const proto::SstMeta& meta);
   // Registers a reader the caller opened (e.g. right after writing the SST).
   void Add(const std::string& object_key, std::shared_ptr<SstReader> reader);
   // Drops readers of SSTs not in `manifest` (after compaction).
@@ -53,8 +56,6 @@ class SstCache {
   std::set<std::string> LiveSstKeys();
 
  private:
-  Result<std::shared_ptr<SstReader>> GetReader(const proto::SstMeta& meta);
-
   const std::shared_ptr<ObjectStore> store_;
   const SstReadOptions read_options_;
   std::mutex mu_;
