@@ -194,6 +194,9 @@ int Main(int argc, char** argv) {
       auto& per_workload = results[engine_name];
       per_workload.resize(workloads.size());
       RunState state;
+      const int64_t io_at_open = ProcessStorageWriteBytes();
+      int64_t io_before = io_at_open;
+      uint64_t user_bytes_total = 0;
       for (size_t i = 0; i < workloads.size(); i++) {
         Record record;
         record.engine = engine_name;
@@ -203,6 +206,15 @@ int Main(int argc, char** argv) {
         record.result = RunWorkload(workloads[i], static_cast<int>(i), **engine, wf, state);
         record.peak_rss_bytes = PeakRssBytes();
         record.peak_rss_scope = rss_scope;
+        user_bytes_total += record.result.bytes_written;
+        if (const int64_t io_now = ProcessStorageWriteBytes(); io_at_open >= 0 && io_now >= 0) {
+          record.storage_bytes_written = io_now - io_before;
+          io_before = io_now;
+          if (user_bytes_total > 0) {
+            record.write_amplification =
+                static_cast<double>(io_now - io_at_open) / static_cast<double>(user_bytes_total);
+          }
+        }
         PrintLine(stdout, record);
         bool failed = !record.result.status.ok();
         per_workload[i].push_back(std::move(record));

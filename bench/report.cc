@@ -80,6 +80,7 @@ void PrintLine(std::FILE* out, const Record& r) {
            std::to_string(c.head) + " del " + std::to_string(c.del) + ") $/Mops " +
            Number(DollarsPerMillionOps(r), "%.4g");
   }
+  if (r.write_amplification >= 0) extra += Number(r.write_amplification, " w-amp %.2f");
   std::fprintf(out,
                "%-16s %-8s %12.0f ops/s  p50 %s  p99 %s  p99.9 %s  max %s us%s%s  peak-rss %.0f MB"
                "%s\n",
@@ -196,6 +197,10 @@ bool WriteJson(const std::string& path, const std::vector<Record>& records,
          << ", \"ratio_to_cloudkv\": "
          << (cloudkv_ops > 0 ? JsonNumber(OpsPerSecond(w) / cloudkv_ops) : "null")
          << ", \"peak_rss_bytes\": " << r.peak_rss_bytes
+         << ", \"storage_bytes_written\": "
+         << (r.storage_bytes_written >= 0 ? std::to_string(r.storage_bytes_written) : "null")
+         << ", \"write_amplification\": "
+         << (r.write_amplification >= 0 ? JsonNumber(r.write_amplification) : "null")
          << ", \"peak_rss_scope\": " << JsonString(r.peak_rss_scope)
          << ", \"status\": " << JsonString(w.status.ToString())
          << ", \"skipped\": " << (w.skipped.empty() ? "null" : JsonString(w.skipped))
@@ -236,6 +241,17 @@ std::string ResetPeakRss() {
   clear << "5";
   clear.close();
   return clear ? "engine" : "process";
+}
+
+int64_t ProcessStorageWriteBytes() {
+  std::ifstream io("/proc/self/io");
+  std::string line;
+  while (std::getline(io, line)) {
+    if (line.starts_with("write_bytes:")) {
+      return static_cast<int64_t>(std::strtoull(line.c_str() + 12, nullptr, 10));
+    }
+  }
+  return -1;
 }
 
 uint64_t PeakRssBytes() {

@@ -22,6 +22,13 @@ struct Record {
   std::vector<double> runs_ops_per_sec;  // every run, in run order
   uint64_t peak_rss_bytes = 0;
   std::string peak_rss_scope;  // "engine" (peak reset at engine open) or "process"
+  // Bytes the process sent to the storage layer during the workload (/proc/self/io
+  // write_bytes: WAL, SSTs, compaction, manifests of every engine alike), and the write
+  // amplification since the engine was opened: storage bytes / user key+value bytes, both
+  // cumulative (background compaction of earlier workloads counts where it happens).
+  // Negative when unknown.
+  int64_t storage_bytes_written = -1;
+  double write_amplification = -1;
 };
 
 double OpsPerSecond(const WorkloadResult& r);
@@ -44,6 +51,8 @@ bool WriteJson(const std::string& path, const std::vector<Record>& records,
 // next reading has.
 std::string ResetPeakRss();
 uint64_t PeakRssBytes();
+// write_bytes of /proc/self/io, or -1 where the kernel does not account I/O per process.
+int64_t ProcessStorageWriteBytes();
 
 std::string JsonString(const std::string& s);
 
