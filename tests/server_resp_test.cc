@@ -5,6 +5,7 @@
 #include "server/commands.h"
 #include "server/keyspace.h"
 #include "server/resp.h"
+#include "store/stores.h"
 #include "util/random.h"
 
 namespace cloudkv::server {
@@ -145,6 +146,41 @@ TEST(KeyspaceTest, MetadataRoundTripAndCorruption) {
   // Fields of consecutive versions never interleave; metadata sorts apart from fields.
   EXPECT_LT(FieldKey(1, "\xff\xff"), FieldPrefix(2));
   EXPECT_LT(MetaKey("\xff"), std::string(1, kMetaEnd));
+}
+
+// Expired metadata records become tombstones when compaction meets them; live ones, records
+// without expiry and hash fields stay. Checked below the server, on the raw records.
+TEST(KeyspaceTest, CompactionDropsExpiredMetadataRecords) {
+  DropMemoryStore("expiry-filter");
+  Options o;
+  o.compaction_filter = NewExpiryCompactionFilter();
+  auto opened = DB::Open("memory://expiry-filter", o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<DB> db = std::move(opened).value();
+  const uint64_t now = NowMs();
+  Metadata expired;
+  expired.value = "old";
+  expired.expire_at_ms = now - 1000;
+  Metadata live = expired;
+  live.expire_at_ms = now + 3'600'000;
+  Metadata forever = expired;
+  forever.expire_at_ms = 0;
+  // An older, non-expiring version below the expired one must not come back.
+  ASSERT_TRUE(db->Put({}, MetaKey("gone"), EncodeMetadata(forever)).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(db->CompactAll().ok());
+  ASSERT_TRUE(db->Put({}, MetaKey("gone"), EncodeMetadata(expired)).ok());
+  ASSERT_TRUE(db->Put({}, MetaKey("live"), EncodeMetadata(live)).ok());
+  ASSERT_TRUE(db->Put({}, MetaKey("forever"), EncodeMetadata(forever)).ok());
+  ASSERT_TRUE(db->Put({}, FieldKey(7, "f"), "v").ok());
+  ASSERT_TRUE(db->Get({}, MetaKey("gone")).ok());  // the engine keeps it until compaction
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_TRUE(db->CompactAll().ok());
+  EXPECT_TRUE(db->Get({}, MetaKey("gone")).status().IsNotFound());
+  EXPECT_TRUE(db->Get({}, MetaKey("live")).ok());
+  EXPECT_TRUE(db->Get({}, MetaKey("forever")).ok());
+  EXPECT_TRUE(db->Get({}, FieldKey(7, "f")).ok());
+  ASSERT_TRUE(db->Close().ok());
 }
 
 TEST(HelpersTest, RedisNumberAndGlobRules) {

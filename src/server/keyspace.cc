@@ -87,6 +87,28 @@ Result<Metadata> DecodeMetadata(std::string_view user_key, std::string_view byte
   return meta;
 }
 
+namespace {
+
+class ExpiryCompactionFilter final : public CompactionFilter {
+ public:
+  Decision Filter(std::string_view user_key, std::string_view value,
+                  uint64_t now_micros) const override {
+    if (user_key.empty() || user_key[0] != kMetaPrefix) return Decision::kKeep;
+    // A record too short to decode is kept: reads report it as Corruption, naming the key.
+    if (value.size() < kMetaHeaderBytes) return Decision::kKeep;
+    const uint64_t expire_at_ms = GetFixed64(value.substr(1));
+    return expire_at_ms != 0 && expire_at_ms <= now_micros / 1000 ? Decision::kRemove
+                                                                  : Decision::kKeep;
+  }
+  const char* Name() const override { return "cloudkv.server.expiry"; }
+};
+
+}  // namespace
+
+std::shared_ptr<const CompactionFilter> NewExpiryCompactionFilter() {
+  return std::make_shared<ExpiryCompactionFilter>();
+}
+
 uint64_t NowMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())

@@ -207,6 +207,7 @@ int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& l
   Options options;
   options.store = counting;
   options.read_only = config.read_only;
+  options.compaction_filter = NewExpiryCompactionFilter();
   if (max_value_bytes != 0) options.max_value_bytes = max_value_bytes;
   auto db = DB::Open(config.db_url, options);
   if (!db.ok()) {
