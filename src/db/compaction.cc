@@ -24,6 +24,11 @@
 
 namespace cloudkv {
 
+// Compaction reads its inputs front to back in reads of this size (not block by block): on
+// s3:// a 64 MiB input costs 64 GETs instead of one per 4 KiB block. Memory: one buffer per
+// input iterator (each L0 input, one per level), per subcompaction.
+constexpr size_t kCompactionReadaheadBytes = 1 << 20;
+
 std::string NewSstObjectKey(uint64_t now_micros, Random* rnd) {
   // Time-ordered and unique: <microseconds, 13 hex digits>-<random 64 bits>.
   char buf[64];
@@ -199,13 +204,15 @@ Status CompactionJob::RunSlice(Slice* slice) {
   ASSIGN_OR_RETURN(auto inputs, files_of(spec_.inputs));
   if (spec_.level == 0) {
     // L0 SSTs overlap each other: one iterator each, newest first (the manifest's order).
-    for (const auto& f : inputs) children.push_back(f->reader->NewIterator(false));
+    for (const auto& f : inputs) {
+      children.push_back(f->reader->NewIterator(false, kCompactionReadaheadBytes));
+    }
   } else {
-    children.push_back(NewLevelIterator(std::move(inputs), false));
+    children.push_back(NewLevelIterator(std::move(inputs), false, kCompactionReadaheadBytes));
   }
   if (!spec_.overlaps.empty()) {
     ASSIGN_OR_RETURN(auto overlaps, files_of(spec_.overlaps));
-    children.push_back(NewLevelIterator(std::move(overlaps), false));
+    children.push_back(NewLevelIterator(std::move(overlaps), false, kCompactionReadaheadBytes));
   }
   auto it = NewMergingIterator(std::move(children));
   if (slice->begin) {

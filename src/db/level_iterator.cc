@@ -10,8 +10,11 @@ namespace {
 
 class LevelIterator final : public Iterator {
  public:
-  LevelIterator(std::vector<std::shared_ptr<SstFile>> files, bool fill_cache)
-      : files_(std::move(files)), fill_cache_(fill_cache) {}
+  LevelIterator(std::vector<std::shared_ptr<SstFile>> files, bool fill_cache,
+                size_t scan_readahead_bytes)
+      : files_(std::move(files)),
+        fill_cache_(fill_cache),
+        scan_readahead_bytes_(scan_readahead_bytes) {}
 
   bool Valid() const override { return file_ && file_->Valid(); }
   void SeekToFirst() override {
@@ -69,7 +72,7 @@ class LevelIterator final : public Iterator {
     }
     if (index_ == index && file_) return;
     index_ = index;
-    file_ = files_[index]->reader->NewIterator(fill_cache_);
+    file_ = files_[index]->reader->NewIterator(fill_cache_, scan_readahead_bytes_);
   }
   // Moves on to the next SST while the current one is exhausted without error.
   void SkipEmptyForward() {
@@ -97,6 +100,7 @@ class LevelIterator final : public Iterator {
 
   const std::vector<std::shared_ptr<SstFile>> files_;
   const bool fill_cache_;
+  const size_t scan_readahead_bytes_;
   size_t index_ = kNone;
   std::unique_ptr<Iterator> file_;
 };
@@ -104,8 +108,8 @@ class LevelIterator final : public Iterator {
 }  // namespace
 
 std::unique_ptr<Iterator> NewLevelIterator(std::vector<std::shared_ptr<SstFile>> files,
-                                           bool fill_cache) {
-  return std::make_unique<LevelIterator>(std::move(files), fill_cache);
+                                           bool fill_cache, size_t scan_readahead_bytes) {
+  return std::make_unique<LevelIterator>(std::move(files), fill_cache, scan_readahead_bytes);
 }
 
 }  // namespace cloudkv

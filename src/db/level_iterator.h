@@ -18,8 +18,9 @@ namespace cloudkv {
 
 // REQUIRES: `files` sorted by key and non-overlapping (as a Version's levels). fill_cache
 // false reads blocks without inserting them into the block cache (compaction scans).
+// scan_readahead_bytes is passed to each SST iterator (see SstReader::NewIterator).
 std::unique_ptr<Iterator> NewLevelIterator(std::vector<std::shared_ptr<SstFile>> files,
-                                           bool fill_cache = true);
+                                           bool fill_cache = true, size_t scan_readahead_bytes = 0);
 
 }  // namespace cloudkv
 

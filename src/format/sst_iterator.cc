@@ -11,9 +11,10 @@ namespace cloudkv {
 
 class SstIterator final : public Iterator {
  public:
-  SstIterator(std::shared_ptr<SstReader> reader, bool fill_cache)
+  SstIterator(std::shared_ptr<SstReader> reader, bool fill_cache, size_t scan_readahead_bytes)
       : reader_(std::move(reader)),
         fill_cache_(fill_cache),
+        scan_readahead_bytes_(scan_readahead_bytes),
         num_blocks_(reader_->handles_.size()) {}
 
   bool Valid() const override { return block_ != nullptr && iter_.Valid(); }
@@ -94,6 +95,7 @@ class SstIterator final : public Iterator {
 
   const std::shared_ptr<SstReader> reader_;
   const bool fill_cache_;
+  const size_t scan_readahead_bytes_;
   const size_t num_blocks_;
   Status status_;
   size_t block_index_ = 0;
@@ -137,8 +139,20 @@ Result<std::shared_ptr<const Block>> SstIterator::FetchBlock(size_t i, bool forw
     if (cached != nullptr) return cached;
   }
   const uint64_t unit = r.options_.read_unit_bytes;
-  if (unit == 0) return r.ReadBlock(i, fill_cache_);  // exactly the block, no readahead
-  if (h.offset < buffer_offset_ || r.BlockEnd(i) > buffer_offset_ + buffer_.size()) {
+  const bool in_buffer =
+      h.offset >= buffer_offset_ && r.BlockEnd(i) <= buffer_offset_ + buffer_.size();
+  if (scan_readahead_bytes_ > 0 && forward && !in_buffer) {
+    // A scan of the whole object: one large read from this block on.
+    const uint64_t begin = h.offset;
+    const uint64_t end =
+        std::min(r.data_end_, std::max(r.BlockEnd(i), begin + scan_readahead_bytes_));
+    ASSIGN_OR_RETURN(buffer_, r.ReadRange(begin, end));
+    buffer_offset_ = begin;
+    last_fetched_ = i;
+    RETURN_IF_ERROR(r.CheckHeaderIn(buffer_, buffer_offset_));
+  } else if (unit == 0 && !in_buffer) {
+    return r.ReadBlock(i, fill_cache_);  // exactly the block, no readahead
+  } else if (!in_buffer) {
     // Not in the readahead buffer: fetch. A sequential scan doubles the readahead.
     const bool sequential =
         last_fetched_ != SIZE_MAX && (forward ? i > last_fetched_ : i < last_fetched_);
@@ -165,8 +179,8 @@ Result<std::shared_ptr<const Block>> SstIterator::FetchBlock(size_t i, bool forw
   return block;
 }
 
-std::unique_ptr<Iterator> SstReader::NewIterator(bool fill_cache) {
-  return std::make_unique<SstIterator>(shared_from_this(), fill_cache);
+std::unique_ptr<Iterator> SstReader::NewIterator(bool fill_cache, size_t scan_readahead_bytes) {
+  return std::make_unique<SstIterator>(shared_from_this(), fill_cache, scan_readahead_bytes);
 }
 
 }  // namespace cloudkv

@@ -66,7 +66,10 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
 
   // An iterator over all internal keys (two-level: index -> data blocks). fill_cache = false
   // reads blocks without inserting them into the cache (for compaction scans).
-  std::unique_ptr<Iterator> NewIterator(bool fill_cache = true);
+  // scan_readahead_bytes > 0: every forward fetch reads at least this many bytes from the
+  // block on, whatever read_unit_bytes says (compaction reads whole inputs front to back, so
+  // a few large GETs beat one GET per block, most of all where requests cost money).
+  std::unique_ptr<Iterator> NewIterator(bool fill_cache = true, size_t scan_readahead_bytes = 0);
 
   const SstProperties& properties() const { return properties_; }
   // Bytes of metadata pinned in memory by this reader.
