@@ -52,8 +52,15 @@ class BatchValidator final : public WriteBatch::Handler {
     return Status::OK();
   }
   Status Delete(std::string_view key) override { return CheckKey(key); }
-  Status DeleteRange(std::string_view, std::string_view) override {
-    return Status::NotSupported("DeleteRange is not supported yet (it lands with compaction)");
+  // As RocksDB: begin > end is an error, begin == end an empty range (a no-op that still takes
+  // its sequence number).
+  Status DeleteRange(std::string_view begin, std::string_view end) override {
+    RETURN_IF_ERROR(CheckKey(begin).WithContext("DeleteRange begin"));
+    RETURN_IF_ERROR(CheckKey(end).WithContext("DeleteRange end"));
+    if (begin > end) {
+      return Status::InvalidArgument("DeleteRange: begin key is after end key");
+    }
+    return Status::OK();
   }
 
  private:
@@ -411,15 +418,25 @@ Result<DBImpl::ReadView> DBImpl::GetReadView(const ReadOptions& options) {
 
 Result<std::string> DBImpl::Get(const ReadOptions& options, std::string_view key) {
   ASSIGN_OR_RETURN(ReadView view, GetReadView(options));
+  // Sources newest first; the point entry found is hidden if a range tombstone of it or of a
+  // newer source, visible at the snapshot, is newer than the entry. Only sources that have
+  // range tombstones are asked about them.
   LookupResult r;
-  view.mem->Get(key, view.sequence, &r);
+  SequenceNumber covering = 0;
+  auto get_from_memtable = [&](const MemTable& mem) {
+    if (mem.HasRangeDeletions()) {
+      covering = std::max(covering, mem.GetRangeTombstones()->MaxCoveringSeq(key, view.sequence));
+    }
+    mem.Get(key, view.sequence, &r);
+  };
+  get_from_memtable(*view.mem);
   for (size_t i = 0; r.state == LookupState::kNotPresent && i < view.imm.size(); i++) {
-    view.imm[i]->Get(key, view.sequence, &r);
+    get_from_memtable(*view.imm[i]);
   }
   if (r.state == LookupState::kNotPresent) {
-    RETURN_IF_ERROR(view.version->Get(key, view.sequence, &r));
+    RETURN_IF_ERROR(view.version->Get(key, view.sequence, &r, &covering));
   }
-  if (r.state == LookupState::kFound) return std::move(r.value);
+  if (r.state == LookupState::kFound && covering <= r.sequence) return std::move(r.value);
   return Status::NotFound("key not found");
 }
 
@@ -443,12 +460,18 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   if (!view.ok()) return std::make_unique<ErrorIterator>(view.status());
   auto pinned = std::make_shared<ReadView>(std::move(view).value());
   std::vector<std::unique_ptr<Iterator>> children;
+  std::vector<RangeTombstoneListPtr> tombstones;
   children.push_back(pinned->mem->NewIterator());
-  for (const auto& m : pinned->imm) children.push_back(m->NewIterator());
+  if (pinned->mem->HasRangeDeletions()) tombstones.push_back(pinned->mem->GetRangeTombstones());
+  for (const auto& m : pinned->imm) {
+    children.push_back(m->NewIterator());
+    if (m->HasRangeDeletions()) tombstones.push_back(m->GetRangeTombstones());
+  }
   pinned->version->AddIterators(&children);
+  pinned->version->AddRangeTombstones(&tombstones);
   auto internal = NewMergingIterator(std::move(children));
   auto user = NewDBIterator(std::move(internal), pinned->sequence, options.lower_bound,
-                            options.upper_bound);
+                            options.upper_bound, std::move(tombstones));
   return std::make_unique<ViewIterator>(std::move(user), std::move(pinned));
 }
 
@@ -515,6 +538,15 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   auto it = imm.mem->NewIterator();
   for (it->SeekToFirst(); it->Valid(); it->Next()) builder.Add(it->key(), it->value());
   RETURN_IF_ERROR(it->status());
+  // Range tombstones as written (unfragmented); empty ranges cover nothing and are dropped.
+  auto range_it = imm.mem->NewRangeTombstoneIterator();
+  for (range_it->SeekToFirst(); range_it->Valid(); range_it->Next()) {
+    std::string_view begin = ExtractUserKey(range_it->key());
+    if (begin < range_it->value()) {
+      builder.AddRangeTombstone(begin, range_it->value(), ExtractTrailer(range_it->key()) >> 8);
+    }
+  }
+  RETURN_IF_ERROR(range_it->status());
   SstProperties props;
   ASSIGN_OR_RETURN(std::string bytes, builder.Finish(&props));
   const std::string key = NewSstObjectKey(now, &rnd);
@@ -536,8 +568,9 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   meta.set_smallest_seq(props.smallest_seq);
   meta.set_largest_seq(props.largest_seq);
   meta.set_size_bytes(bytes.size());
-  meta.set_num_entries(props.num_entries);
-  meta.set_num_deletions(props.num_deletions);
+  // The manifest counts range tombstones among entries and deletions (format-manifest.md).
+  meta.set_num_entries(props.num_entries + props.num_range_deletions);
+  meta.set_num_deletions(props.num_deletions + props.num_range_deletions);
   meta.set_create_time_micros(now);
 
   Manifest base;
