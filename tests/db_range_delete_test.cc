@@ -8,6 +8,8 @@
 #include <map>
 
 #include "cloudkv/db.h"
+#include "db/version.h"
+#include "format/sst_builder.h"
 #include "store/stores.h"
 #include "util/random.h"
 
@@ -240,6 +242,20 @@ TEST_P(DBRangeDeleteTest, BadRangesAreRejectedAndEmptyOnesAreNoOps) {
   EXPECT_EQ(Scan().size(), 5u);
 }
 
+// A memtable holding nothing but an empty range has nothing to store: the flush adds no SST
+// (an SST without any key would have no key range) but still moves the WAL pointers.
+TEST_P(DBRangeDeleteTest, FlushOfOnlyAnEmptyRangeAddsNoSst) {
+  ASSERT_TRUE(db_->DeleteRange({}, "a", "a").ok());
+  ASSERT_TRUE(db_->Flush().ok());
+  EXPECT_EQ(db_->GetStats().l0_files, 0u);
+  EXPECT_EQ(Get("a"), "<NotFound>");
+  PutRange(0, 3, "v");
+  ASSERT_TRUE(db_->Flush().ok());
+  EXPECT_EQ(db_->GetStats().l0_files, 1u);
+  Reopen();
+  EXPECT_EQ(Scan(), Keys({0, 1, 2}));
+}
+
 // A random mix against a std::map, with flushes and reopens, including wide ranges over the
 // empty key and past the last key.
 TEST_P(DBRangeDeleteTest, RandomMixMatchesModel) {
@@ -280,6 +296,51 @@ TEST_P(DBRangeDeleteTest, RandomMixMatchesModel) {
       Reopen();
     }
   }
+}
+
+// Two SSTs of one level may share a boundary user key when the first one's largest key is a
+// range tombstone's exclusive end: Version::Get must look at both.
+TEST(VersionRangeTombstones, LevelNeighboursSharingATombstoneEndAreBothConsulted) {
+  auto store = NewPrivateMemoryStore("version-rangedel");
+  SstCache cache(store, SstReadOptions{});
+  auto make = [&](const std::string& key, auto&& fill) {
+    SstBuilder builder(SstBuilderOptions{}, 1, 2, 3);
+    fill(&builder);
+    SstProperties props;
+    auto bytes = builder.Finish(&props);
+    EXPECT_TRUE(bytes.ok());
+    EXPECT_TRUE(store->Put(key, *bytes).ok());
+    proto::SstMeta meta;
+    meta.set_object_key(key);
+    meta.set_smallest_key(props.smallest_key);
+    meta.set_largest_key(props.largest_key);
+    meta.set_size_bytes(bytes->size());
+    return meta;
+  };
+  Manifest m;
+  auto* level = m.add_levels();
+  *level->add_ssts() = make("sst/a.sst", [](SstBuilder* b) {
+    b->Add(MakeInternalKey("a", 5, kTypeValue), "a5");
+    b->AddRangeTombstone("b", "m", 10);  // largest user key: "m"
+  });
+  *level->add_ssts() = make("sst/b.sst", [](SstBuilder* b) {
+    b->Add(MakeInternalKey("m", 3, kTypeValue), "m3");  // smallest user key: "m"
+  });
+  auto version = cache.BuildVersion(m);
+  ASSERT_TRUE(version.ok()) << version.status().ToString();
+  LookupResult r;
+  SequenceNumber covering = 0;
+  ASSERT_TRUE((*version)->Get("m", 20, &r, &covering).ok());
+  ASSERT_EQ(r.state, LookupState::kFound);
+  EXPECT_EQ(r.value, "m3");
+  EXPECT_EQ(covering, 0u);  // "m" is the exclusive end: not covered
+  r = LookupResult();
+  ASSERT_TRUE((*version)->Get("c", 20, &r, &covering).ok());
+  EXPECT_EQ(r.state, LookupState::kNotPresent);
+  EXPECT_EQ(covering, 10u);
+  covering = 0;
+  ASSERT_TRUE((*version)->Get("c", 9, &r, &covering).ok());
+  EXPECT_EQ(covering, 0u);  // invisible at snapshot 9
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, DBRangeDeleteTest, ::testing::Values("memory", "file"));

@@ -549,29 +549,34 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   RETURN_IF_ERROR(range_it->status());
   SstProperties props;
   ASSIGN_OR_RETURN(std::string bytes, builder.Finish(&props));
-  const std::string key = NewSstObjectKey(now, &rnd);
-  // The name is unique, so a plain put is safe to retry.
-  Status put;
-  for (int attempt = 0; attempt < 10; attempt++) {
-    put = store_->Put(key, bytes).status();
-    if (put.ok() || !put.retryable()) break;
-    clock_->SleepForMicros(20'000u << std::min(attempt, 6));
-  }
-  RETURN_IF_ERROR(put.WithContext("uploading " + key));
-  ASSIGN_OR_RETURN(auto reader, SstReader::Open(store_, key, bytes.size(), sst_read_options_));
-  sst_cache_->Add(key, reader);
-
+  // A memtable holding only empty ranges (DeleteRange(k, k)) leaves nothing to store: the
+  // manifest then moves the WAL pointers without adding an SST.
+  const bool has_sst = props.num_entries > 0 || props.num_range_deletions > 0;
   proto::SstMeta meta;
-  meta.set_object_key(key);
-  meta.set_smallest_key(props.smallest_key);
-  meta.set_largest_key(props.largest_key);
-  meta.set_smallest_seq(props.smallest_seq);
-  meta.set_largest_seq(props.largest_seq);
-  meta.set_size_bytes(bytes.size());
-  // The manifest counts range tombstones among entries and deletions (format-manifest.md).
-  meta.set_num_entries(props.num_entries + props.num_range_deletions);
-  meta.set_num_deletions(props.num_deletions + props.num_range_deletions);
-  meta.set_create_time_micros(now);
+  if (has_sst) {
+    const std::string key = NewSstObjectKey(now, &rnd);
+    // The name is unique, so a plain put is safe to retry.
+    Status put;
+    for (int attempt = 0; attempt < 10; attempt++) {
+      put = store_->Put(key, bytes).status();
+      if (put.ok() || !put.retryable()) break;
+      clock_->SleepForMicros(20'000u << std::min(attempt, 6));
+    }
+    RETURN_IF_ERROR(put.WithContext("uploading " + key));
+    ASSIGN_OR_RETURN(auto reader, SstReader::Open(store_, key, bytes.size(), sst_read_options_));
+    sst_cache_->Add(key, reader);
+
+    meta.set_object_key(key);
+    meta.set_smallest_key(props.smallest_key);
+    meta.set_largest_key(props.largest_key);
+    meta.set_smallest_seq(props.smallest_seq);
+    meta.set_largest_seq(props.largest_seq);
+    meta.set_size_bytes(bytes.size());
+    // The manifest counts range tombstones among entries and deletions (proto/manifest.proto).
+    meta.set_num_entries(props.num_entries + props.num_range_deletions);
+    meta.set_num_deletions(props.num_deletions + props.num_range_deletions);
+    meta.set_create_time_micros(now);
+  }
 
   Manifest base;
   uint64_t oldest_snapshot;
@@ -584,28 +589,30 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   const uint64_t next_wal = wal_->next_id();
   const SequenceNumber largest = imm.mem->LargestSequence();
   const uint64_t commit_time = last_commit_time_;
-  ASSIGN_OR_RETURN(Manifest committed,
-                   manifests_->Commit(
-                       base,
-                       [&](const Manifest& latest, Manifest* next) {
-                         if (latest.writer_epoch() != epoch) {
-                           return Status::Fenced("writer epoch " + std::to_string(epoch) +
-                                                 " was replaced by " +
-                                                 std::to_string(latest.writer_epoch()));
-                         }
-                         *next->add_l0() = meta;
-                         // Newest first.
-                         std::rotate(next->mutable_l0()->rbegin(), next->mutable_l0()->rbegin() + 1,
-                                     next->mutable_l0()->rend());
-                         next->set_replay_point(std::max(latest.replay_point(), imm.wal_boundary));
-                         next->set_next_wal_id(std::max(latest.next_wal_id(), next_wal));
-                         next->set_last_sequence(std::max(latest.last_sequence(), largest));
-                         next->set_last_commit_time_micros(
-                             std::max(latest.last_commit_time_micros(), commit_time));
-                         next->set_oldest_snapshot_seq(oldest_snapshot);
-                         return Status::OK();
-                       },
-                       "writer"));
+  ASSIGN_OR_RETURN(
+      Manifest committed,
+      manifests_->Commit(
+          base,
+          [&](const Manifest& latest, Manifest* next) {
+            if (latest.writer_epoch() != epoch) {
+              return Status::Fenced("writer epoch " + std::to_string(epoch) + " was replaced by " +
+                                    std::to_string(latest.writer_epoch()));
+            }
+            if (has_sst) {
+              *next->add_l0() = meta;
+              // Newest first.
+              std::rotate(next->mutable_l0()->rbegin(), next->mutable_l0()->rbegin() + 1,
+                          next->mutable_l0()->rend());
+            }
+            next->set_replay_point(std::max(latest.replay_point(), imm.wal_boundary));
+            next->set_next_wal_id(std::max(latest.next_wal_id(), next_wal));
+            next->set_last_sequence(std::max(latest.last_sequence(), largest));
+            next->set_last_commit_time_micros(
+                std::max(latest.last_commit_time_micros(), commit_time));
+            next->set_oldest_snapshot_seq(oldest_snapshot);
+            return Status::OK();
+          },
+          "writer"));
   ASSIGN_OR_RETURN(auto version, sst_cache_->BuildVersion(committed));
   std::lock_guard<std::mutex> lock(mu_);
   manifest_ = committed;
