@@ -57,6 +57,9 @@ struct DBStats {
   uint64_t gc_runs = 0;
   uint64_t gc_objects_deleted = 0;
   uint64_t gc_bytes_reclaimed = 0;
+  uint64_t gc_manifests_deleted = 0;  // gc_objects_deleted by kind
+  uint64_t gc_ssts_deleted = 0;
+  uint64_t gc_wal_objects_deleted = 0;
   uint64_t block_cache_hits = 0;
   uint64_t block_cache_misses = 0;
   uint64_t block_cache_bytes = 0;
@@ -128,7 +131,10 @@ class DB {
   // last level).
   virtual Status CompactAll() = 0;
 
-  // Runs one garbage-collection pass now (DESIGN.md §10).
+  // Runs one garbage-collection pass now (DESIGN.md §10, docs/engine.md). Works also on a
+  // read-only open (as `cloudkv gc` does): such a pass deletes only what no writer can need.
+  // Errors: Fenced (a writer whose epoch was replaced; nothing deleted), Corruption (a damaged
+  // manifest, named), IOError. GetStats() counts what was deleted.
   virtual Status CollectGarbage() = 0;
 
   // Waits for in-flight writes to become durable, stops background work and releases the

@@ -11,8 +11,10 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "cloudkv/db.h"
+#include "cloudkv/object_store.h"
 #include "server/server.h"
 
 namespace cloudkv::cli {
@@ -218,6 +220,52 @@ int Stats(const std::string& url) {
   line("user_bytes_written", s.user_bytes_written);
   line("gc_runs", s.gc_runs);
   line("gc_objects_deleted", s.gc_objects_deleted);
+  line("gc_bytes_reclaimed", s.gc_bytes_reclaimed);
+  return CloseDb(db.get());
+}
+
+// Every object key under the prefixes GC may delete from.
+Result<std::set<std::string>> ListCollectable(ObjectStore* store) {
+  std::set<std::string> keys;
+  for (std::string_view prefix : {"manifest/", "sst/", "wal/"}) {
+    std::string after;
+    while (true) {
+      auto page = store->List(prefix, after);
+      if (!page.ok()) return page.status();
+      for (const auto& obj : page->objects) keys.insert(obj.key);
+      if (!page->truncated || page->objects.empty()) break;
+      after = page->objects.back().key;
+    }
+  }
+  return keys;
+}
+
+// Runs one GC pass on a read-only open, so a running writer is not fenced (DESIGN.md §10).
+int Gc(const std::string& url, bool list) {
+  auto db = OpenOrDie(url, true, false);
+  std::set<std::string> before;
+  if (list) {
+    auto listed = ListCollectable(db->store().get());
+    if (!listed.ok()) return Fail(listed.status(), "gc (listing)");
+    before = std::move(listed).value();
+  }
+  Status s = db->CollectGarbage();
+  DBStats stats = db->GetStats();
+  if (list) {
+    auto after = ListCollectable(db->store().get());
+    if (!after.ok()) return Fail(after.status(), "gc (listing)");
+    for (const auto& key : before) {
+      if (!after->count(key)) std::printf("deleted %s\n", key.c_str());
+    }
+  }
+  auto line = [](const char* name, uint64_t v) {
+    std::printf("%-22s %llu\n", name, static_cast<unsigned long long>(v));
+  };
+  line("manifests_deleted", stats.gc_manifests_deleted);
+  line("ssts_deleted", stats.gc_ssts_deleted);
+  line("wal_objects_deleted", stats.gc_wal_objects_deleted);
+  line("bytes_reclaimed", stats.gc_bytes_reclaimed);
+  if (!s.ok()) return Fail(s, "gc");
   return CloseDb(db.get());
 }
 
@@ -306,6 +354,12 @@ int Main(int argc, char** argv) {
   auto* stats = app.add_subcommand("stats", "Print engine statistics");
   stats->add_option("url", url, "Database URL")->required();
   stats->callback([&] { rc = Stats(url); });
+
+  bool gc_list = false;
+  auto* gc = app.add_subcommand("gc", "Delete objects no retained manifest needs (one GC pass)");
+  gc->add_option("url", url, "Database URL")->required();
+  gc->add_flag("--list", gc_list, "Also print each deleted object key (LISTs before and after)");
+  gc->callback([&] { rc = Gc(url, gc_list); });
 
   server::ServerConfig config;
   size_t max_value_bytes = 0;

@@ -174,8 +174,12 @@ Status DBImpl::Open() {
   mem_ = NewMemTable();
   mem_created_micros_ = clock_->MonotonicMicros();
   RETURN_IF_ERROR(Recover());
+  GarbageCollectorOptions gc_options;
+  gc_options.writer_epoch = options_.read_only ? 0 : epoch_;
+  gc_ = std::make_unique<GarbageCollector>(store_, manifests_.get(), clock_, gc_options);
   if (!options_.read_only) {
     flush_thread_ = std::thread([this] { FlushLoop(); });
+    if (options_.gc_interval_ms > 0) gc_thread_ = std::thread([this] { GcLoop(); });
   }
   return Status::OK();
 }
@@ -376,14 +380,14 @@ Status DBImpl::ConfirmEpochIfDue() {
       options_.epoch_check_interval_ms * 1000) {
     return Status::OK();  // another reader confirmed it meanwhile
   }
-  uint64_t known;
+  Manifest known;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    known = manifest_.version();
+    known = manifest_;
   }
-  ASSIGN_OR_RETURN(bool newer, manifests_->Exists(known + 1));
+  ASSIGN_OR_RETURN(bool newer, manifests_->NewerExists(known));
   if (newer) {
-    ASSIGN_OR_RETURN(Manifest latest, manifests_->LoadLatest(known + 1));
+    ASSIGN_OR_RETURN(Manifest latest, manifests_->LoadLatest(known.version() + 1));
     if (latest.writer_epoch() != epoch_) {
       Status fenced =
           Status::Fenced("writer epoch " + std::to_string(epoch_) + " of " + url_ +
@@ -492,6 +496,10 @@ void DBImpl::ReleaseSnapshot(const Snapshot* snapshot) {
 }
 
 void DBImpl::FlushLoop() {
+  // A flush that missed its commit deadline left an orphan SST for GC; it is redone with a new
+  // SST a few times before the writer gives up.
+  constexpr int kMaxFlushTimeouts = 3;
+  int timeouts = 0;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     if (!imm_.empty() && bg_error_.ok()) {
@@ -501,6 +509,11 @@ void DBImpl::FlushLoop() {
       Status s = FlushOne(imm);
       lock.lock();
       flush_in_progress_ = false;
+      timeouts = s.IsTimedOut() ? timeouts + 1 : 0;
+      if (s.IsTimedOut() && timeouts < kMaxFlushTimeouts && !closing_) {
+        LOG_WARN("flush of {} retried: {}", url_, s.ToString());
+        continue;
+      }
       if (!s.ok()) {
         LOG_ERROR("flush of {} failed: {}", url_, s.ToString());
         if (bg_error_.ok()) bg_error_ = s;
@@ -585,6 +598,9 @@ Status DBImpl::FlushOne(const Immutable& imm) {
     base = manifest_;
     oldest_snapshot = snapshots_.empty() ? last_sequence_ : *snapshots_.begin();
   }
+  // GC deletes an uncommitted SST once its name is gc_min_age old, so the commit must land well
+  // within that: after half of it, abort (the SST stays an orphan) and let FlushLoop redo it.
+  const uint64_t commit_deadline = now + base.settings().gc_min_age_micros() / 2;
   const uint64_t epoch = epoch_;
   const uint64_t next_wal = wal_->next_id();
   const SequenceNumber largest = imm.mem->LargestSequence();
@@ -597,6 +613,12 @@ Status DBImpl::FlushOne(const Immutable& imm) {
             if (latest.writer_epoch() != epoch) {
               return Status::Fenced("writer epoch " + std::to_string(epoch) + " was replaced by " +
                                     std::to_string(latest.writer_epoch()));
+            }
+            if (latest.settings().gc_min_age_micros() > 0 &&
+                clock_->NowMicros() > commit_deadline) {
+              return Status::TimedOut("flush commit of " +
+                                      (has_sst ? meta.object_key() : std::string("a memtable")) +
+                                      " missed its deadline (half of gc_min_age)");
             }
             if (has_sst) {
               *next->add_l0() = meta;
@@ -641,7 +663,34 @@ Status DBImpl::Flush() {
 Status DBImpl::CompactAll() { return Status::NotSupported("compaction is not implemented yet"); }
 
 Status DBImpl::CollectGarbage() {
-  return Status::NotSupported("garbage collection is not implemented yet");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return Status::InvalidArgument("database " + url_ + " is closed");
+    if (bg_error_.IsFenced()) return bg_error_;
+  }
+  // No lock across the pass: it is all object-store I/O.
+  auto pass = gc_->RunOnce([this] { return sst_cache_->LiveSstKeys(); });
+  if (!pass.ok()) {
+    if (pass.status().IsFenced() && !options_.read_only) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (bg_error_.ok()) bg_error_ = pass.status();
+    }
+    return pass.status();
+  }
+  return Status::OK();
+}
+
+void DBImpl::GcLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    gc_cv_.wait_for(lock, std::chrono::milliseconds(options_.gc_interval_ms),
+                    [&] { return closing_; });
+    if (closing_ || bg_error_.IsFenced()) break;
+    lock.unlock();
+    Status s = CollectGarbage();
+    if (!s.ok()) LOG_WARN("GC of {} failed: {}", url_, s.ToString());
+    lock.lock();
+  }
 }
 
 Status DBImpl::Close() {
@@ -656,8 +705,10 @@ Status DBImpl::Close() {
     result = wal_->Close(abandon_on_close_ ? 0 : options_.write_stall_timeout_ms * 1000);
     lock.lock();
     bg_cv_.notify_all();
+    gc_cv_.notify_all();
     lock.unlock();
     if (flush_thread_.joinable()) flush_thread_.join();
+    if (gc_thread_.joinable()) gc_thread_.join();
     lock.lock();
     if (result.IsInvalidArgument()) result = Status::OK();  // already closed
     if (result.ok() && !bg_error_.ok() && !bg_error_.IsFenced()) result = bg_error_;
@@ -691,6 +742,15 @@ DBStats DBImpl::GetStats() {
     }
   }
   s.user_bytes_written = user_bytes_written_;
+  if (gc_) {
+    GcPassStats gc = gc_->stats();
+    s.gc_runs = gc.runs;
+    s.gc_objects_deleted = gc.objects_deleted();
+    s.gc_bytes_reclaimed = gc.bytes_reclaimed;
+    s.gc_manifests_deleted = gc.manifests_deleted;
+    s.gc_ssts_deleted = gc.ssts_deleted;
+    s.gc_wal_objects_deleted = gc.wal_objects_deleted;
+  }
   s.write_stalls = write_stalls_;
   if (block_cache_) {
     auto cs = block_cache_->GetStats();

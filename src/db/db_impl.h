@@ -18,6 +18,7 @@
 
 #include "cache/block_cache.h"
 #include "cloudkv/db.h"
+#include "db/gc.h"
 #include "db/manifest.h"
 #include "db/memtable.h"
 #include "db/version.h"
@@ -81,6 +82,7 @@ class DBImpl final : public DB {
   Status Recover();
   Status ReplayWal(uint64_t from_id, bool fence, uint64_t* first_free_id);
   void FlushLoop();
+  void GcLoop();
   Status FlushOne(const Immutable& imm);
   Status CheckWritable() const;
 
@@ -94,12 +96,14 @@ class DBImpl final : public DB {
   SstReadOptions sst_read_options_;
   std::unique_ptr<SstCache> sst_cache_;
   std::unique_ptr<ThreadPool> wal_pool_;
+  std::unique_ptr<GarbageCollector> gc_;
   uint64_t epoch_ = 0;
   uint64_t sst_nonce_base_ = 0;
 
   mutable std::mutex mu_;
   std::condition_variable bg_cv_;     // flush thread: work or stop
   std::condition_variable stall_cv_;  // writers waiting for room
+  std::condition_variable gc_cv_;     // GC thread: interval or stop
   std::shared_ptr<MemTable> mem_;
   std::deque<Immutable> imm_;  // oldest first
   std::shared_ptr<Version> version_;
@@ -117,6 +121,7 @@ class DBImpl final : public DB {
   uint64_t mem_first_wal_bytes_ = 0;  // WAL bytes uploaded before mem_ began
   uint64_t mem_created_micros_ = 0;
   std::thread flush_thread_;
+  std::thread gc_thread_;
   std::atomic<bool> abandon_on_close_{false};
 
   std::mutex epoch_mu_;  // one epoch confirmation at a time

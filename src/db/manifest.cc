@@ -1,6 +1,7 @@
 // Manifest object grammar (docs/format-manifest.md):
 //   manifest := magic[8]="CKVMANI1" fixed32(format_version) varint32(len) proto[len]
 //               fixed64(XXH3-64 of everything before)
+//   boundary := magic[8]="CKVBNDRY" fixed64(version) fixed64(XXH3-64 of everything before)
 #include "db/manifest.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -24,6 +25,11 @@ constexpr std::string_view kSuffix = ".manifest";
 constexpr std::string_view kLatestKey = "manifest/LATEST";
 // The hint is rewritten every this many versions (it costs a PUT; probing covers the gap).
 constexpr uint64_t kHintInterval = 16;
+constexpr std::string_view kBoundaryMagic = "CKVBNDRY";
+constexpr size_t kBoundaryBytes = 24;
+// LoadLatest restarts from a LIST when GC pruned under its probe; more rounds than this in a
+// row means something is badly wrong (e.g. a boundary above every manifest).
+constexpr int kMaxFindRounds = 8;
 
 Status Corrupt(std::string_view key, std::string_view what) {
   return Status::Corruption("manifest object '" + std::string(key) + "': " + std::string(what));
@@ -50,6 +56,27 @@ Result<uint64_t> ParseManifestObjectKey(std::string_view key) {
     v = v * 10 + (c - '0');
   }
   return v;
+}
+
+std::string EncodeManifestBoundary(uint64_t version) {
+  std::string out(kBoundaryMagic);
+  PutFixed64(&out, version);
+  PutFixed64(&out, Checksum64(out));
+  return out;
+}
+
+Result<uint64_t> DecodeManifestBoundary(std::string_view data) {
+  if (data.size() != kBoundaryBytes) {
+    return Corrupt(kManifestBoundaryKey, "size " + std::to_string(data.size()) + ", expected " +
+                                             std::to_string(kBoundaryBytes));
+  }
+  if (data.substr(0, kBoundaryMagic.size()) != kBoundaryMagic) {
+    return Corrupt(kManifestBoundaryKey, "bad magic at offset 0");
+  }
+  if (DecodeFixed64(data.data() + 16) != Checksum64(data.substr(0, 16))) {
+    return Corrupt(kManifestBoundaryKey, "checksum mismatch at offset 16");
+  }
+  return DecodeFixed64(data.data() + 8);
 }
 
 std::string EncodeManifest(const Manifest& manifest) {
@@ -113,6 +140,14 @@ Result<bool> ManifestStore::Exists(uint64_t version) {
   return r.status();
 }
 
+Result<bool> ManifestStore::NewerExists(const Manifest& known) {
+  ASSIGN_OR_RETURN(bool next, Exists(known.version() + 1));
+  if (next || CommittedRecently(known, clock_->NowMicros())) return next;
+  // known+1 may be a hole GC made: the boundary never exceeds the latest version.
+  ASSIGN_OR_RETURN(ManifestBoundary boundary, ReadBoundary());
+  return boundary.version > known.version();
+}
+
 Result<uint64_t> ManifestStore::FindStartVersion(uint64_t hint) {
   hint = std::max(hint, latest_seen_.load());
   if (hint > 0) return hint;
@@ -125,7 +160,10 @@ Result<uint64_t> ManifestStore::FindStartVersion(uint64_t hint) {
   } else if (!latest.status().IsNotFound()) {
     return latest.status();
   }
-  // No usable hint: the largest listed version.
+  return ListLargestVersion();
+}
+
+Result<uint64_t> ManifestStore::ListLargestVersion() {
   uint64_t best = 0;
   std::string after;
   while (true) {
@@ -147,27 +185,91 @@ void ManifestStore::UpdateHint(uint64_t version) {
   }
 }
 
+bool ManifestStore::CommittedRecently(const Manifest& m, uint64_t now_micros) {
+  // GC retains every manifest committed within max(history_retention, gc_min_age) plus
+  // max_clock_skew of its own clock, which is at most max_clock_skew ahead of ours. So a
+  // manifest committed less than gc_min_age - max_clock_skew ago is retained by every GC pass
+  // that can have run by now: the boundary is at or below it, and nothing above it is pruned.
+  const uint64_t min_age = m.settings().gc_min_age_micros();
+  const uint64_t skew = m.settings().max_clock_skew_micros();
+  return min_age > skew && m.commit_time_micros() + min_age > now_micros + skew;
+}
+
+Result<ManifestBoundary> ManifestStore::ReadBoundary() {
+  auto got = store_->Get(kManifestBoundaryKey);
+  if (!got.ok()) {
+    if (got.status().IsNotFound()) return ManifestBoundary{};
+    return got.status();
+  }
+  ASSIGN_OR_RETURN(uint64_t version, DecodeManifestBoundary(got->data));
+  return ManifestBoundary{version, got->etag};
+}
+
+Status ManifestStore::RaiseBoundary(uint64_t version) {
+  const std::string bytes = EncodeManifestBoundary(version);
+  Status last;
+  for (int attempt = 0; attempt <= options_.max_commit_conflicts; attempt++) {
+    // Re-reading also resolves a put whose response was lost: it shows our value or higher.
+    ASSIGN_OR_RETURN(ManifestBoundary current, ReadBoundary());
+    if (current.version >= version) return Status::OK();
+    PutOptions mode =
+        current.etag.empty() ? PutOptions::IfAbsent() : PutOptions::IfMatch(current.etag);
+    auto put = store_->Put(kManifestBoundaryKey, bytes, mode);
+    if (put.ok()) return Status::OK();
+    last = put.status();
+    if (last.IsPreconditionFailed()) continue;  // another GC moved it: re-read
+    if (!last.retryable()) return last.WithContext("raising manifest/BOUNDARY");
+    clock_->SleepForMicros(options_.retry_backoff_micros << std::min(attempt, 6));
+  }
+  return Status::Busy("raising manifest/BOUNDARY to " + std::to_string(version) + " lost " +
+                      std::to_string(options_.max_commit_conflicts) +
+                      " races in a row (last: " + last.ToString() + ")");
+}
+
+Status ManifestStore::CheckAboveBoundary(const Manifest& base, uint64_t version) {
+  if (CommittedRecently(base, clock_->NowMicros())) return Status::OK();
+  ASSIGN_OR_RETURN(ManifestBoundary boundary, ReadBoundary());
+  if (version > boundary.version) return Status::OK();
+  return Status::PreconditionFailed("manifest version " + std::to_string(version) +
+                                    " is at or below manifest/BOUNDARY (" +
+                                    std::to_string(boundary.version) + "): pruned by GC");
+}
+
 Result<Manifest> ManifestStore::LoadLatest(uint64_t hint) {
   ASSIGN_OR_RETURN(uint64_t start, FindStartVersion(hint));
-  auto current = Load(start);
-  if (!current.ok() && current.status().IsNotFound()) {
-    // The start point was pruned or the hint is stale: fall back to a LIST.
-    latest_seen_ = 0;
-    ASSIGN_OR_RETURN(start, FindStartVersion(0));
-    current = Load(start);
-  }
-  if (!current.ok()) return current.status();
-  Manifest m = std::move(current).value();
-  while (true) {
-    auto next = Load(m.version() + 1);
-    if (!next.ok()) {
-      if (next.status().IsNotFound()) break;
-      return next.status();
+  for (int round = 0; round < kMaxFindRounds; round++) {
+    auto current = Load(start);
+    if (!current.ok()) {
+      if (!current.status().IsNotFound()) return current.status();
+      // The start point was pruned or the hint is stale: LIST.
+      ASSIGN_OR_RETURN(start, ListLargestVersion());
+      continue;
     }
-    m = std::move(next).value();
+    Manifest m = std::move(current).value();
+    Manifest start_manifest = m;
+    while (true) {
+      auto next = Load(m.version() + 1);
+      if (!next.ok()) {
+        if (next.status().IsNotFound()) break;
+        return next.status();
+      }
+      m = std::move(next).value();
+    }
+    // Unless the start point is provably above the boundary, the probe may have stopped at a
+    // hole GC made below it (versions are deleted in no particular order) or at a commit that
+    // failed there: only a version at or above the boundary, read after the probe, is the latest.
+    if (!CommittedRecently(start_manifest, clock_->NowMicros())) {
+      ASSIGN_OR_RETURN(ManifestBoundary boundary, ReadBoundary());
+      if (m.version() < boundary.version) {
+        ASSIGN_OR_RETURN(start, ListLargestVersion());
+        continue;
+      }
+    }
+    UpdateHint(m.version());
+    return m;
   }
-  UpdateHint(m.version());
-  return m;
+  return Status::Busy("could not find the latest manifest in " + store_->Describe() + " in " +
+                      std::to_string(kMaxFindRounds) + " rounds (GC pruning under the probe?)");
 }
 
 Status ManifestStore::PutIfAbsent(const Manifest& m) {
@@ -216,7 +318,23 @@ Result<Manifest> ManifestStore::Commit(const Manifest& base, const ManifestEdit&
     next.set_format_version(kManifestFormatVersion);
     next.set_min_reader_version(kManifestMinReaderVersion);
     RETURN_IF_ERROR(edit(latest, &next));
-    Status s = PutIfAbsent(next);
+    // A stale base may sit below the boundary, where version+1 is a slot GC emptied: a
+    // create-if-absent there would succeed without being a commit. Check before (so this
+    // almost never happens) and after (GC may prune while we put).
+    Status s = CheckAboveBoundary(latest, next.version());
+    bool below_boundary = s.IsPreconditionFailed();
+    if (s.ok()) s = PutIfAbsent(next);
+    if (s.ok()) {
+      s = CheckAboveBoundary(latest, next.version());
+      below_boundary = s.IsPreconditionFailed();
+      if (below_boundary) {
+        // Ours (it carries our nonce) and not a commit: remove it so no reader probing from
+        // below the boundary mistakes it for the latest. GC would delete it too.
+        LOG_WARN("{}: {}; retrying from the latest manifest", store_->Describe(), s.ToString());
+        auto ignored = store_->Delete(ManifestObjectKey(next.version()));
+        (void)ignored;
+      }
+    }
     if (s.ok()) {
       UpdateHint(next.version());
       if (next.version() % kHintInterval == 0) {
@@ -228,7 +346,13 @@ Result<Manifest> ManifestStore::Commit(const Manifest& base, const ManifestEdit&
       return next;
     }
     if (!s.IsPreconditionFailed()) return s;
-    ASSIGN_OR_RETURN(latest, LoadLatest(latest.version() + 1));
+    // Lost a race: the next probe starts at the version that beat us. Below the boundary:
+    // start from a LIST, whose largest version is at or above the latest.
+    uint64_t start = latest.version() + 1;
+    if (below_boundary) {
+      ASSIGN_OR_RETURN(start, ListLargestVersion());
+    }
+    ASSIGN_OR_RETURN(latest, LoadLatest(start));
   }
   return Status::Busy("manifest commit lost " + std::to_string(options_.max_commit_conflicts) +
                       " races in a row");

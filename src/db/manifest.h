@@ -6,6 +6,13 @@
 // lost race the edit is recomputed from the new latest. An ambiguous commit (lost response) is
 // resolved by reading the object back and comparing its nonce.
 //
+// GC prunes old versions only as a prefix: it first raises manifest/BOUNDARY (the lowest
+// version that may still exist, If-Match CAS) and then deletes the versions below it. Probing
+// forward from a start point below the boundary could stop at a hole GC made, and a commit into
+// such a hole would succeed with create-if-absent, so: LoadLatest checks the boundary unless its
+// start point is provably above it (committed within gc_min_age, which GC always retains), and
+// a commit that lands at or below the boundary counts as failed (docs/format-manifest.md).
+//
 // Thread-safety: ManifestStore is safe for concurrent use; it holds no lock across I/O.
 #ifndef CLOUDKV_DB_MANIFEST_H_
 #define CLOUDKV_DB_MANIFEST_H_
@@ -33,6 +40,17 @@ constexpr uint32_t kManifestMinReaderVersion = 1;
 std::string ManifestObjectKey(uint64_t version);
 // Parses "manifest/<digits>.manifest"; NotFound-free: InvalidArgument if not a manifest key.
 Result<uint64_t> ParseManifestObjectKey(std::string_view key);
+
+// The boundary object: the lowest manifest version that may still exist.
+inline constexpr std::string_view kManifestBoundaryKey = "manifest/BOUNDARY";
+std::string EncodeManifestBoundary(uint64_t version);
+// Corruption naming manifest/BOUNDARY for any damage.
+Result<uint64_t> DecodeManifestBoundary(std::string_view data);
+
+struct ManifestBoundary {
+  uint64_t version = 0;  // 0: no boundary set yet (nothing was ever pruned)
+  std::string etag;      // empty when absent
+};
 
 std::string EncodeManifest(const Manifest& manifest);
 // Corruption naming `object_key` for any damage; NotSupported if min_reader_version is newer
@@ -65,8 +83,13 @@ class ManifestStore {
   // Reads one version. NotFound if absent.
   Result<Manifest> Load(uint64_t version);
 
-  // True if version `v` exists (one GET; used to confirm the writer's epoch).
+  // True if version `v` exists (one GET).
   Result<bool> Exists(uint64_t version);
+
+  // True if a version newer than `known` exists (used to confirm the writer's epoch): one GET
+  // of known+1, plus a read of the boundary when `known` is old enough for GC to have pruned
+  // known+1 (then a boundary above `known` means newer versions exist).
+  Result<bool> NewerExists(const Manifest& known);
 
   // Commits `edit` on top of the latest manifest (starting from `base`, a recent one). Returns
   // the committed manifest. PreconditionFailed never escapes: lost races are retried with the
@@ -77,11 +100,28 @@ class ManifestStore {
   // Creates version 1 of a new database. PreconditionFailed if a manifest 1 already exists.
   Result<Manifest> Create(const Manifest& initial);
 
+  // Reads manifest/BOUNDARY (one GET). Absent: version 0. Corruption if damaged.
+  Result<ManifestBoundary> ReadBoundary();
+
+  // Raises the boundary to at least `version` with If-Match CAS (create-if-absent when there
+  // is none), retrying lost races; OK also when it already was at or above `version`. Never
+  // lowers it. REQUIRES: `version` <= a version known to exist (GC passes the oldest version it
+  // retains), so the latest manifest always stays at or above the boundary.
+  Status RaiseBoundary(uint64_t version);
+
  private:
   // Writes `m` (version m.version()) if absent. OK: stored by us. PreconditionFailed: another
   // commit owns that version. Resolves lost responses by reading back the nonce.
   Status PutIfAbsent(const Manifest& m);
   Result<uint64_t> FindStartVersion(uint64_t hint);
+  // The largest version a LIST of manifest/ returns; NotFound when there is none.
+  Result<uint64_t> ListLargestVersion();
+  // True when no GC can have pruned versions above `m` by the time `now_micros`: `m` was
+  // committed within its gc_min_age (less clock skew), and GC retains at least that window.
+  static bool CommittedRecently(const Manifest& m, uint64_t now_micros);
+  // Status of a commit of version `version` that was stored on top of `base`: OK, or
+  // PreconditionFailed if it landed at or below the boundary (in a slot GC pruned).
+  Status CheckAboveBoundary(const Manifest& base, uint64_t version);
   void UpdateHint(uint64_t version);
 
   const std::shared_ptr<ObjectStore> store_;

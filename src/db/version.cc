@@ -123,7 +123,31 @@ Result<std::shared_ptr<Version>> SstCache::BuildVersion(const Manifest& manifest
       v->levels.back().push_back(std::make_shared<SstFile>(SstFile{meta, std::move(reader)}));
     }
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (built_.size() >= 64) {
+    std::erase_if(built_, [](const std::weak_ptr<const Version>& w) { return w.expired(); });
+  }
+  built_.push_back(v);
   return v;
+}
+
+std::set<std::string> SstCache::LiveSstKeys() {
+  std::vector<std::shared_ptr<const Version>> live;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(built_, [](const std::weak_ptr<const Version>& w) { return w.expired(); });
+    for (const auto& w : built_) {
+      if (auto v = w.lock()) live.push_back(std::move(v));
+    }
+  }
+  std::set<std::string> keys;
+  for (const auto& v : live) {
+    for (const auto& f : v->l0) keys.insert(f->meta.object_key());
+    for (const auto& level : v->levels) {
+      for (const auto& f : level) keys.insert(f->meta.object_key());
+    }
+  }
+  return keys;
 }
 
 void SstCache::Retain(const Manifest& manifest) {

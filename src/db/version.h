@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,10 @@ class SstCache {
   void Add(const std::string& object_key, std::shared_ptr<SstReader> reader);
   // Drops readers of SSTs not in `manifest` (after compaction).
   void Retain(const Manifest& manifest);
+  // Object keys of the SSTs of every Version built here that is still alive (held by the DB,
+  // an iterator or a read in progress): GC's in-use set, so a reader keeps working after a
+  // compaction retired its SSTs, whatever the history window.
+  std::set<std::string> LiveSstKeys();
 
  private:
   Result<std::shared_ptr<SstReader>> GetReader(const proto::SstMeta& meta);
@@ -60,6 +65,7 @@ class SstCache {
   const SstReadOptions read_options_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<SstReader>> readers_;
+  std::vector<std::weak_ptr<const Version>> built_;  // pruned of expired entries as it grows
 };
 
 }  // namespace cloudkv
