@@ -560,6 +560,14 @@ TEST_F(GcTest, BackgroundPassRunsInTheWriterOnly) {
   EXPECT_EQ((*ro)->GetStats().gc_runs, 1u);
 }
 
+TEST_F(GcTest, RefusesToCreateWithMinAgeNotAboveSkew) {
+  auto options = MakeOptions(0);
+  options.gc_min_age_ms = options.max_clock_skew_ms;
+  auto db = DB::Open(url_, options);
+  ASSERT_TRUE(db.status().IsInvalidArgument()) << db.status().ToString();
+  EXPECT_NE(db.status().message().find("gc_min_age_ms"), std::string::npos);
+}
+
 TEST(GarbageCollector, ParsesSstNames) {
   EXPECT_EQ(*GarbageCollector::ParseSstCreateMicros(SstKey(0x123456789abcd, 5)), 0x123456789abcdu);
   for (const char* bad : {"sst/x.sst", "sst/0000000000000-000000000000000g.sst",

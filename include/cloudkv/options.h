@@ -108,6 +108,10 @@ struct Options {
   uint64_t gc_interval_ms = 10 * 60 * 1000;
 
   // --- Database settings, stored in the manifest at creation -------------------------------
+  // GC keeps every manifest committed within max(history_retention, gc_min_age) +
+  // max_clock_skew, and deletes an unreferenced SST only once its name is gc_min_age +
+  // max_clock_skew old; flush commits abort after gc_min_age / 2. Creating a database with
+  // gc_min_age_ms <= max_clock_skew_ms is InvalidArgument.
   uint64_t history_retention_ms = 24ull * 3600 * 1000;
   uint64_t gc_min_age_ms = 3600ull * 1000;
   uint64_t max_clock_skew_ms = 30ull * 1000;

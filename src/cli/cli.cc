@@ -13,6 +13,7 @@
 #include <memory>
 #include <set>
 
+#include "cli/inspect.h"
 #include "cloudkv/db.h"
 #include "cloudkv/object_store.h"
 #include "server/server.h"
@@ -103,7 +104,7 @@ Status Scan(DB* db, const ScanArgs& args,
   return it->status();
 }
 
-int Load(const std::string& url, const std::string& file, const std::string& format) {
+int Load(const std::string& url, const std::string& file, const std::string& format, bool flush) {
   std::ifstream in_file;
   std::istream* in = &std::cin;
   if (file != "-") {
@@ -154,6 +155,10 @@ int Load(const std::string& url, const std::string& file, const std::string& for
     if (!s.ok()) return Fail(s, "write");
   }
   progress.Done(records, bytes);
+  if (flush) {
+    Status s = db->Flush();
+    if (!s.ok()) return Fail(s, "flush");
+  }
   return CloseDb(db.get());
 }
 
@@ -341,7 +346,11 @@ int Main(int argc, char** argv) {
   load->add_option("file", file, "Input file")->required();
   load->add_option("--format", format, "tsv or json (JSON lines)")
       ->check(CLI::IsMember({"tsv", "json"}));
-  load->callback([&] { rc = Load(url, file, format); });
+  bool flush = false;
+  load->add_flag("--flush", flush,
+                 "Write the loaded records to an SST before exiting (else they stay in the WAL "
+                 "until the memtable fills)");
+  load->callback([&] { rc = Load(url, file, format, flush); });
 
   auto* dump = app.add_subcommand("dump", "Write every record to FILE (default stdout)");
   dump->add_option("url", url, "Database URL")->required();
@@ -360,6 +369,9 @@ int Main(int argc, char** argv) {
   gc->add_option("url", url, "Database URL")->required();
   gc->add_flag("--list", gc_list, "Also print each deleted object key (LISTs before and after)");
   gc->callback([&] { rc = Gc(url, gc_list); });
+
+  AddInspectCommands(&app, &rc);
+  AddVerifyCommand(&app, &rc);
 
   server::ServerConfig config;
   size_t max_value_bytes = 0;

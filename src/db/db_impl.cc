@@ -190,6 +190,13 @@ Status DBImpl::Recover() {
     if (!options_.create_if_missing || options_.read_only) {
       return Status::NotFound("no database at " + url_);
     }
+    if (options_.gc_min_age_ms <= options_.max_clock_skew_ms) {
+      // GC would delete SSTs whose commit is still on its way, and readers could not tell
+      // which manifests GC may have pruned (docs/engine.md, "Garbage collection").
+      return Status::InvalidArgument("gc_min_age_ms (" + std::to_string(options_.gc_min_age_ms) +
+                                     ") must exceed max_clock_skew_ms (" +
+                                     std::to_string(options_.max_clock_skew_ms) + ")");
+    }
     Manifest init;
     init.set_replay_point(1);
     init.set_next_wal_id(1);

@@ -83,6 +83,11 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   const std::string& object_key() const { return object_key_; }
   uint64_t object_size() const { return object_size_; }
   size_t num_data_blocks() const { return handles_.size(); }
+  // The decoded footer and, for data block i < num_data_blocks(), its handle and index key
+  // (for `cloudkv inspect` and `verify`, which report the layout).
+  const SstFooter& footer() const { return footer_; }
+  const BlockHandle& block_handle(size_t i) const { return handles_[i]; }
+  std::string_view index_key(size_t i) const { return index_keys_[i]; }
   // Object-store GETs and bytes fetched by this reader so far (including Open).
   uint64_t object_reads() const { return object_reads_.load(std::memory_order_relaxed); }
   uint64_t bytes_read() const { return bytes_read_.load(std::memory_order_relaxed); }

@@ -114,6 +114,9 @@ enum CommandFlags : uint32_t {
   kCmdNoMulti = 1u << 5,  // executed at once even inside MULTI
   kCmdAllKeys = 1u << 6,  // touches every key (FLUSHDB): locks all stripes
   kCmdAdmin = 1u << 7,
+  // The handler reads the database exactly once (GET, TTL, ...): that read needs no snapshot
+  // to be consistent with itself (Txn skips GetSnapshot/ReleaseSnapshot).
+  kCmdOneRead = 1u << 8,
 };
 
 struct CommandSpec {

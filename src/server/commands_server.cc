@@ -122,6 +122,9 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
     Line(&out, "block_cache_hits", stats.block_cache_hits);
     Line(&out, "block_cache_misses", stats.block_cache_misses);
     Line(&out, "write_stalls", stats.write_stalls);
+    Line(&out, "gc_runs", stats.gc_runs);
+    Line(&out, "gc_objects_deleted", stats.gc_objects_deleted);
+    Line(&out, "gc_bytes_reclaimed", stats.gc_bytes_reclaimed);
     if (s.counting_store) {
       StoreCounts c = s.counting_store->counts();
       Line(&out, "store_get_requests", c.gets);

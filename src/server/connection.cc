@@ -109,7 +109,11 @@ void Connection::DoRead() {
 
 void Connection::ProcessInput() {
   const ServerConfig& config = state_->config;
-  std::vector<std::string> args;
+  // Replies that are ready at once are written together after the whole input is processed:
+  // one send per pipeline instead of one for the first reply and one for the rest.
+  const bool outer = !deferring_flush_;
+  deferring_flush_ = true;
+  std::vector<std::string>& args = args_;
   while (!closing_ && !closed_) {
     if (stopping_->load()) {
       CloseWhenDone();
@@ -136,15 +140,28 @@ void Connection::ProcessInput() {
       closing_ = true;
       break;
     }
-    if (!args.empty()) Execute(std::move(args));
-    args.clear();
+    if (!args.empty()) {
+      Execute(args);
+      // The parser reuses these strings for the next command; do not keep a huge one.
+      for (std::string& arg : args) {
+        if (arg.capacity() > kMaxRetainedArgBytes) std::string().swap(arg);
+      }
+    }
   }
   // Drop consumed bytes (amortized: only when they are most of the buffer).
   if (input_pos_ > 0 && (input_pos_ >= input_.size() || input_pos_ > 64 * 1024)) {
     input_.erase(0, input_pos_);
     input_pos_ = 0;
   }
-  if (closing_) FlushReady();
+  if (outer) {
+    deferring_flush_ = false;
+    // Only when something is there to send: FlushReady resumes a paused input by calling
+    // back into ProcessInput, which must not recurse without progress.
+    if (flush_deferred_ || closing_) {
+      flush_deferred_ = false;
+      FlushReady();
+    }
+  }
 }
 
 uint64_t Connection::NewSlot() {
@@ -163,6 +180,10 @@ void Connection::Fill(uint64_t slot, std::string data) {
   s.ready = true;
   s.data = std::move(data);
   unready_--;
+  if (deferring_flush_) {
+    flush_deferred_ = true;
+    return;
+  }
   FlushReady();
 }
 
@@ -218,9 +239,13 @@ void Connection::Unwatch() {
   watched_.clear();
 }
 
-void Connection::Execute(std::vector<std::string> args) {
+void Connection::Execute(std::vector<std::string>& args) {
   state_->total_commands++;
-  const CommandSpec* spec = FindCommand(args[0]);
+  // Pipelines repeat one command: compare with the last one before the table lookup.
+  const CommandSpec* spec = last_spec_ != nullptr && EqualsIgnoreCase(args[0], last_spec_->name)
+                                ? last_spec_
+                                : FindCommand(args[0]);
+  if (spec != nullptr) last_spec_ = spec;
   if (spec == nullptr) {
     if (in_multi_) multi_dirty_ = true;
     return Reply(ErrorReply(UnknownCommand(args)));
@@ -243,7 +268,7 @@ void Connection::Execute(std::vector<std::string> args) {
       multi_dirty_ = true;
       return Reply(ErrorReply("ERR too many commands in MULTI"));
     }
-    queued_.push_back(std::move(args));
+    queued_.push_back(args);
     return Reply("+QUEUED\r\n");
   }
   if (spec->flags & kCmdSession) {
@@ -268,7 +293,7 @@ void Connection::RunCommand(const CommandSpec& spec, const std::vector<std::stri
   ReplyWriter out(info_.protocol);
   std::optional<KeyLocks::Guard> guard;
   if (write) guard.emplace(&state_->locks, CommandKeys(spec, args), spec.flags & kCmdAllKeys);
-  Txn txn(state_->db, unflushed, NowMs());
+  Txn txn(state_->db, unflushed, NowMs(), (spec.flags & kCmdOneRead) != 0);
   CommandContext ctx{state_, &info_, &txn, &out, args};
   spec.handler(ctx);
   Finish(&txn, slot, std::move(out.buffer()), unflushed, CommandIndex(&spec), start_us,

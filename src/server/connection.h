@@ -40,7 +40,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void DoRead();
   void ProcessInput();
-  void Execute(std::vector<std::string> args);
+  // `args` stays the caller's (the parser reuses its strings).
+  void Execute(std::vector<std::string>& args);
   void ExecuteSession(const CommandSpec& spec, const std::vector<std::string>& args,
                       ReplyWriter* out);
   void RunCommand(const CommandSpec& spec, const std::vector<std::string>& args);
@@ -63,7 +64,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::atomic<bool>* const stopping_;
   asio::steady_timer idle_timer_;
   ClientInfo info_;
+  // Arguments longer than this are freed after their command rather than kept for reuse.
+  static constexpr size_t kMaxRetainedArgBytes = 64 * 1024;
+
   RespParser parser_;
+  std::vector<std::string> args_;  // the command being executed; its strings are reused
+  const CommandSpec* last_spec_ = nullptr;
+  bool deferring_flush_ = false;  // inside ProcessInput: Fill leaves the write to its end
+  bool flush_deferred_ = false;   // a reply was filled while deferring
   std::string input_;
   size_t input_pos_ = 0;
   std::array<char, 16 * 1024> read_buf_;

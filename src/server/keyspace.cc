@@ -219,8 +219,8 @@ uint64_t DurabilityTracker::InFlight() const {
 
 // --- Txn ------------------------------------------------------------------------------------
 
-Txn::Txn(DB* db, bool read_unflushed, uint64_t now_ms)
-    : db_(db), read_unflushed_(read_unflushed), now_ms_(now_ms) {}
+Txn::Txn(DB* db, bool read_unflushed, uint64_t now_ms, bool one_read)
+    : db_(db), read_unflushed_(read_unflushed), one_read_(one_read), now_ms_(now_ms) {}
 
 Txn::~Txn() {
   if (snapshot_ != nullptr) db_->ReleaseSnapshot(snapshot_);
@@ -228,8 +228,14 @@ Txn::~Txn() {
 
 ReadOptions Txn::MakeReadOptions() {
   ReadOptions options;
+  reads_++;
+  // A command flagged kCmdOneRead that reads twice is a bug in its handler; the snapshot
+  // below still keeps its later reads consistent with each other.
+  assert(!one_read_ || reads_ == 1);
   if (read_unflushed_) {
     options.read_unflushed = true;
+  } else if (one_read_ && reads_ == 1) {
+    // The latest durable state, as a snapshot taken now would give.
   } else {
     // Several reads of one command see one durable state.
     if (!snapshot_taken_) {

@@ -150,7 +150,9 @@ class DurabilityTracker {
 // collects into one WriteBatch.
 class Txn {
  public:
-  Txn(DB* db, bool read_unflushed, uint64_t now_ms);
+  // one_read: the command reads at most once (kCmdOneRead), so a durable read needs no
+  // snapshot to be consistent.
+  Txn(DB* db, bool read_unflushed, uint64_t now_ms, bool one_read = false);
   ~Txn();
   Txn(const Txn&) = delete;
   Txn& operator=(const Txn&) = delete;
@@ -188,7 +190,9 @@ class Txn {
 
   DB* const db_;
   const bool read_unflushed_;
+  const bool one_read_;
   const uint64_t now_ms_;
+  int reads_ = 0;
   const Snapshot* snapshot_ = nullptr;
   bool snapshot_taken_ = false;
   // Whether an internal key is in a range this transaction deleted (and not written since:

@@ -105,6 +105,12 @@ std::string RenderPrometheus(ServerState& state) {
         static_cast<double>(s.compactions));
   Gauge(&out, "cloudkv_write_stalls_total", "Writes that waited for memory.", "counter",
         static_cast<double>(s.write_stalls));
+  Gauge(&out, "cloudkv_gc_runs_total", "Garbage-collection passes completed.", "counter",
+        static_cast<double>(s.gc_runs));
+  Gauge(&out, "cloudkv_gc_objects_deleted_total", "Objects deleted by garbage collection.",
+        "counter", static_cast<double>(s.gc_objects_deleted));
+  Gauge(&out, "cloudkv_gc_bytes_reclaimed_total", "Bytes deleted by garbage collection.",
+        "counter", static_cast<double>(s.gc_bytes_reclaimed));
   if (state.counting_store) {
     StoreCounts c = state.counting_store->counts();
     out += "# HELP cloudkv_store_requests_total Object-store requests, by kind.\n";

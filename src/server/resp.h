@@ -30,7 +30,9 @@ class RespParser {
   explicit RespParser(const RespLimits& limits) : limits_(limits) {}
 
   // Parses one command from `data[*pos..]`. kCommand: `*args` holds it (args[0] is the name;
-  // an empty line gives an empty vector) and `*pos` moved past it. kNeedMore: consumed what it
+  // an empty line gives an empty vector) and `*pos` moved past it; the vector's old contents
+  // are kept by the parser to be reused (pass the same vector every time to parse without
+  // allocating). kNeedMore: consumed what it
   // could (state is kept across calls; call again with more bytes appended). kError: `*error`
   // is the protocol error to send ("ERR Protocol error: ..."), after which the connection must
   // be closed.
@@ -47,9 +49,10 @@ class RespParser {
   const RespLimits limits_;
   // State of a multibulk command in progress.
   bool in_multibulk_ = false;
-  int64_t remaining_ = 0;  // elements still to read
-  int64_t bulk_len_ = -1;  // length of the bulk being read, -1 = header not read yet
-  std::vector<std::string> partial_;
+  int64_t remaining_ = 0;             // elements still to read
+  int64_t bulk_len_ = -1;             // length of the bulk being read, -1 = header not read yet
+  std::vector<std::string> partial_;  // elements [0, filled_) belong to the current command
+  size_t filled_ = 0;
   size_t pending_bytes_ = 0;
 };
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The `cloudkv` command line on a file:// database: put/get/del/scan/load/dump/stats and
+"""The `cloudkv` command line on a file:// database: put/get/del/scan/load/dump/stats/gc and
 --help on every subcommand."""
 import argparse
 import json
@@ -32,7 +32,7 @@ def main():
         return subprocess.run([args.cloudkv] + list(argv), capture_output=True, input=stdin,
                               timeout=120)
 
-    for sub in ["", "put", "get", "del", "scan", "load", "dump", "stats", "serve"]:
+    for sub in ["", "put", "get", "del", "scan", "load", "dump", "stats", "gc", "serve"]:
         out = run(*([sub] if sub else []), "--help")
         check(out.returncode == 0 and b"Usage" in out.stdout, "--help " + sub)
     check(run("put", url, "apple", "red").returncode == 0, "put")
@@ -80,6 +80,21 @@ def main():
     check(out.returncode != 0 and b"malformed" in out.stderr, "malformed input refused")
     out = run("stats", url2)
     check(out.returncode == 0 and b"last_sequence" in out.stdout, "stats")
+    # gc: an SST named as created in 1970 that no manifest references is an old orphan; a young
+    # one (named now) and the data stay.
+    import time
+    old = "sst/0000000000001-00000000000000aa.sst"
+    young = "sst/%013x-00000000000000bb.sst" % int(time.time() * 1e6)
+    for key in (old, young):
+        os.makedirs(os.path.join(workdir, "db2", "sst"), exist_ok=True)
+        with open(os.path.join(workdir, "db2", key), "wb") as f:
+            f.write(b"orphan")
+    out = run("gc", url2, "--list")
+    check(out.returncode == 0 and b"deleted " + old.encode() in out.stdout and
+          b"ssts_deleted           1" in out.stdout, "gc deletes an old orphan %r" % out.stdout)
+    check(not os.path.exists(os.path.join(workdir, "db2", old)) and
+          os.path.exists(os.path.join(workdir, "db2", young)), "gc keeps a young orphan")
+    check(run("dump", url3).stdout == run("dump", url2).stdout, "data intact after gc")
     print("%d failure(s)" % len(FAILURES))
     if not FAILURES:
         shutil.rmtree(workdir, ignore_errors=True)
