@@ -592,8 +592,9 @@ Status DBImpl::FlushOne(const Immutable& imm) {
     meta.set_smallest_seq(props.smallest_seq);
     meta.set_largest_seq(props.largest_seq);
     meta.set_size_bytes(bytes.size());
-    // The manifest counts range tombstones among entries and deletions (proto/manifest.proto).
-    meta.set_num_entries(props.num_entries + props.num_range_deletions);
+    // num_entries counts point entries; num_deletions point and range tombstones
+    // (proto/manifest.proto).
+    meta.set_num_entries(props.num_entries);
     meta.set_num_deletions(props.num_deletions + props.num_range_deletions);
     meta.set_create_time_micros(now);
   }
