@@ -1,5 +1,7 @@
 // Randomized model test: the DB against a std::map, with puts, deletes, range deletes, batches,
 // snapshots, forward and reverse iteration with bounds, flushes, reopen and simulated crashes.
+// Compaction runs continually (tiny SSTs and levels, L0 trigger 2) and CompactAll is a step of
+// its own; snapshots are held across both.
 // Prints its seed; CLOUDKV_SEED repeats a run and CLOUDKV_MODEL_STEPS makes it longer.
 #include <gtest/gtest.h>
 
@@ -66,6 +68,12 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
     o.block_cache_bytes = rnd_->OneIn(2) ? 0 : 64 * 1024;
     o.read_unit_bytes = rnd_->OneIn(2) ? 0 : 4096;
     o.compression = static_cast<Compression>(rnd_->Uniform(3));
+    o.l0_compaction_trigger = 2;
+    o.target_sst_bytes = 1024 + rnd_->Uniform(8192);
+    o.level1_target_bytes = 4096 + rnd_->Uniform(32 * 1024);
+    o.level_size_ratio = 2 + static_cast<int>(rnd_->Uniform(4));
+    o.num_levels = 3 + static_cast<int>(rnd_->Uniform(3));
+    o.max_subcompactions = 1 + static_cast<int>(rnd_->Uniform(3));
     auto db = DB::Open("test://model", o);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
@@ -235,7 +243,12 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
           faulty_->ApplyPending(1 + rnd_->Uniform(3), *rnd_);  // late requests land now
           continue;
         }
-        ASSERT_TRUE(db_->Flush().ok());
+        if (rnd_->OneIn(3)) {
+          Status s = db_->CompactAll();
+          ASSERT_TRUE(s.ok()) << s.ToString();
+        } else {
+          ASSERT_TRUE(db_->Flush().ok());
+        }
         MarkAllAcked();
       } else if (op < 95) {  // clean reopen
         for (auto& s : snapshots) db_->ReleaseSnapshot(s.first);

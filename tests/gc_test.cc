@@ -122,6 +122,9 @@ class GcTest : public ::testing::Test {
     o.block_cache_bytes = 0;
     o.memtable_max_age_ms = 1000ull * 3600 * 1000;  // only explicit flushes
     o.gc_interval_ms = 0;
+    // Compaction only through explicit CompactAll steps: the tests compare listings with the
+    // latest manifest, which a background compaction could commit in between.
+    o.disable_auto_compaction = true;
     o.history_retention_ms = history_ms;
     o.gc_min_age_ms = kMinAgeMs;
     o.max_clock_skew_ms = kSkewMs;
@@ -540,6 +543,46 @@ TEST_F(GcTest, CheckpointPinsItsManifest) {
   ASSERT_TRUE(db->Close().ok());
 }
 
+TEST_F(GcTest, CheckpointPinsItsWalRange) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  for (int i = 0; i < 6; i++) {  // durable writes: one WAL object each
+    ASSERT_TRUE(db->Put(WriteOptions(), "k" + std::to_string(i), "v").ok());
+  }
+  ASSERT_TRUE(db->Flush().ok());
+  ManifestStore ms(base_, clock_);
+  Manifest latest = *ms.LoadLatest();
+  std::vector<uint64_t> data_ids;
+  for (const auto& [key, size] : ListAll(base_.get(), "wal/")) {
+    uint64_t id = *ParseWalObjectKey(key);
+    if (size != kFenceBytes && id < latest.replay_point()) data_ids.push_back(id);
+  }
+  ASSERT_GE(data_ids.size(), 4u);
+  // A checkpoint whose copy pins the WAL range of its two middle objects.
+  Manifest pinned = latest;
+  pinned.set_replay_point(data_ids[1]);
+  pinned.set_next_wal_id(data_ids[3]);
+  ASSERT_TRUE(base_->Put("checkpoint/cp2.manifest", EncodeManifest(pinned)).ok());
+  ASSERT_TRUE(ms.Commit(
+                    latest,
+                    [&](const Manifest&, Manifest* next) {
+                      auto* cp = next->add_checkpoints();
+                      cp->set_id("cp2");
+                      cp->set_manifest_version(latest.version());
+                      return Status::OK();
+                    },
+                    "admin")
+                  .ok());
+  Advance(kMinAgeMs + kSkewMs + 5000);
+  ASSERT_TRUE(db->CollectGarbage().ok());
+  auto wal = ListAll(base_.get(), "wal/");
+  for (uint64_t id : data_ids) {
+    const bool in_range = id >= data_ids[1] && id < data_ids[3];
+    EXPECT_EQ(wal.count(WalObjectKey(id)) == 1, in_range) << "WAL id " << id;
+  }
+  ASSERT_TRUE(db->Close().ok());
+}
+
 TEST_F(GcTest, BackgroundPassRunsInTheWriterOnly) {
   auto options = MakeOptions(0);
   options.gc_interval_ms = 10;
@@ -566,6 +609,25 @@ TEST_F(GcTest, RefusesToCreateWithMinAgeNotAboveSkew) {
   auto db = DB::Open(url_, options);
   ASSERT_TRUE(db.status().IsInvalidArgument()) << db.status().ToString();
   EXPECT_NE(db.status().message().find("gc_min_age_ms"), std::string::npos);
+}
+
+TEST_F(GcTest, CancelledCollectorStopsAndDeletesNothing) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Close().ok());
+  const std::string orphan = SstKey(clock_->NowMicros(), 3);
+  ASSERT_TRUE(base_->Put(orphan, "orphan").ok());
+  Advance(kMinAgeMs + kSkewMs + 1000);
+  ManifestStore ms(base_, clock_);
+  GarbageCollector gc(base_, &ms, clock_);
+  gc.Cancel();
+  EXPECT_TRUE(gc.RunOnce().status().IsBusy());
+  EXPECT_TRUE(base_->Head(orphan).ok());
+  GarbageCollector fresh(base_, &ms, clock_);
+  auto pass = fresh.RunOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status().ToString();
+  EXPECT_EQ(pass->ssts_deleted, 1u);
+  EXPECT_TRUE(base_->Head(orphan).status().IsNotFound());
 }
 
 TEST(GarbageCollector, ParsesSstNames) {

@@ -1,11 +1,14 @@
 // The shared iterator-contract harness (tests/support/iterator_harness.h) over the memtable,
-// merging and DB iterators (also with range tombstones) (block and SST iterators run it in
-// block_test.cc and sst_test.cc).
+// merging, level and DB iterators, also with range tombstones (block and SST iterators run it
+// in block_test.cc and sst_test.cc).
 #include <gtest/gtest.h>
 
 #include "cloudkv/db.h"
+#include "db/compaction.h"
+#include "db/level_iterator.h"
 #include "db/memtable.h"
 #include "db/merging_iterator.h"
+#include "format/sst_builder.h"
 #include "store/stores.h"
 #include "support/iterator_harness.h"
 
@@ -46,6 +49,43 @@ TEST(IteratorContract, MergingIterator) {
           children.push_back(mem->NewIterator());
         }
         return NewMergingIterator(std::move(children));
+      },
+      options);
+}
+
+// A level: the entries split into SSTs of 1..20 entries, never between versions of one user key.
+TEST(IteratorContract, LevelIterator) {
+  IteratorHarnessOptions options;
+  options.internal_keys = true;
+  options.sizes = {0, 1, 2, 5, 40, 300};
+  auto store = NewPrivateMemoryStore("level_iterator_contract");
+  Random rnd(TestSeed("IteratorContract.LevelIterator.split"));
+  RunIteratorContract(
+      "IteratorContract.LevelIterator",
+      [&](const std::vector<KeyValue>& sorted) {
+        std::vector<std::shared_ptr<SstFile>> files;
+        size_t i = 0;
+        while (i < sorted.size()) {
+          SstBuilder builder(SstBuilderOptions{.block_size = 128}, 1, rnd.Next64(), 1);
+          size_t want = 1 + rnd.Uniform(20);
+          size_t n = 0;
+          while (i < sorted.size() && (n < want || ExtractUserKey(sorted[i].first) ==
+                                                       ExtractUserKey(sorted[i - 1].first))) {
+            builder.Add(sorted[i].first, sorted[i].second);
+            i++;
+            n++;
+          }
+          SstProperties props;
+          auto bytes = builder.Finish(&props);
+          EXPECT_TRUE(bytes.ok());
+          std::string key = NewSstObjectKey(1, &rnd);
+          EXPECT_TRUE(store->Put(key, *bytes).ok());
+          auto reader = SstReader::Open(store, key, bytes->size(), SstReadOptions{});
+          EXPECT_TRUE(reader.ok());
+          files.push_back(std::make_shared<SstFile>(
+              SstFile{MakeSstMeta(key, props, bytes->size(), 1), *reader}));
+        }
+        return NewLevelIterator(std::move(files));
       },
       options);
 }

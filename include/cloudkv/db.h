@@ -49,11 +49,20 @@ struct DBStats {
   uint64_t l0_files = 0;
   std::vector<uint64_t> level_files;  // L1..Ln
   std::vector<uint64_t> level_bytes;  // L0..Ln
-  uint64_t compactions = 0;
+  uint64_t flush_bytes_written = 0;   // bytes of L0 SSTs written by flushes
+  uint64_t compactions = 0;           // committed jobs, trivial moves included
+  uint64_t trivial_moves = 0;         // committed jobs that only moved SSTs down a level
+  uint64_t compactions_failed = 0;    // jobs that failed, timed out or lost to another commit
   uint64_t compaction_bytes_read = 0;
   uint64_t compaction_bytes_written = 0;
+  uint64_t compaction_micros = 0;  // wall time spent in jobs that committed
+  // Estimate of the bytes compaction must rewrite to bring every level under its target.
   uint64_t pending_compaction_bytes = 0;
   uint64_t user_bytes_written = 0;
+  // (flush_bytes_written + compaction_bytes_written) / user_bytes_written; 0 before any write.
+  double write_amplification = 0;
+  // compaction_bytes_written per second of compaction_micros.
+  double compaction_bytes_per_second = 0;
   uint64_t gc_runs = 0;
   uint64_t gc_objects_deleted = 0;
   uint64_t gc_bytes_reclaimed = 0;
@@ -63,7 +72,8 @@ struct DBStats {
   uint64_t block_cache_hits = 0;
   uint64_t block_cache_misses = 0;
   uint64_t block_cache_bytes = 0;
-  uint64_t write_stalls = 0;
+  uint64_t write_stalls = 0;     // writes that waited (memory limits or L0 stop trigger)
+  uint64_t write_slowdowns = 0;  // writes delayed ~1 ms at the L0 slowdown trigger
 };
 
 class DB {
@@ -127,8 +137,10 @@ class DB {
   // Makes every write so far durable, flushes the memtable to an SST and commits the manifest.
   virtual Status Flush() = 0;
 
-  // Runs compaction until no level needs it (or, with the flag, compacts everything to the
-  // last level).
+  // Flushes the memtables, then compacts every level into the next, down to the last level
+  // (moving SSTs without rewriting them where nothing overlaps), and returns when done.
+  // Overwritten versions and tombstones no live snapshot needs are gone afterwards. Errors:
+  // as Flush, or the error of a compaction job (Busy when the database is closing).
   virtual Status CompactAll() = 0;
 
   // Runs one garbage-collection pass now (DESIGN.md §10, docs/engine.md). Works also on a

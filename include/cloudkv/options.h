@@ -16,6 +16,7 @@
 namespace cloudkv {
 
 class Clock;
+class CompactionFilter;
 class ObjectStore;
 class Snapshot;
 
@@ -90,18 +91,34 @@ struct Options {
   // A writer that has not confirmed its epoch for this long confirms it before the next read.
   uint64_t epoch_check_interval_ms = 5000;
 
-  // --- Compaction and backpressure (DESIGN.md §9) ------------------------------------------
+  // --- Compaction and backpressure (DESIGN.md §9, docs/engine.md "Compaction") -------------
+  // No background compaction (CompactAll still works). Backpressure still applies, so writes
+  // eventually get Busy once L0 reaches l0_stop_writes_trigger.
   bool disable_auto_compaction = false;
+  // L0 files that make L0 eligible for compaction (its score is count / trigger).
   int l0_compaction_trigger = 4;
+  // At this many L0 files each write is delayed by ~1 ms; at the stop count writes wait for
+  // compaction (at most write_stall_timeout_ms, then Busy).
   int l0_slowdown_writes_trigger = 20;
   int l0_stop_writes_trigger = 36;
+  // Target bytes of Ln = level1_target_bytes * level_size_ratio^(n-1).
   int level_size_ratio = 10;
+  // Compaction outputs are cut at about this size (never between versions of one key).
   uint64_t target_sst_bytes = 64ull << 20;
   uint64_t level1_target_bytes = 256ull << 20;
+  // L0 plus L1..L(num_levels-1). REQUIRES: 2..64.
   int num_levels = 7;
+  // Key-range slices of one compaction job run in parallel on this many threads.
   int max_subcompactions = 2;
   // Objects larger than this are written with multipart upload where the store supports it.
   uint64_t multipart_threshold_bytes = 64ull << 20;
+  // A compaction job that has not committed this long after it started aborts (its uploads are
+  // left to GC as orphans), so GC's gc_min_age can never delete the outputs of a job that still
+  // commits. 0 = a quarter of the database's gc_min_age.
+  uint64_t compaction_deadline_ms = 0;
+  // Called for the newest version of each key that no snapshot reads (see compaction_filter.h);
+  // null = keep everything.
+  std::shared_ptr<const CompactionFilter> compaction_filter;
 
   // --- Garbage collection (DESIGN.md §10) --------------------------------------------------
   // How often the writer runs GC; 0 disables the background run (DB::CollectGarbage still works).

@@ -218,14 +218,30 @@ int Stats(const std::string& url) {
     std::string name = "l" + std::to_string(i) + "_bytes";
     line(name.c_str(), s.level_bytes[i]);
   }
+  auto real = [](const char* name, double v) { std::printf("%-26s %.3f\n", name, v); };
+  line("unflushed_wal_bytes", s.unflushed_wal_bytes);
   line("wal_uploads", s.wal_uploads);
+  line("wal_upload_bytes", s.wal_upload_bytes);
   line("flushes", s.flushes);
+  line("flush_bytes_written", s.flush_bytes_written);
   line("compactions", s.compactions);
+  line("trivial_moves", s.trivial_moves);
+  line("compactions_failed", s.compactions_failed);
+  line("compaction_bytes_read", s.compaction_bytes_read);
+  line("compaction_bytes_written", s.compaction_bytes_written);
+  line("compaction_micros", s.compaction_micros);
+  real("compaction_bytes_per_sec", s.compaction_bytes_per_second);
   line("pending_compaction_bytes", s.pending_compaction_bytes);
   line("user_bytes_written", s.user_bytes_written);
+  real("write_amplification", s.write_amplification);
+  line("write_stalls", s.write_stalls);
+  line("write_slowdowns", s.write_slowdowns);
   line("gc_runs", s.gc_runs);
   line("gc_objects_deleted", s.gc_objects_deleted);
   line("gc_bytes_reclaimed", s.gc_bytes_reclaimed);
+  line("block_cache_hits", s.block_cache_hits);
+  line("block_cache_misses", s.block_cache_misses);
+  line("block_cache_bytes", s.block_cache_bytes);
   return CloseDb(db.get());
 }
 

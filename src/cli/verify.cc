@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "cli/inspect.h"
@@ -67,6 +68,9 @@ class Verifier {
   void VerifyWal(uint64_t replay_point, uint64_t next_wal_id, std::string_view source);
   void VerifyCheckpoints(const Manifest& latest);
   ObjectStore* StoreFor(const proto::SstMeta& meta);
+  // replay_point of the latest manifest, re-read once (0 if unreadable): WAL objects below it
+  // may be deleted by GC while we look.
+  uint64_t CurrentReplayPoint();
 
   const std::string url_;
   const std::shared_ptr<ObjectStore> store_;
@@ -84,6 +88,7 @@ class Verifier {
   std::map<uint64_t, WalSeen> wal_seen_;  // WAL objects read, by id
   std::vector<uint64_t> wal_holes_;       // first missing id of each legitimate hole at the end
   std::vector<Problem> warnings_;         // suspicious but possibly legitimate
+  std::optional<uint64_t> current_replay_point_;
 };
 
 void Verifier::Report(std::string_view object_key, std::string what) {
@@ -178,6 +183,15 @@ ObjectStore* Verifier::StoreFor(const proto::SstMeta& meta) {
     it = parent_stores_.emplace(meta.db_url(), std::move(opened).value()).first;
   }
   return it->second.get();
+}
+
+uint64_t Verifier::CurrentReplayPoint() {
+  if (!current_replay_point_) {
+    ManifestStore manifests(store_, SystemClock());
+    auto latest = manifests.LoadLatest(latest_version_);
+    current_replay_point_ = latest.ok() ? latest->replay_point() : 0;
+  }
+  return *current_replay_point_;
 }
 
 void Verifier::VerifySst(const proto::SstMeta& meta, std::string_view source) {
@@ -390,6 +404,9 @@ void Verifier::VerifyWal(uint64_t replay_point, uint64_t next_wal_id, std::strin
       if (!seen.fence && seen.epoch == writer_epoch_ && current_fence < id) {
         warnings_.push_back(
             Problem{WalObjectKey(id), what + " (uploads of the latest writer not finished)"});
+      } else if (id < CurrentReplayPoint()) {
+        // A writer flushed past this id since we read the manifest, and GC may have deleted
+        // it meanwhile: no longer needed, not lost.
       } else {
         Report(WalObjectKey(id),
                what + ": an object was lost (range of " + std::string(source) + ")");

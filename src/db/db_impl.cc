@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "db/compaction_picker.h"
 #include "db/db_iterator.h"
 #include "db/merging_iterator.h"
 #include "db/wal_protocol.h"
@@ -122,14 +123,6 @@ bool IsRemoteStore(const ObjectStore& store) {
   return d.rfind("s3://", 0) == 0 || d.find("simulated s3") != std::string::npos;
 }
 
-std::string NewSstObjectKey(uint64_t now_micros, Random* rnd) {
-  // Time-ordered and unique: <microseconds, 13 hex digits>-<random 64 bits>.
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "sst/%013" PRIx64 "-%016" PRIx64 ".sst", now_micros,
-                rnd->Next64());
-  return buf;
-}
-
 }  // namespace
 
 std::shared_ptr<MemTable> DBImpl::NewMemTable() const {
@@ -166,6 +159,16 @@ Status DBImpl::Open() {
   sst_read_options_.read_unit_bytes = options_.read_unit_bytes.value_or(remote ? 64 * 1024 : 0);
   sst_cache_ = std::make_unique<SstCache>(store_, sst_read_options_);
   sst_nonce_base_ = RandomSeed();
+  if (options_.num_levels < 2 || options_.num_levels > 64) {
+    return Status::InvalidArgument("num_levels must be in 2..64, not " +
+                                   std::to_string(options_.num_levels));
+  }
+  if (options_.l0_compaction_trigger < 1 || options_.target_sst_bytes == 0 ||
+      options_.level1_target_bytes == 0 || options_.level_size_ratio < 2) {
+    return Status::InvalidArgument(
+        "compaction options need l0_compaction_trigger >= 1, target_sst_bytes > 0, "
+        "level1_target_bytes > 0 and level_size_ratio >= 2");
+  }
   if (!options_.read_only && !store_->capabilities().atomic_if_absent) {
     return Status::NotSupported(store_->Describe() +
                                 " cannot create objects atomically if absent; cloudkv refuses to "
@@ -179,6 +182,11 @@ Status DBImpl::Open() {
   gc_ = std::make_unique<GarbageCollector>(store_, manifests_.get(), clock_, gc_options);
   if (!options_.read_only) {
     flush_thread_ = std::thread([this] { FlushLoop(); });
+    compaction_pool_ =
+        std::make_unique<ThreadPool>(std::max(1, options_.max_subcompactions), "ckv-compact");
+    if (!options_.disable_auto_compaction) {
+      compaction_thread_ = std::thread([this] { CompactionLoop(); });
+    }
     if (options_.gc_interval_ms > 0) gc_thread_ = std::thread([this] { GcLoop(); });
   }
   return Status::OK();
@@ -297,6 +305,7 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.write_stall_timeout_ms);
   bool stalled = false;
+  bool slowed_down = false;
   while (true) {
     RETURN_IF_ERROR(CheckWritable());
     bool mem_full = mem_->ApproximateMemoryUsage() >= options_.memtable_bytes;
@@ -313,14 +322,36 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
       SwitchMemtableLocked();
       continue;
     }
-    if (!(mem_full && imm_full) && !wal_full) return Status::OK();
+    // Backpressure from L0 (DESIGN.md §9): reads probe every L0 SST, so L0 must not grow
+    // without bound while compaction falls behind.
+    const int l0_files = static_cast<int>(version_->l0.size());
+    const bool l0_stop = l0_files >= options_.l0_stop_writes_trigger;
+    if (!(mem_full && imm_full) && !wal_full && !l0_stop) {
+      if (l0_files >= options_.l0_slowdown_writes_trigger && !slowed_down) {
+        // A short delay per write, as RocksDB, gives compaction room before writes must stop.
+        slowed_down = true;
+        write_slowdowns_++;
+        compaction_cv_.notify_all();
+        lock.unlock();
+        clock_->SleepForMicros(1000);
+        lock.lock();
+        continue;
+      }
+      return Status::OK();
+    }
     if (!stalled) {
       stalled = true;
       write_stalls_++;
+      if (l0_stop) compaction_cv_.notify_all();
     }
     if (stall_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
       return Status::Busy("write stalled for " + std::to_string(options_.write_stall_timeout_ms) +
-                          " ms: memtables or unflushed WAL bytes are at their limits");
+                          " ms: " +
+                          (l0_stop ? "L0 has " + std::to_string(l0_files) +
+                                         " SSTs (l0_stop_writes_trigger) and compaction has not "
+                                         "caught up"
+                                   : std::string("memtables or unflushed WAL bytes are at their "
+                                                 "limits")));
     }
   }
 }
@@ -526,6 +557,7 @@ void DBImpl::FlushLoop() {
         if (bg_error_.ok()) bg_error_ = s;
       }
       stall_cv_.notify_all();
+      compaction_cv_.notify_all();
       continue;
     }
     if (closing_) break;
@@ -549,12 +581,8 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   // Only durable data goes into SSTs, so an SST never holds a write the WAL could lose.
   RETURN_IF_ERROR(wal_->WaitForDurable(imm.mem->LargestSequence()));
   static thread_local Random rnd(RandomSeed());
-  SstBuilderOptions bo;
-  bo.block_size = options_.block_size;
-  bo.compression = options_.compression;
-  bo.bloom_bits_per_key = options_.bloom_bits_per_key;
   const uint64_t now = clock_->NowMicros();
-  SstBuilder builder(bo, epoch_, rnd.Next64(), now);
+  SstBuilder builder(BuilderOptions(), epoch_, rnd.Next64(), now);
   auto it = imm.mem->NewIterator();
   for (it->SeekToFirst(); it->Valid(); it->Next()) builder.Add(it->key(), it->value());
   RETURN_IF_ERROR(it->status());
@@ -575,28 +603,10 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   proto::SstMeta meta;
   if (has_sst) {
     const std::string key = NewSstObjectKey(now, &rnd);
-    // The name is unique, so a plain put is safe to retry.
-    Status put;
-    for (int attempt = 0; attempt < 10; attempt++) {
-      put = store_->Put(key, bytes).status();
-      if (put.ok() || !put.retryable()) break;
-      clock_->SleepForMicros(20'000u << std::min(attempt, 6));
-    }
-    RETURN_IF_ERROR(put.WithContext("uploading " + key));
+    RETURN_IF_ERROR(UploadSst(store_.get(), clock_.get(), key, bytes));
     ASSIGN_OR_RETURN(auto reader, SstReader::Open(store_, key, bytes.size(), sst_read_options_));
     sst_cache_->Add(key, reader);
-
-    meta.set_object_key(key);
-    meta.set_smallest_key(props.smallest_key);
-    meta.set_largest_key(props.largest_key);
-    meta.set_smallest_seq(props.smallest_seq);
-    meta.set_largest_seq(props.largest_seq);
-    meta.set_size_bytes(bytes.size());
-    // num_entries counts point entries; num_deletions point and range tombstones
-    // (proto/manifest.proto).
-    meta.set_num_entries(props.num_entries);
-    meta.set_num_deletions(props.num_deletions + props.num_range_deletions);
-    meta.set_create_time_micros(now);
+    meta = MakeSstMeta(key, props, bytes.size(), now);
   }
 
   Manifest base;
@@ -604,7 +614,7 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     base = manifest_;
-    oldest_snapshot = snapshots_.empty() ? last_sequence_ : *snapshots_.begin();
+    oldest_snapshot = OldestSnapshotLocked();
   }
   // GC deletes an uncommitted SST once its name is gc_min_age old, so the commit must land well
   // within that: after half of it, abort (the SST stays an orphan) and let FlushLoop redo it.
@@ -645,11 +655,11 @@ Status DBImpl::FlushOne(const Immutable& imm) {
           "writer"));
   ASSIGN_OR_RETURN(auto version, sst_cache_->BuildVersion(committed));
   std::lock_guard<std::mutex> lock(mu_);
-  manifest_ = committed;
-  version_ = std::move(version);
+  InstallLocked(committed, std::move(version));
   assert(!imm_.empty() && imm_.front().mem == imm.mem);
   imm_.pop_front();
   flushes_++;
+  flush_bytes_written_ += bytes.size();
   last_epoch_confirm_micros_ = clock_->MonotonicMicros();
   return Status::OK();
 }
@@ -662,13 +672,12 @@ Status DBImpl::Flush() {
       stall_cv_.wait(lock);
     }
     RETURN_IF_ERROR(CheckWritable());
-    SwitchMemtableLocked();
+    // A writer may have sealed the memtable while this thread waited: never seal an empty one.
+    if (!mem_->empty()) SwitchMemtableLocked();
   }
   stall_cv_.wait(lock, [&] { return imm_.empty() || !bg_error_.ok(); });
   return bg_error_;
 }
-
-Status DBImpl::CompactAll() { return Status::NotSupported("compaction is not implemented yet"); }
 
 Status DBImpl::CollectGarbage() {
   {
@@ -696,8 +705,8 @@ void DBImpl::GcLoop() {
     if (closing_ || bg_error_.IsFenced()) break;
     lock.unlock();
     Status s = CollectGarbage();
-    if (!s.ok()) LOG_WARN("GC of {} failed: {}", url_, s.ToString());
     lock.lock();
+    if (!s.ok() && !closing_) LOG_WARN("GC of {} failed: {}", url_, s.ToString());
   }
 }
 
@@ -709,15 +718,21 @@ Status DBImpl::Close() {
     // Make everything durable, then leave the memtable for the next open's replay: the WAL
     // tail is bounded by max_wal_tail_objects, and closing stays one round of uploads.
     closing_ = true;
+    cancel_compaction_ = true;
+    compaction_cv_.notify_all();
     lock.unlock();
     result = wal_->Close(abandon_on_close_ ? 0 : options_.write_stall_timeout_ms * 1000);
     lock.lock();
     bg_cv_.notify_all();
     gc_cv_.notify_all();
     lock.unlock();
+    if (gc_) gc_->Cancel();
     if (flush_thread_.joinable()) flush_thread_.join();
+    if (compaction_thread_.joinable()) compaction_thread_.join();
     if (gc_thread_.joinable()) gc_thread_.join();
     lock.lock();
+    // A CompactAll on another thread sees the cancellation and returns Busy.
+    compaction_cv_.wait(lock, [&] { return !compaction_running_; });
     if (result.IsInvalidArgument()) result = Status::OK();  // already closed
     if (result.ok() && !bg_error_.ok() && !bg_error_.IsFenced()) result = bg_error_;
   }
@@ -760,6 +775,24 @@ DBStats DBImpl::GetStats() {
     s.gc_wal_objects_deleted = gc.wal_objects_deleted;
   }
   s.write_stalls = write_stalls_;
+  s.write_slowdowns = write_slowdowns_;
+  s.flush_bytes_written = flush_bytes_written_;
+  s.compactions = compactions_;
+  s.trivial_moves = trivial_moves_;
+  s.compactions_failed = compactions_failed_;
+  s.compaction_bytes_read = compaction_bytes_read_;
+  s.compaction_bytes_written = compaction_bytes_written_;
+  s.compaction_micros = compaction_micros_;
+  s.pending_compaction_bytes = EstimatePendingCompactionBytes(manifest_, options_);
+  if (s.user_bytes_written > 0) {
+    s.write_amplification =
+        static_cast<double>(s.flush_bytes_written + s.compaction_bytes_written) /
+        static_cast<double>(s.user_bytes_written);
+  }
+  if (s.compaction_micros > 0) {
+    s.compaction_bytes_per_second =
+        static_cast<double>(s.compaction_bytes_written) * 1e6 / s.compaction_micros;
+  }
   if (block_cache_) {
     auto cs = block_cache_->GetStats();
     s.block_cache_hits = cs.hits;

@@ -18,6 +18,7 @@
 
 #include "cache/block_cache.h"
 #include "cloudkv/db.h"
+#include "db/compaction.h"
 #include "db/gc.h"
 #include "db/manifest.h"
 #include "db/memtable.h"
@@ -84,6 +85,18 @@ class DBImpl final : public DB {
   void FlushLoop();
   void GcLoop();
   Status FlushOne(const Immutable& imm);
+  SstBuilderOptions BuilderOptions() const;
+  // Installs `committed` and its Version unless a newer manifest is installed already (a flush
+  // and a compaction commit concurrently; either order of installing must end at the newest).
+  void InstallLocked(const Manifest& committed, std::shared_ptr<Version> version);
+  SequenceNumber OldestSnapshotLocked() const;
+
+  // Compaction (src/db/compaction.h). One job at a time: the background loop or CompactAll.
+  void CompactionLoop();
+  // Fills in what the picker leaves to the caller: snapshots, deadline, subcompactions.
+  void PrepareSpecLocked(CompactionSpec* spec) const;
+  // Runs the job, commits its edit and installs the result. Not under mu_.
+  Status RunCompaction(const CompactionSpec& spec);
   Status CheckWritable() const;
 
   // Constant after Open.
@@ -96,14 +109,16 @@ class DBImpl final : public DB {
   SstReadOptions sst_read_options_;
   std::unique_ptr<SstCache> sst_cache_;
   std::unique_ptr<ThreadPool> wal_pool_;
+  std::unique_ptr<ThreadPool> compaction_pool_;  // subcompactions
   std::unique_ptr<GarbageCollector> gc_;
   uint64_t epoch_ = 0;
   uint64_t sst_nonce_base_ = 0;
 
   mutable std::mutex mu_;
-  std::condition_variable bg_cv_;     // flush thread: work or stop
-  std::condition_variable stall_cv_;  // writers waiting for room
-  std::condition_variable gc_cv_;     // GC thread: interval or stop
+  std::condition_variable bg_cv_;          // flush thread: work or stop
+  std::condition_variable stall_cv_;       // writers waiting for room
+  std::condition_variable compaction_cv_;  // compaction: work, stop, or a job finished
+  std::condition_variable gc_cv_;          // GC thread: interval or stop
   std::shared_ptr<MemTable> mem_;
   std::deque<Immutable> imm_;  // oldest first
   std::shared_ptr<Version> version_;
@@ -120,7 +135,11 @@ class DBImpl final : public DB {
   uint64_t mem_first_wal_id_ = 0;     // WAL ids of mem_'s data start here
   uint64_t mem_first_wal_bytes_ = 0;  // WAL bytes uploaded before mem_ began
   uint64_t mem_created_micros_ = 0;
+  bool compaction_running_ = false;  // a job (background or CompactAll) is between pick and install
+  bool manual_compaction_ = false;   // CompactAll owns compaction; the background loop waits
   std::thread flush_thread_;
+  std::thread compaction_thread_;
+  std::atomic<bool> cancel_compaction_{false};
   std::thread gc_thread_;
   std::atomic<bool> abandon_on_close_{false};
 
@@ -130,6 +149,14 @@ class DBImpl final : public DB {
   // Statistics.
   std::atomic<uint64_t> flushes_{0};
   std::atomic<uint64_t> write_stalls_{0};
+  std::atomic<uint64_t> write_slowdowns_{0};
+  std::atomic<uint64_t> flush_bytes_written_{0};
+  std::atomic<uint64_t> compactions_{0};
+  std::atomic<uint64_t> trivial_moves_{0};
+  std::atomic<uint64_t> compactions_failed_{0};
+  std::atomic<uint64_t> compaction_bytes_read_{0};
+  std::atomic<uint64_t> compaction_bytes_written_{0};
+  std::atomic<uint64_t> compaction_micros_{0};
   std::atomic<uint64_t> user_bytes_written_{0};
 };
 

@@ -49,6 +49,11 @@ GarbageCollector::GarbageCollector(std::shared_ptr<ObjectStore> store, ManifestS
   assert(options_.delete_batch_size > 0 && options_.list_page_size > 0);
 }
 
+Status GarbageCollector::CheckCancelled() const {
+  if (cancelled_) return Status::Busy("GC pass of " + store_->Describe() + " cancelled");
+  return Status::OK();
+}
+
 Result<uint64_t> GarbageCollector::ParseSstCreateMicros(std::string_view key) {
   // sst/ + 13 hex + '-' + 16 hex + .sst
   constexpr size_t kLength = 4 + 13 + 1 + 16 + 4;
@@ -82,6 +87,7 @@ GarbageCollector::SummaryPtr GarbageCollector::Summarize(const Manifest& m) {
 Result<GarbageCollector::SummaryPtr> GarbageCollector::LoadSummary(uint64_t version) {
   auto it = cache_.find(version);
   if (it != cache_.end()) return it->second;
+  RETURN_IF_ERROR(CheckCancelled());
   ASSIGN_OR_RETURN(Manifest m, manifests_->Load(version));
   SummaryPtr s = Summarize(m);
   if (cache_.size() < options_.max_cached_manifests) cache_.emplace(version, s);
@@ -97,6 +103,7 @@ Result<GarbageCollector::Retained> GarbageCollector::ComputeRetained(const Manif
   r.boundary = boundary.version;
   std::string after;
   while (true) {
+    RETURN_IF_ERROR(CheckCancelled());
     ASSIGN_OR_RETURN(ListResult page,
                      store_->List(kManifestPrefix, after, options_.list_page_size));
     for (auto& obj : page.objects) {
@@ -171,6 +178,7 @@ Status GarbageCollector::DeleteBatch(std::vector<ObjectInfo>* batch, uint64_t* c
   if (batch->empty() || (!force && batch->size() < options_.delete_batch_size)) {
     return Status::OK();
   }
+  RETURN_IF_ERROR(CheckCancelled());
   std::vector<std::string> keys;
   keys.reserve(batch->size());
   for (const auto& obj : *batch) keys.push_back(obj.key);
@@ -226,6 +234,7 @@ Status GarbageCollector::CollectSsts(const Retained& retained, const std::set<st
   std::vector<ObjectInfo> batch;
   std::string after;
   while (true) {
+    RETURN_IF_ERROR(CheckCancelled());
     ASSIGN_OR_RETURN(ListResult page, store_->List(kSstPrefix, after, options_.list_page_size));
     for (auto& obj : page.objects) {
       if (referenced.count(obj.key)) continue;
@@ -259,6 +268,7 @@ Status GarbageCollector::CollectWal(const Retained& retained, GcPassStats* pass)
   std::string after = wal_scanned_below_ > 0 ? WalObjectKey(wal_scanned_below_ - 1) : "";
   bool done = false;
   while (!done) {
+    RETURN_IF_ERROR(CheckCancelled());
     ASSIGN_OR_RETURN(ListResult page, store_->List(kWalPrefix, after, options_.list_page_size));
     for (auto& obj : page.objects) {
       auto id = ParseWalObjectKey(obj.key);

@@ -20,6 +20,7 @@
 #ifndef CLOUDKV_DB_GC_H_
 #define CLOUDKV_DB_GC_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -84,6 +85,10 @@ class GarbageCollector {
   // Totals over all passes of this collector (deleted_keys stays empty).
   GcPassStats stats() const;
 
+  // Makes the running pass (and every later one) stop at its next LIST page, manifest read or
+  // delete batch with Busy, so closing a database does not wait for a long pass.
+  void Cancel() { cancelled_ = true; }
+
   // The creation time encoded in an SST object key (sst/<13 hex µs>-<16 hex>.sst);
   // InvalidArgument for any other spelling.
   static Result<uint64_t> ParseSstCreateMicros(std::string_view key);
@@ -101,6 +106,7 @@ class GarbageCollector {
   struct Retained;
 
   Status RunPass(const InUseSstsFn& in_use, GcPassStats* pass);
+  Status CheckCancelled() const;
   static SummaryPtr Summarize(const Manifest& m);
   Result<SummaryPtr> LoadSummary(uint64_t version);
   Result<Retained> ComputeRetained(const Manifest& latest, uint64_t now_micros);
@@ -123,6 +129,7 @@ class GarbageCollector {
   // starts here instead of walking all fences ever written.
   uint64_t wal_scanned_below_ = 0;
 
+  std::atomic<bool> cancelled_{false};
   mutable std::mutex stats_mu_;
   GcPassStats totals_;
 };

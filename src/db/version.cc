@@ -4,6 +4,7 @@
 #include <cassert>
 #include <set>
 
+#include "db/level_iterator.h"
 #include "util/status_macros.h"
 
 namespace cloudkv {
@@ -71,7 +72,7 @@ void Version::AddRangeTombstones(std::vector<RangeTombstoneListPtr>* out) const 
 void Version::AddIterators(std::vector<std::unique_ptr<Iterator>>* out) const {
   for (const auto& f : l0) out->push_back(f->reader->NewIterator());
   for (const auto& level : levels) {
-    for (const auto& f : level) out->push_back(f->reader->NewIterator());
+    if (!level.empty()) out->push_back(NewLevelIterator(level));
   }
 }
 

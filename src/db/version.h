@@ -35,7 +35,8 @@ struct Version {
   // every SST newer than the entry found that could cover it); the caller decides coverage.
   Status Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result,
              SequenceNumber* max_covering_seq) const;
-  // Appends one iterator per SST (point entries, internal keys) to `out`.
+  // Appends one iterator per L0 SST and one lazy level iterator per non-empty level (point
+  // entries, internal keys) to `out`, newest source first.
   void AddIterators(std::vector<std::unique_ptr<Iterator>>* out) const;
   // Appends the fragmented range tombstones of every SST that has any to `out`.
   void AddRangeTombstones(std::vector<RangeTombstoneListPtr>* out) const;
@@ -49,6 +50,8 @@ class SstCache {
   SstCache(std::shared_ptr<ObjectStore> store, SstReadOptions read_options);
   // The Version for `manifest`, reusing readers of SSTs already open. Opens missing readers.
   Result<std::shared_ptr<Version>> BuildVersion(const Manifest& manifest);
+  // The reader of one SST, opened (and kept) if it is not open yet.
+  Result<std::shared_ptr<SstReader>> GetReader(const proto::SstMeta& meta);
   // Registers a reader the caller opened (e.g. right after writing the SST).
   void Add(const std::string& object_key, std::shared_ptr<SstReader> reader);
   // Drops readers of SSTs not in `manifest` (after compaction).
@@ -59,8 +62,6 @@ class SstCache {
   std::set<std::string> LiveSstKeys();
 
  private:
-  Result<std::shared_ptr<SstReader>> GetReader(const proto::SstMeta& meta);
-
   const std::shared_ptr<ObjectStore> store_;
   const SstReadOptions read_options_;
   std::mutex mu_;

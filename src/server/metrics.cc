@@ -103,14 +103,24 @@ std::string RenderPrometheus(ServerState& state) {
         static_cast<double>(s.flushes));
   Gauge(&out, "cloudkv_compactions_total", "Compactions run.", "counter",
         static_cast<double>(s.compactions));
-  Gauge(&out, "cloudkv_write_stalls_total", "Writes that waited for memory.", "counter",
+  Gauge(&out, "cloudkv_compaction_bytes_read_total", "Bytes of SSTs read by compactions.",
+        "counter", static_cast<double>(s.compaction_bytes_read));
+  Gauge(&out, "cloudkv_compaction_bytes_written_total", "Bytes of SSTs written by compactions.",
+        "counter", static_cast<double>(s.compaction_bytes_written));
+  Gauge(&out, "cloudkv_pending_compaction_bytes", "Estimated bytes compaction must rewrite.",
+        "gauge", static_cast<double>(s.pending_compaction_bytes));
+  Gauge(&out, "cloudkv_write_amplification", "SST bytes written per user byte written.", "gauge",
+        s.write_amplification);
+  Gauge(&out, "cloudkv_write_stalls_total", "Writes that waited for memory or L0.", "counter",
         static_cast<double>(s.write_stalls));
+  Gauge(&out, "cloudkv_write_slowdowns_total", "Writes delayed at the L0 slowdown trigger.",
+        "counter", static_cast<double>(s.write_slowdowns));
   Gauge(&out, "cloudkv_gc_runs_total", "Garbage-collection passes completed.", "counter",
         static_cast<double>(s.gc_runs));
   Gauge(&out, "cloudkv_gc_objects_deleted_total", "Objects deleted by garbage collection.",
         "counter", static_cast<double>(s.gc_objects_deleted));
-  Gauge(&out, "cloudkv_gc_bytes_reclaimed_total", "Bytes deleted by garbage collection.",
-        "counter", static_cast<double>(s.gc_bytes_reclaimed));
+  Gauge(&out, "cloudkv_gc_bytes_reclaimed_total", "Bytes deleted by garbage collection.", "counter",
+        static_cast<double>(s.gc_bytes_reclaimed));
   if (state.counting_store) {
     StoreCounts c = state.counting_store->counts();
     out += "# HELP cloudkv_store_requests_total Object-store requests, by kind.\n";

@@ -1,0 +1,215 @@
+// DBImpl's side of compaction (docs/engine.md "Compaction"): the background loop, CompactAll,
+// committing a job's edit and installing the result. The jobs themselves are in compaction.cc.
+#include <algorithm>
+
+#include "db/compaction_picker.h"
+#include "db/db_impl.h"
+#include "util/logging.h"
+#include "util/status_macros.h"
+
+namespace cloudkv {
+
+SstBuilderOptions DBImpl::BuilderOptions() const {
+  SstBuilderOptions bo;
+  bo.block_size = options_.block_size;
+  bo.compression = options_.compression;
+  bo.bloom_bits_per_key = options_.bloom_bits_per_key;
+  return bo;
+}
+
+SequenceNumber DBImpl::OldestSnapshotLocked() const {
+  return snapshots_.empty() ? last_sequence_ : *snapshots_.begin();
+}
+
+void DBImpl::InstallLocked(const Manifest& committed, std::shared_ptr<Version> version) {
+  if (committed.version() <= manifest_.version()) return;  // a newer one is installed already
+  manifest_ = committed;
+  version_ = std::move(version);
+  last_epoch_confirm_micros_ = clock_->MonotonicMicros();
+  stall_cv_.notify_all();
+  compaction_cv_.notify_all();
+}
+
+void DBImpl::PrepareSpecLocked(CompactionSpec* spec) const {
+  spec->snapshots.assign(snapshots_.begin(), snapshots_.end());
+  spec->snapshots.erase(std::unique(spec->snapshots.begin(), spec->snapshots.end()),
+                        spec->snapshots.end());
+  spec->max_subcompactions = std::max(1, options_.max_subcompactions);
+  // Commit well within gc_min_age (a DB setting), or GC could delete the uploads of a job that
+  // still commits: GC only deletes unreferenced objects older than gc_min_age.
+  uint64_t deadline_micros = options_.compaction_deadline_ms * 1000;
+  if (deadline_micros == 0) deadline_micros = manifest_.settings().gc_min_age_micros() / 4;
+  spec->deadline_micros = deadline_micros == 0 ? 0 : clock_->MonotonicMicros() + deadline_micros;
+}
+
+Status DBImpl::RunCompaction(const CompactionSpec& spec) {
+  const uint64_t start = clock_->MonotonicMicros();
+  CompactionEnv env;
+  env.store = store_;
+  env.clock = clock_;
+  env.readers = sst_cache_.get();
+  env.read_options = sst_read_options_;
+  env.builder_options = BuilderOptions();
+  env.epoch = epoch_;
+  env.filter = options_.compaction_filter;
+  env.pool = compaction_pool_.get();
+  env.cancel = &cancel_compaction_;
+  CompactionJob job(spec, env);
+  auto result = job.Run();
+  if (!result.ok()) {
+    compactions_failed_++;
+    return result.status().WithContext("compaction " + spec.ToString());
+  }
+  std::vector<proto::SstMeta> outputs;
+  for (auto& out : result->outputs) {
+    sst_cache_->Add(out.meta.object_key(), out.reader);
+    outputs.push_back(out.meta);
+  }
+
+  Manifest base;
+  SequenceNumber oldest_snapshot;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    base = manifest_;
+    oldest_snapshot = OldestSnapshotLocked();
+  }
+  const uint64_t epoch = epoch_;
+  auto committed = manifests_->Commit(
+      base,
+      [&](const Manifest& latest, Manifest* next) -> Status {
+        if (latest.writer_epoch() != epoch) {
+          return Status::Fenced("writer epoch " + std::to_string(epoch) + " was replaced by " +
+                                std::to_string(latest.writer_epoch()));
+        }
+        if (spec.deadline_micros != 0 && clock_->MonotonicMicros() > spec.deadline_micros) {
+          return Status::TimedOut("compaction " + spec.ToString() +
+                                  " passed its deadline before it could commit");
+        }
+        RETURN_IF_ERROR(ApplyCompactionEdit(spec, outputs, latest, next));
+        next->set_oldest_snapshot_seq(oldest_snapshot);
+        return Status::OK();
+      },
+      "compaction");
+  if (!committed.ok()) {
+    // The outputs stay in the store as orphans; GC deletes them after gc_min_age.
+    compactions_failed_++;
+    if (IsCompactionConflict(committed.status())) {
+      // Another committer (a separate compactor) changed the levels: install the latest
+      // manifest, so that the next pick does not choose the same stale inputs again.
+      auto latest = manifests_->LoadLatest(base.version());
+      if (latest.ok() && latest->writer_epoch() == epoch) {
+        auto version = sst_cache_->BuildVersion(*latest);
+        if (version.ok()) {
+          std::lock_guard<std::mutex> lock(mu_);
+          InstallLocked(*latest, std::move(version).value());
+        }
+      }
+    }
+    return committed.status().WithContext("committing compaction " + spec.ToString());
+  }
+  ASSIGN_OR_RETURN(auto version, sst_cache_->BuildVersion(*committed));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    InstallLocked(*committed, std::move(version));
+  }
+  // Readers of SSTs no longer referenced are closed once the last Version using them is gone.
+  sst_cache_->Retain(*committed);
+  compactions_++;
+  if (spec.trivial_move) trivial_moves_++;
+  compaction_bytes_read_ += result->bytes_read;
+  compaction_bytes_written_ += result->bytes_written;
+  compaction_micros_ += clock_->MonotonicMicros() - start;
+  LOG_INFO("{}: compaction {} committed as manifest {}: {} outputs, {} -> {} bytes", url_,
+           spec.ToString(), committed->version(), outputs.size(), result->bytes_read,
+           result->bytes_written);
+  return Status::OK();
+}
+
+void DBImpl::CompactionLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  int failures = 0;
+  while (!closing_) {
+    std::optional<CompactionSpec> spec;
+    if (bg_error_.ok() && !manual_compaction_ && !compaction_running_) {
+      spec = PickCompaction(manifest_, options_);
+    }
+    if (!spec) {
+      compaction_cv_.wait_for(lock, std::chrono::seconds(1));
+      continue;
+    }
+    PrepareSpecLocked(&*spec);
+    compaction_running_ = true;
+    lock.unlock();
+    Status s = RunCompaction(*spec);
+    lock.lock();
+    compaction_running_ = false;
+    compaction_cv_.notify_all();
+    if (s.ok()) {
+      failures = 0;
+      continue;
+    }
+    if (s.IsFenced()) {
+      if (bg_error_.ok()) bg_error_ = s;
+      stall_cv_.notify_all();
+      continue;
+    }
+    if (closing_) break;
+    // A lost race with another committer is retried soon with a fresh pick (RunCompaction
+    // installed the latest manifest); anything else backs off (the store may be failing)
+    // without stopping the writer.
+    if (IsCompactionConflict(s)) {
+      compaction_cv_.wait_for(lock, std::chrono::milliseconds(10));
+    } else {
+      failures++;
+      LOG_WARN("{}: {}", url_, s.ToString());
+      compaction_cv_.wait_for(lock, std::chrono::milliseconds(std::min(100 * failures, 5000)));
+    }
+  }
+}
+
+Status DBImpl::CompactAll() {
+  RETURN_IF_ERROR(Flush());
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    compaction_cv_.wait(lock, [&] { return !compaction_running_ && !manual_compaction_; });
+    RETURN_IF_ERROR(CheckWritable());
+    manual_compaction_ = true;
+    compaction_running_ = true;
+  }
+  Status result;
+  bool last_level_rewritten = false;
+  int num_levels;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    num_levels = EffectiveNumLevels(manifest_, options_);
+  }
+  for (int level = 0; level < num_levels && result.ok(); level++) {
+    const bool last = level == num_levels - 1;
+    if (last && last_level_rewritten) break;
+    // A lost race (another committer moved an input) is retried with a fresh pick.
+    for (int attempt = 0; attempt < 8; attempt++) {
+      std::optional<CompactionSpec> spec;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        // Everything already in the last level is rewritten in place, so that what no snapshot
+        // needs any more (old versions, tombstones) is gone afterwards.
+        spec = last ? PickLastLevelRewrite(manifest_, options_)
+                    : PickWholeLevel(manifest_, options_, level);
+        if (spec) PrepareSpecLocked(&*spec);
+      }
+      if (!spec) break;
+      result = RunCompaction(*spec);
+      if (result.ok() && spec->output_level == num_levels - 1 && !spec->trivial_move) {
+        last_level_rewritten = true;
+      }
+      if (!IsCompactionConflict(result)) break;
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  manual_compaction_ = false;
+  compaction_running_ = false;
+  compaction_cv_.notify_all();
+  return result;
+}
+
+}  // namespace cloudkv
