@@ -242,6 +242,33 @@ TEST_P(DBRangeDeleteTest, BadRangesAreRejectedAndEmptyOnesAreNoOps) {
   EXPECT_EQ(Scan().size(), 5u);
 }
 
+// Compaction carries range tombstones into its outputs while a snapshot needs the covered
+// keys, and drops both at the bottom once no snapshot does.
+TEST_P(DBRangeDeleteTest, CompactionKeepsTombstonesWhileNeededAndDropsThemAtTheBottom) {
+  PutRange(0, 30, "v");
+  ASSERT_TRUE(db_->Flush().ok());
+  const Snapshot* before = db_->GetSnapshot();
+  ASSERT_TRUE(db_->DeleteRange({}, K(5), K(15)).ok());
+  PutRange(10, 11, "w");
+  ASSERT_TRUE(db_->Flush().ok());
+  ASSERT_TRUE(db_->CompactAll().ok());
+  const auto after_first =
+      Keys({0, 1, 2, 3, 4, 10, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29});
+  EXPECT_EQ(Scan(), after_first);
+  ReadOptions at;
+  at.snapshot = before;
+  EXPECT_EQ(Scan(at).size(), 30u);
+  EXPECT_EQ(Get(K(7), before), "vk007");
+  EXPECT_EQ(Get(K(7)), "<NotFound>");
+  db_->ReleaseSnapshot(before);
+  ASSERT_TRUE(db_->CompactAll().ok());
+  EXPECT_EQ(Scan(), after_first);
+  EXPECT_EQ(Get(K(10)), "wk010");
+  Reopen();
+  EXPECT_EQ(Scan(), after_first);
+  EXPECT_EQ(Get(K(14)), "<NotFound>");
+}
+
 // A memtable holding nothing but an empty range has nothing to store: the flush adds no SST
 // (an SST without any key would have no key range) but still moves the WAL pointers.
 TEST_P(DBRangeDeleteTest, FlushOfOnlyAnEmptyRangeAddsNoSst) {
