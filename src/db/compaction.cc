@@ -64,8 +64,31 @@ bool SstOverlapsRange(const proto::SstMeta& f, std::string_view smallest_user_ke
            ExtractUserKey(f.smallest_key()) > largest_user_key);
 }
 
+namespace {
+
+// True if an SST's largest key is the end of a range tombstone, (end, max sequence, range
+// deletion): the SST holds nothing of that user key itself.
+bool EndsAtTombstoneEnd(const proto::SstMeta& f) {
+  return ExtractTrailer(f.largest_key()) ==
+         PackSequenceAndType(kMaxSequenceNumber, kTypeRangeDeletion);
+}
+
+}  // namespace
+
 bool SstRangesOverlap(const proto::SstMeta& a, const proto::SstMeta& b) {
-  return SstOverlapsRange(a, ExtractUserKey(b.smallest_key()), ExtractUserKey(b.largest_key()));
+  if (!SstOverlapsRange(a, ExtractUserKey(b.smallest_key()), ExtractUserKey(b.largest_key()))) {
+    return false;
+  }
+  // Touching only at a tombstone's exclusive end is no overlap (adjacent outputs, format-sst.md).
+  if (EndsAtTombstoneEnd(a) &&
+      ExtractUserKey(a.largest_key()) == ExtractUserKey(b.smallest_key())) {
+    return false;
+  }
+  if (EndsAtTombstoneEnd(b) &&
+      ExtractUserKey(b.largest_key()) == ExtractUserKey(a.smallest_key())) {
+    return false;
+  }
+  return true;
 }
 
 std::string CompactionSpec::ToString() const {
