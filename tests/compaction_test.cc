@@ -283,7 +283,8 @@ TEST_F(CompactionTest, FilterTurnsExpiredValuesIntoTombstones) {
   auto version = cache_.BuildVersion(next);
   ASSERT_TRUE(version.ok());
   LookupResult lr;
-  ASSERT_TRUE((*version)->Get("k", kMaxSequenceNumber, &lr).ok());
+  SequenceNumber covering = 0;
+  ASSERT_TRUE((*version)->Get("k", kMaxSequenceNumber, &lr, &covering).ok());
   EXPECT_EQ(lr.state, LookupState::kDeleted);  // not "old"
 
   // A value a snapshot reads is never filtered.

@@ -21,8 +21,23 @@ struct Version {
 // user key -> sequence -> version
 using VersionModel = std::map<std::string, std::map<SequenceNumber, Version>>;
 
-// What a DB iterator at `snapshot` within [lower, upper) must show. Range deletions are not
-// honoured yet (see db_iterator.h), so the model ignores them too.
+// True if a range deletion of the model with entry_seq < seq <= snapshot covers key (the
+// brute-force answer FragmentedRangeTombstoneList must match).
+bool ModelCovered(const VersionModel& model, const std::string& key, SequenceNumber entry_seq,
+                  SequenceNumber snapshot) {
+  for (const auto& [begin, versions] : model) {
+    if (begin > key) break;
+    for (const auto& [seq, v] : versions) {
+      if (v.type == kTypeRangeDeletion && key < v.value && seq > entry_seq && seq <= snapshot) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// What a DB iterator at `snapshot` within [lower, upper) must show: the newest point entry at
+// or below the snapshot, if it is a value no newer visible range deletion covers.
 ModelEntries Visible(const VersionModel& model, SequenceNumber snapshot,
                      const std::optional<std::string>& lower,
                      const std::optional<std::string>& upper) {
@@ -32,7 +47,9 @@ ModelEntries Visible(const VersionModel& model, SequenceNumber snapshot,
     if (upper && key >= *upper) continue;
     for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
       if (v->first > snapshot || v->second.type == kTypeRangeDeletion) continue;
-      if (v->second.type == kTypeValue) out.emplace_back(key, v->second.value);
+      if (v->second.type == kTypeValue && !ModelCovered(model, key, v->first, snapshot)) {
+        out.emplace_back(key, v->second.value);
+      }
       break;
     }
   }
@@ -45,7 +62,8 @@ std::string UserKey(Random* rnd, int key_space) {
   return k;
 }
 
-// Random puts, deletes and range deletions spread over several memtables (as the memtable,
+// Random puts, deletes and range deletions (honoured through the memtables' fragmented lists)
+// spread over several memtables (as the memtable,
 // immutable memtables and L0 would be), read through merging + DB iterators at random
 // snapshots and bounds.
 TEST(DBIterator, RandomHistoryMatchesModel) {
@@ -67,11 +85,12 @@ TEST(DBIterator, RandomHistoryMatchesModel) {
         std::string value = rnd.Printable(rnd.Uniform(20));
         mem->Add(seq, kTypeValue, key, value);
         model[key][seq] = {kTypeValue, value};
-      } else if (op < 19) {
+      } else if (op < 18) {
         mem->Add(seq, kTypeDeletion, key, "");
         model[key][seq] = {kTypeDeletion, ""};
       } else {
-        std::string end = UserKey(&rnd, key_space);
+        // Mostly short ranges, sometimes wide ones (and empty ones when end <= key).
+        std::string end = rnd.OneIn(4) ? UserKey(&rnd, key_space) : key + "5";
         mem->Add(seq, kTypeRangeDeletion, key, end);
         model[key][seq] = {kTypeRangeDeletion, end};
       }
@@ -82,8 +101,13 @@ TEST(DBIterator, RandomHistoryMatchesModel) {
       if (rnd.OneIn(2)) lower = UserKey(&rnd, key_space);
       if (rnd.OneIn(2)) upper = UserKey(&rnd, key_space);
       std::vector<std::unique_ptr<Iterator>> children;
-      for (auto& m : mems) children.push_back(m->NewIterator());
-      auto it = NewDBIterator(NewMergingIterator(std::move(children)), snapshot, lower, upper);
+      std::vector<RangeTombstoneListPtr> tombstones;
+      for (auto& m : mems) {
+        children.push_back(m->NewIterator());
+        tombstones.push_back(m->GetRangeTombstones());  // null if none
+      }
+      auto it = NewDBIterator(NewMergingIterator(std::move(children)), snapshot, lower, upper,
+                              tombstones);
       ModelEntries expected = Visible(model, snapshot, lower, upper);
       CheckIteratorAgainstModel(it.get(), expected, std::less<std::string>(), &rnd, 500,
                                 [&] { return UserKey(&rnd, key_space + 3); });

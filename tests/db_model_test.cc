@@ -1,7 +1,7 @@
-// Randomized model test: the DB against a std::map, with puts, deletes, batches, snapshots,
-// forward and reverse iteration with bounds, flushes, reopen and simulated crashes. Compaction
-// runs continually (tiny SSTs and levels, L0 trigger 2) and CompactAll is a step of its own;
-// snapshots are held across both.
+// Randomized model test: the DB against a std::map, with puts, deletes, range deletes, batches,
+// snapshots, forward and reverse iteration with bounds, flushes, reopen and simulated crashes.
+// Compaction runs continually (tiny SSTs and levels, L0 trigger 2) and CompactAll is a step of
+// its own; snapshots are held across both.
 // Prints its seed; CLOUDKV_SEED repeats a run and CLOUDKV_MODEL_STEPS makes it longer.
 #include <gtest/gtest.h>
 
@@ -146,12 +146,34 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
 
   std::string Key() { return "k" + std::to_string(rnd_->Uniform(key_space_)); }
 
+  // A short or wide range of keys (begin <= end; sometimes empty).
+  std::pair<std::string, std::string> KeyRange() {
+    std::string begin = Key();
+    std::string end = rnd_->OneIn(3) ? Key() : begin + std::to_string(rnd_->Uniform(10));
+    if (end < begin) std::swap(begin, end);
+    return {begin, end};
+  }
+
+  // Every written key in [begin, end) becomes absent.
+  void RecordDeleteRange(const std::string& begin, const std::string& end) {
+    for (auto it = history_.lower_bound(begin); it != history_.end() && it->first < end; ++it) {
+      it->second.values.push_back(std::nullopt);
+    }
+  }
+
   void Run(int steps) {
     OpenDb();
     std::vector<std::pair<const Snapshot*, Model>> snapshots;
     for (int step = 0; step < steps; step++) {
       int op = static_cast<int>(rnd_->Uniform(100));
-      if (op < 45) {  // put or delete, durable or not
+      if (op < 4) {  // DeleteRange, durable or not
+        auto [begin, end] = KeyRange();
+        bool durable = rnd_->OneIn(3);
+        RecordDeleteRange(begin, end);
+        Status s = db_->DeleteRange({.durable = durable}, begin, end);
+        ASSERT_TRUE(s.ok()) << s.ToString();
+        if (durable) MarkAllAcked();
+      } else if (op < 45) {  // put or delete, durable or not
         std::string k = Key();
         bool del = rnd_->OneIn(5);
         bool durable = rnd_->OneIn(3);
@@ -167,7 +189,11 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
         int n = 1 + static_cast<int>(rnd_->Uniform(8));
         for (int i = 0; i < n; i++) {
           std::string k = Key();
-          if (rnd_->OneIn(4)) {
+          if (rnd_->OneIn(10)) {  // atomically with the batch's other records, in order
+            auto [begin, end] = KeyRange();
+            b.DeleteRange(begin, end);
+            RecordDeleteRange(begin, end);
+          } else if (rnd_->OneIn(4)) {
             b.Delete(k);
             history_[k].values.push_back(std::nullopt);
           } else {

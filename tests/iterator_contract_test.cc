@@ -1,6 +1,6 @@
 // The shared iterator-contract harness (tests/support/iterator_harness.h) over the memtable,
-// merging, level and DB iterators (block and SST iterators run it in block_test.cc and
-// sst_test.cc).
+// merging, level and DB iterators, also with range tombstones (block and SST iterators run it
+// in block_test.cc and sst_test.cc).
 #include <gtest/gtest.h>
 
 #include "cloudkv/db.h"
@@ -137,6 +137,57 @@ TEST(IteratorContract, DBIteratorOverMemtableAndSsts) {
           if (i % 3 == 0) second.Delete(sorted[i].first + "~gone");
         }
         if (!(*db)->Write({}, second).ok()) return nullptr;
+        auto it = (*db)->NewIterator({});
+        return std::make_unique<OwningIterator>(std::move(db).value(), std::move(it));
+      },
+      options);
+}
+
+// The same with range tombstones present: a wide one older than every key (hides nothing),
+// and narrow ones between consecutive expected keys hiding extra keys, with tombstones and the
+// keys they hide split between an SST and the memtable in both directions.
+TEST(IteratorContract, DBIteratorWithRangeTombstones) {
+  IteratorHarnessOptions options;
+  options.sizes = {0, 1, 2, 5, 40, 300};
+  options.operations = 300;
+  RunIteratorContract(
+      "IteratorContract.DBIteratorWithRangeTombstones",
+      [](const std::vector<KeyValue>& sorted) -> std::unique_ptr<Iterator> {
+        Options o;
+        o.store = NewPrivateMemoryStore("contract-rangedel");
+        o.block_size = 256;
+        auto db = DB::Open("memory://contract-rangedel", o);
+        if (!db.ok()) return nullptr;
+        // Gap i is [sorted[i] + "\0", next expected key): no expected key lies inside it.
+        auto gap_end = [&](size_t i) {
+          return i + 1 < sorted.size() ? sorted[i + 1].first : sorted[i].first + '\x01';
+        };
+        auto hidden = [&](size_t i) { return sorted[i].first + std::string("\0gone", 5); };
+        auto usable = [&](size_t i) { return hidden(i) < gap_end(i); };
+        WriteBatch old;
+        old.DeleteRange("", std::string(4, '\xff'));
+        for (size_t i = 0; i < sorted.size(); i++) {
+          if (i % 3 != 2 && usable(i)) old.Put(hidden(i), "x");
+        }
+        WriteBatch first;
+        for (size_t i = 0; i < sorted.size(); i++) {
+          if (i % 2 == 0) first.Put(sorted[i].first, sorted[i].second);
+          if (i % 3 == 0 && usable(i)) first.DeleteRange(sorted[i].first + '\0', gap_end(i));
+        }
+        if (!(*db)->Write({}, old).ok() || !(*db)->Write({}, first).ok() || !(*db)->Flush().ok()) {
+          return nullptr;
+        }
+        WriteBatch second;
+        for (size_t i = 0; i < sorted.size(); i++) {
+          if (i % 2 == 1) second.Put(sorted[i].first, sorted[i].second);
+          if (i % 3 == 1 && usable(i)) second.DeleteRange(sorted[i].first + '\0', gap_end(i));
+          if (i % 3 == 2 && usable(i)) second.Put(hidden(i), "x");
+        }
+        WriteBatch third;  // deletes the hidden keys written just before, in the memtable
+        for (size_t i = 2; i < sorted.size(); i += 3) {
+          if (usable(i)) third.DeleteRange(hidden(i), gap_end(i));
+        }
+        if (!(*db)->Write({}, second).ok() || !(*db)->Write({}, third).ok()) return nullptr;
         auto it = (*db)->NewIterator({});
         return std::make_unique<OwningIterator>(std::move(db).value(), std::move(it));
       },

@@ -173,23 +173,31 @@ TEST(MemTable, GetMatchesModelAtEverySnapshot) {
 TEST(MemTable, IteratorMatchesModel) {
   Random rnd(TestSeed("MemTable.IteratorMatchesModel"));
   auto mem = std::make_shared<MemTable>(Arena::kMinBlockBytes);
-  std::map<std::string, std::string, InternalKeyLess> model;
+  // Point entries and range tombstones go to separate iterators.
+  std::map<std::string, std::string, InternalKeyLess> model, range_model;
   for (int i = 0; i < 2000; i++) {
     std::string key = RandomKey(&rnd, 200);
     SequenceNumber seq = rnd.Range(1, 1000);
     ValueType type = static_cast<ValueType>(rnd.Uniform(3));
     std::string ikey = MakeInternalKey(key, seq, type);
-    if (model.count(ikey)) continue;
+    auto& m = type == kTypeRangeDeletion ? range_model : model;
+    if (m.count(ikey)) continue;
     std::string value = type == kTypeDeletion ? "" : rnd.Printable(rnd.Uniform(30));
     mem->Add(seq, type, key, value);
-    model[ikey] = value;
+    m[ikey] = value;
   }
-  ModelEntries entries(model.begin(), model.end());
-  auto it = mem->NewIterator();
-  CheckIteratorAgainstModel(it.get(), entries, InternalKeyLess(), &rnd, 20000, [&] {
+  auto random_target = [&] {
     return MakeInternalKey(RandomKey(&rnd, 220), rnd.Range(0, 1001),
                            static_cast<ValueType>(rnd.Uniform(3)));
-  });
+  };
+  ModelEntries entries(model.begin(), model.end());
+  auto it = mem->NewIterator();
+  CheckIteratorAgainstModel(it.get(), entries, InternalKeyLess(), &rnd, 20000, random_target);
+  ModelEntries range_entries(range_model.begin(), range_model.end());
+  ASSERT_FALSE(range_entries.empty());
+  auto range_it = mem->NewRangeTombstoneIterator();
+  CheckIteratorAgainstModel(range_it.get(), range_entries, InternalKeyLess(), &rnd, 5000,
+                            random_target);
 }
 
 TEST(MemTable, CountersAndTimes) {
@@ -216,12 +224,42 @@ TEST(MemTable, CountersAndTimes) {
   mem.set_first_write_time_micros(123456);
   EXPECT_EQ(mem.first_write_time_micros(), 123456u);
 
-  // The range deletion is stored and visible to iterators.
-  auto it = mem.NewIterator();
-  it->Seek(MakeInternalKey("c", kMaxSequenceNumber, kValueTypeForSeek));
+  // The range deletion is stored apart from point entries.
+  auto it = mem.NewRangeTombstoneIterator();
+  it->SeekToFirst();
   ASSERT_TRUE(it->Valid());
   EXPECT_EQ(it->key(), MakeInternalKey("c", 9, kTypeRangeDeletion));
   EXPECT_EQ(it->value(), "d");
+  it->Next();
+  EXPECT_FALSE(it->Valid());
+  auto points = mem.NewIterator();
+  points->Seek(MakeInternalKey("c", kMaxSequenceNumber, kValueTypeForSeek));
+  ASSERT_TRUE(points->Valid());
+  EXPECT_EQ(ExtractUserKey(points->key()), "k0");
+}
+
+TEST(MemTable, RangeTombstonesAreFragmentedAndCachedUntilTheNextOne) {
+  MemTable mem;
+  EXPECT_EQ(mem.GetRangeTombstones(), nullptr);
+  mem.Add(1, kTypeValue, "b", "1");
+  EXPECT_EQ(mem.GetRangeTombstones(), nullptr);
+  mem.Add(2, kTypeRangeDeletion, "a", "c");
+  RangeTombstoneListPtr first = mem.GetRangeTombstones();
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(mem.GetRangeTombstones(), first);  // cached
+  EXPECT_EQ(first->MaxCoveringSeq("b", 5), 2u);
+  EXPECT_EQ(first->MaxCoveringSeq("b", 1), 0u);
+  EXPECT_EQ(first->MaxCoveringSeq("c", 5), 0u);
+  mem.Add(3, kTypeRangeDeletion, "b", "d");
+  RangeTombstoneListPtr second = mem.GetRangeTombstones();
+  ASSERT_NE(second, first);
+  EXPECT_EQ(second->num_fragments(), 3u);  // [a,b) {2}, [b,c) {3,2}, [c,d) {3}
+  EXPECT_EQ(second->MaxCoveringSeq("c", 5), 3u);
+  EXPECT_EQ(second->MaxCoveringSeq("b", 2), 2u);
+  // Point lookups are unaffected by range tombstones (callers combine them).
+  LookupResult r;
+  mem.Get("b", 5, &r);
+  EXPECT_EQ(r.state, LookupState::kFound);
 }
 
 TEST(MemTable, LargeKeysAndValues) {
@@ -276,8 +314,8 @@ TEST(MemTable, InsertBatchUsesConsecutiveSequences) {
   mem.Get("b", 53, &r);
   EXPECT_EQ(r.state, LookupState::kDeleted);
   EXPECT_EQ(r.sequence, 51u);
-  auto it = mem.NewIterator();
-  it->Seek(MakeInternalKey("c", kMaxSequenceNumber, kValueTypeForSeek));
+  auto it = mem.NewRangeTombstoneIterator();
+  it->SeekToFirst();
   ASSERT_TRUE(it->Valid());
   EXPECT_EQ(it->key(), MakeInternalKey("c", 52, kTypeRangeDeletion));
   EXPECT_EQ(it->value(), "e");

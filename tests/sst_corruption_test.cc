@@ -1,6 +1,6 @@
-// Corruption of every region of an SST object (header, data blocks, filter, properties, index,
-// footer) and truncation: every read either returns the right data or a Corruption status
-// naming the object, never wrong data.
+// Corruption of every region of an SST object (header, data blocks, filter, range deletions,
+// properties, index, footer) and truncation: every read either returns the right data or a
+// Corruption status naming the object, never wrong data.
 #include <gtest/gtest.h>
 
 #include "cache/block_cache.h"
@@ -33,6 +33,8 @@ class SstCorruptionTest : public ::testing::Test {
     bo.block_size = 256;
     SstBuilder builder(bo, 3, 4, 5);
     for (const auto& [k, v] : entries_) builder.Add(k, v);
+    tombstones_ = {{"a", "m", 7}, {"c", "e", 9}, {"x", "y\xff", 3}};
+    for (const auto& t : tombstones_) builder.AddRangeTombstone(t.begin, t.end, t.seq);
     auto sst = builder.Finish(nullptr);
     ASSERT_TRUE(sst.ok());
     good_ = *sst;
@@ -43,6 +45,7 @@ class SstCorruptionTest : public ::testing::Test {
         {"header", 0, kSstHeaderSize},
         {"data", kSstHeaderSize, f.filter.offset},
         {"filter", f.filter.offset, f.filter.offset + f.filter.size},
+        {"range-del", f.filter.offset + f.filter.size, f.properties.offset},
         {"properties", f.properties.offset, f.properties.offset + f.properties.size},
         {"index", f.index.offset, f.index.offset + f.index.size},
         {"footer", good_.size() - kSstFooterSize, good_.size()},
@@ -67,6 +70,8 @@ class SstCorruptionTest : public ::testing::Test {
       return true;
     }
     bool corrupt = false;
+    // Range tombstones are pinned at Open: if it succeeded they are exactly right.
+    EXPECT_EQ((*reader)->range_tombstones(), tombstones_);
     auto it = (*reader)->NewIterator();
     size_t n = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next(), n++) {
@@ -105,6 +110,7 @@ class SstCorruptionTest : public ::testing::Test {
 
   std::shared_ptr<ObjectStore> store_ = NewPrivateMemoryStore("sst_corruption_test");
   std::vector<KeyValue> entries_;
+  std::vector<RangeTombstone> tombstones_;  // sorted by (begin, seq descending)
   std::string good_;
   std::vector<Region> regions_;
   int counter_ = 0;

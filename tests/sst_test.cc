@@ -159,13 +159,12 @@ TEST_F(SstTest, EmptyAndSingleEntry) {
 }
 
 TEST_F(SstTest, VersionsSpanningBlocksAndSnapshots) {
-  // 300 versions of "key" (every third a deletion, one range tombstone) between "a" and "z",
+  // 300 versions of "key" (every ninth a deletion) between "a" and "z",
   // in 64-byte blocks, so the versions of one key span many blocks.
   std::vector<KeyValue> entries;
   entries.emplace_back(MakeInternalKey("a", 1, kTypeValue), "a1");
   for (SequenceNumber seq = 900; seq >= 3; seq -= 3) {
     ValueType t = seq % 9 == 0 ? kTypeDeletion : kTypeValue;
-    if (seq == 450) t = kTypeRangeDeletion;
     entries.emplace_back(MakeInternalKey("key", seq, t), "v" + std::to_string(seq));
   }
   entries.emplace_back(MakeInternalKey("z", 2, kTypeValue), "z2");
@@ -175,8 +174,8 @@ TEST_F(SstTest, VersionsSpanningBlocksAndSnapshots) {
   auto reader = Open(BuildSst(entries, bo, &props));
   ASSERT_NE(reader, nullptr);
   EXPECT_GT(reader->num_data_blocks(), 50u);
-  EXPECT_EQ(props.num_deletions, 99u);  // multiples of 9 but 450
-  EXPECT_EQ(props.num_range_deletions, 1u);
+  EXPECT_EQ(props.num_deletions, 100u);  // multiples of 9
+  EXPECT_EQ(props.num_range_deletions, 0u);
   for (SequenceNumber snap = 0; snap <= 1000; snap++) {
     LookupResult got;
     ASSERT_TRUE(reader->Get("key", snap, &got).ok());
@@ -405,6 +404,114 @@ TEST_F(SstTest, ConcurrentReaders) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_GT(ro.cache->GetStats().evictions, 0u);
+}
+
+// Range tombstones round-trip through the range-deletion block (format version 2), are
+// pinned and fragmented at Open, widen the SST's key range, and leave point data alone.
+TEST_F(SstTest, RangeTombstonesRoundTrip) {
+  Random rnd(TestSeed("SstTest.RangeTombstonesRoundTrip"));
+  for (int trial = 0; trial < 20; trial++) {
+    std::vector<KeyValue> entries;
+    for (int i = 0; i < static_cast<int>(rnd.Uniform(200)); i++) {
+      char k[16];
+      snprintf(k, sizeof(k), "m%05d", i);
+      entries.emplace_back(MakeInternalKey(k, 100 + i, kTypeValue), rnd.Printable(10));
+    }
+    std::vector<RangeTombstone> tombstones;
+    const int n = trial == 0 ? 1 : static_cast<int>(rnd.Range(1, 50));
+    for (int i = 0; i < n; i++) {
+      std::string b = rnd.Printable(rnd.Range(0, 4)), e = rnd.Printable(rnd.Range(1, 4));
+      if (b >= e) b = "";
+      if (b >= e) continue;
+      tombstones.push_back({b, e, 1000 + static_cast<SequenceNumber>(i)});
+    }
+    if (tombstones.empty()) continue;
+    SstBuilder builder(SstBuilderOptions{}, 7, 0x1234, 99);
+    for (const auto& t : tombstones) builder.AddRangeTombstone(t.begin, t.end, t.seq);
+    for (const auto& [k, v] : entries) builder.Add(k, v);
+    SstProperties props;
+    auto sst = builder.Finish(&props);
+    ASSERT_TRUE(sst.ok()) << sst.status().ToString();
+    SstFooter footer;
+    ASSERT_TRUE(
+        DecodeSstFooter(std::string_view(*sst).substr(sst->size() - kSstFooterSize), &footer).ok());
+    EXPECT_EQ(footer.format_version, kSstFormatVersionWithRangeDeletions);
+    EXPECT_EQ(props.num_range_deletions, tombstones.size());
+    EXPECT_EQ(props.num_entries, entries.size());
+    auto reader = Open(*sst);
+    ASSERT_NE(reader, nullptr);
+    // Stored sorted by (begin, sequence descending).
+    std::vector<RangeTombstone> sorted = tombstones;
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+      return a.begin != b.begin ? a.begin < b.begin : a.seq > b.seq;
+    });
+    EXPECT_EQ(reader->range_tombstones(), sorted);
+    ASSERT_NE(reader->fragmented_range_tombstones(), nullptr);
+    EXPECT_EQ(reader->properties().num_range_deletions, tombstones.size());
+    // smallest/largest cover every tombstone and every point entry.
+    std::string_view smallest = ExtractUserKey(reader->properties().smallest_key);
+    std::string_view largest = ExtractUserKey(reader->properties().largest_key);
+    for (const auto& t : tombstones) {
+      EXPECT_LE(smallest, t.begin);
+      EXPECT_GE(largest, t.end);
+      EXPECT_EQ(reader->fragmented_range_tombstones()->MaxCoveringSeq(t.begin,
+                                                                      kMaxSequenceNumber) >= t.seq,
+                true);
+    }
+    EXPECT_EQ(reader->properties().smallest_seq, entries.empty() ? 1000u : 100u);
+    // Point data is unchanged.
+    auto it = reader->NewIterator();
+    size_t i = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next(), i++) {
+      ASSERT_LT(i, entries.size());
+      EXPECT_EQ(it->key(), entries[i].first);
+    }
+    EXPECT_TRUE(it->status().ok());
+    EXPECT_EQ(i, entries.size());
+  }
+}
+
+// SSTs without range tombstones stay format version 1 (what earlier builds wrote and read);
+// unknown versions are refused.
+TEST_F(SstTest, FormatVersionOneWithoutTombstonesAndUnknownVersionsRefused) {
+  std::vector<KeyValue> entries = {{MakeInternalKey("a", 1, kTypeValue), "1"}};
+  std::string v1 = BuildSst(entries, {});
+  EXPECT_EQ(DecodeFixed32(v1.data() + 8), kSstFormatVersion);
+  auto reader = Open(v1);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_TRUE(reader->range_tombstones().empty());
+  EXPECT_EQ(reader->fragmented_range_tombstones(), nullptr);
+  SstFooter footer;
+  ASSERT_TRUE(
+      DecodeSstFooter(std::string_view(v1).substr(v1.size() - kSstFooterSize), &footer).ok());
+  EXPECT_EQ(footer.format_version, 1u);
+  // A version-3 footer (a future format) is refused with Corruption, not misread.
+  std::string v3 = v1;
+  EncodeFixed32(v3.data() + v3.size() - kSstFooterSize + 68, 3);
+  ASSERT_TRUE(store_->Put("sst/v3.sst", v3).ok());
+  auto bad = SstReader::Open(store_, "sst/v3.sst", v3.size(), {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.status().IsCorruption()) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("version"), std::string::npos);
+
+  // An SST holding only range tombstones: no data blocks, a key range from the tombstones.
+  SstBuilder only(SstBuilderOptions{}, 7, 0x99, 99);
+  only.AddRangeTombstone("c", "f", 5);
+  only.AddRangeTombstone("a", "d", 3);
+  SstProperties props;
+  auto sst = only.Finish(&props);
+  ASSERT_TRUE(sst.ok()) << sst.status().ToString();
+  EXPECT_EQ(props.smallest_key, MakeInternalKey("a", 3, kTypeRangeDeletion));
+  EXPECT_EQ(props.largest_key, MakeInternalKey("f", kMaxSequenceNumber, kTypeRangeDeletion));
+  EXPECT_EQ(props.smallest_seq, 3u);
+  EXPECT_EQ(props.largest_seq, 5u);
+  auto tomb = Open(*sst);
+  ASSERT_NE(tomb, nullptr);
+  EXPECT_EQ(tomb->num_data_blocks(), 0u);
+  EXPECT_EQ(tomb->fragmented_range_tombstones()->MaxCoveringSeq("c", 10), 5u);
+  LookupResult r;
+  ASSERT_TRUE(tomb->Get("c", 10, &r).ok());
+  EXPECT_EQ(r.state, LookupState::kNotPresent);
 }
 
 }  // namespace

@@ -91,7 +91,8 @@ class DB {
 
   // Atomically applies a batch. Returns once durable if options.durable. On success, if
   // `sequence` is not null, stores the sequence number of the batch's last record.
-  // Errors: InvalidArgument (oversize key/value/batch; nothing written), Fenced, Busy (memory
+  // Errors: InvalidArgument (oversize key/value/batch, or a DeleteRange with begin > end;
+  // nothing written), Fenced, Busy (memory
   // limits held for write_stall_timeout_ms), IOError.
   virtual Status Write(const WriteOptions& options, const WriteBatch& batch,
                        uint64_t* sequence) = 0;
@@ -100,7 +101,12 @@ class DB {
   }
   Status Put(const WriteOptions& options, std::string_view key, std::string_view value);
   Status Delete(const WriteOptions& options, std::string_view key);
-  // Deletes every key in [begin, end).
+  // Deletes every key k with begin <= k < end (bytewise) that exists when the write is
+  // applied, as one record at one sequence number: readers at a snapshot taken before it still
+  // see the keys; keys written after it are not affected. Cost does not depend on the number
+  // of keys deleted. begin == end is an empty range (OK, deletes nothing), as in RocksDB.
+  // Errors: InvalidArgument if begin > end or either bound exceeds max_key_bytes (nothing
+  // written); otherwise as Write.
   Status DeleteRange(const WriteOptions& options, std::string_view begin, std::string_view end);
 
   // Applies a batch to memory at once (visible to read_unflushed reads when this returns) and

@@ -1,4 +1,6 @@
-// WriteBatch: a group of updates applied atomically, in order, by DB::Write.
+// WriteBatch: a group of updates applied atomically, in order, by DB::Write. The i-th record
+// gets the batch's first sequence number + i, so a DeleteRange deletes the keys the batch's
+// earlier records wrote and not those its later records write.
 //
 // The encoding (see docs/format-wal.md, "batch") is a sequence of records:
 //   kTypeValue varstring(key) varstring(value) | kTypeDeletion varstring(key) |
@@ -33,7 +35,8 @@ class WriteBatch {
 
   void Put(std::string_view key, std::string_view value);
   void Delete(std::string_view key);
-  // Deletes every key in [begin, end).
+  // Deletes every key in [begin, end) (see DB::DeleteRange). The batch accepts any bounds;
+  // DB::Write rejects the batch if begin > end (begin == end deletes nothing).
   void DeleteRange(std::string_view begin, std::string_view end);
   void Clear();
 

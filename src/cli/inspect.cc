@@ -226,6 +226,16 @@ int InspectSst(const std::string& url, const std::string& key_arg, uint64_t entr
   if (keys > 0) json.Key("bits_per_entry").Double(8.0 * footer.filter.size / keys);
   json.EndObject();
   json.Member("pinned_metadata_bytes", uint64_t{(*reader)->pinned_bytes()});
+  // Format version 2: the range-deletion block, as stored (unfragmented).
+  json.Key("range_tombstones").BeginArray();
+  for (const RangeTombstone& t : (*reader)->range_tombstones()) {
+    json.BeginObject();
+    json.Member("begin", t.begin);
+    json.Member("end", t.end);
+    json.Member("sequence", t.seq);
+    json.EndObject();
+  }
+  json.EndArray();
   if (entries > 0) {
     json.Key("entries").BeginArray();
     std::unique_ptr<Iterator> it = (*reader)->NewIterator(/*fill_cache=*/false);

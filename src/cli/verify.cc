@@ -285,7 +285,10 @@ void Verifier::VerifySstBlocks(const SstReader& reader, std::string_view data,
       previous_key.assign(it.key());
       entries++;
       deletions += parsed.type == kTypeDeletion;
-      range_deletions += parsed.type == kTypeRangeDeletion;
+      if (parsed.type == kTypeRangeDeletion) {
+        Report(key, at(h.offset) + "range tombstone in data block " + std::to_string(i) +
+                        " (they belong in the range-deletion block)");
+      }
       min_seq = std::min(min_seq, parsed.sequence);
       max_seq = std::max(max_seq, parsed.sequence);
     }
@@ -311,10 +314,24 @@ void Verifier::VerifySstBlocks(const SstReader& reader, std::string_view data,
   if (deletions != props.num_deletions) {
     mismatch("deletions", deletions, props.num_deletions, "properties");
   }
+  // Range tombstones were checked when the reader opened the SST (range-deletion block).
+  range_deletions = reader.range_tombstones().size();
   if (range_deletions != props.num_range_deletions) {
     mismatch("range deletions", range_deletions, props.num_range_deletions, "properties");
   }
-  if (entries == 0) return;
+  // The key range covers every tombstone [b, e) @ s as (b, s) .. (e, max sequence).
+  std::string low = first_key, high = previous_key;
+  for (const RangeTombstone& t : reader.range_tombstones()) {
+    std::string b = MakeInternalKey(t.begin, t.seq, kTypeRangeDeletion);
+    std::string e = MakeInternalKey(t.end, kMaxSequenceNumber, kTypeRangeDeletion);
+    if (low.empty() || CompareInternalKeys(b, low) < 0) low = std::move(b);
+    if (high.empty() || CompareInternalKeys(e, high) > 0) high = std::move(e);
+    min_seq = std::min(min_seq, t.seq);
+    max_seq = std::max(max_seq, t.seq);
+  }
+  first_key = low;
+  previous_key = high;
+  if (first_key.empty()) return;
   if (first_key != props.smallest_key || previous_key != props.largest_key) {
     Report(key, "key range differs from the properties' smallest/largest key");
   }

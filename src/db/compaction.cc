@@ -19,6 +19,7 @@
 
 #include "db/level_iterator.h"
 #include "db/merging_iterator.h"
+#include "db/range_tombstone.h"
 #include "util/logging.h"
 #include "util/status_macros.h"
 
@@ -47,7 +48,7 @@ proto::SstMeta MakeSstMeta(const std::string& object_key, const SstProperties& p
   meta.set_largest_seq(props.largest_seq);
   meta.set_size_bytes(size_bytes);
   meta.set_num_entries(props.num_entries);
-  meta.set_num_deletions(props.num_deletions);
+  meta.set_num_deletions(props.num_deletions + props.num_range_deletions);  // point and range
   meta.set_create_time_micros(create_time_micros);
   return meta;
 }
@@ -68,8 +69,31 @@ bool SstOverlapsRange(const proto::SstMeta& f, std::string_view smallest_user_ke
            ExtractUserKey(f.smallest_key()) > largest_user_key);
 }
 
+namespace {
+
+// True if an SST's largest key is the end of a range tombstone, (end, max sequence, range
+// deletion): the SST holds nothing of that user key itself.
+bool EndsAtTombstoneEnd(const proto::SstMeta& f) {
+  return ExtractTrailer(f.largest_key()) ==
+         PackSequenceAndType(kMaxSequenceNumber, kTypeRangeDeletion);
+}
+
+}  // namespace
+
 bool SstRangesOverlap(const proto::SstMeta& a, const proto::SstMeta& b) {
-  return SstOverlapsRange(a, ExtractUserKey(b.smallest_key()), ExtractUserKey(b.largest_key()));
+  if (!SstOverlapsRange(a, ExtractUserKey(b.smallest_key()), ExtractUserKey(b.largest_key()))) {
+    return false;
+  }
+  // Touching only at a tombstone's exclusive end is no overlap (adjacent outputs, format-sst.md).
+  if (EndsAtTombstoneEnd(a) &&
+      ExtractUserKey(a.largest_key()) == ExtractUserKey(b.smallest_key())) {
+    return false;
+  }
+  if (EndsAtTombstoneEnd(b) &&
+      ExtractUserKey(b.largest_key()) == ExtractUserKey(a.smallest_key())) {
+    return false;
+  }
+  return true;
 }
 
 std::string CompactionSpec::ToString() const {
@@ -87,6 +111,10 @@ struct CompactionJob::Slice {
   std::optional<std::string> begin;  // user key, inclusive; none = from the first key
   std::optional<std::string> end;    // user key, exclusive; none = to the last key
   std::vector<CompactionOutput> outputs;
+  // Range tombstones of every input (null if none) and the lower bound (user key) of the
+  // output being built: each output carries the tombstones clipped to its own key range.
+  RangeTombstoneListPtr tombstones;
+  std::optional<std::string> output_lower;
   uint64_t entries_read = 0;
   uint64_t entries_written = 0;
   uint64_t entries_filtered = 0;
@@ -184,7 +212,7 @@ Result<CompactionResult> CompactionJob::Run() {
   }
   // Postcondition: outputs sorted and disjoint in user keys.
   for (size_t i = 1; i < result.outputs.size(); i++) {
-    assert(ExtractUserKey(result.outputs[i - 1].meta.largest_key()) <
+    assert(ExtractUserKey(result.outputs[i - 1].meta.largest_key()) <=
            ExtractUserKey(result.outputs[i].meta.smallest_key()));
   }
   return result;
@@ -202,6 +230,15 @@ Status CompactionJob::RunSlice(Slice* slice) {
     return files;
   };
   ASSIGN_OR_RETURN(auto inputs, files_of(spec_.inputs));
+  // Range tombstones are pinned in the readers; they never come through the iterators.
+  std::vector<RangeTombstone> all_tombstones;
+  auto collect = [&](const std::vector<std::shared_ptr<SstFile>>& files) {
+    for (const auto& f : files) {
+      const auto& ts = f->reader->range_tombstones();
+      all_tombstones.insert(all_tombstones.end(), ts.begin(), ts.end());
+    }
+  };
+  collect(inputs);
   if (spec_.level == 0) {
     // L0 SSTs overlap each other: one iterator each, newest first (the manifest's order).
     for (const auto& f : inputs) {
@@ -212,8 +249,13 @@ Status CompactionJob::RunSlice(Slice* slice) {
   }
   if (!spec_.overlaps.empty()) {
     ASSIGN_OR_RETURN(auto overlaps, files_of(spec_.overlaps));
+    collect(overlaps);
     children.push_back(NewLevelIterator(std::move(overlaps), false, kCompactionReadaheadBytes));
   }
+  if (!all_tombstones.empty()) {
+    slice->tombstones = std::make_shared<const FragmentedRangeTombstoneList>(all_tombstones);
+  }
+  slice->output_lower = slice->begin;
   auto it = NewMergingIterator(std::move(children));
   if (slice->begin) {
     it->Seek(MakeInternalKey(*slice->begin, kMaxSequenceNumber, kValueTypeForSeek));
@@ -242,26 +284,17 @@ Status CompactionJob::RunSlice(Slice* slice) {
     std::string_view value = it->value();
 
     if (ikey.type == kTypeRangeDeletion) {
-      // RANGE TOMBSTONES: until range tombstones are integrated here, they pass through
-      // unchanged and never take part in the stripe logic of point entries. Integration point
-      // (rangedel helper): collect the range tombstones of the inputs into a per-slice
-      // fragmenter; each output SST receives the fragments that overlap its key range (in its
-      // range-del block, see FinishOutput); a fragment may be dropped when it is bottommost and
-      // in the lowest stripe.
-      if (builder == nullptr) {
-        builder = std::make_unique<SstBuilder>(env_.builder_options, env_.epoch, rnd.Next64(),
-                                               now_micros_);
-      }
-      builder->Add(it->key(), value);
-      slice->entries_written++;
-      continue;
+      // SST data blocks hold point entries only (range tombstones are in the readers).
+      return Status::Corruption("compaction " + spec_.ToString() +
+                                ": range tombstone among point entries");
     }
 
     if (!has_current || ikey.user_key != current_user_key) {
       // A new user key: the only place an output may be cut, so that no key spans two SSTs.
       if (builder != nullptr && builder->EstimatedSize() >= spec_.target_sst_bytes) {
-        RETURN_IF_ERROR(FinishOutput(slice, builder.get(), &rnd));
+        RETURN_IF_ERROR(FinishOutput(slice, builder.get(), &rnd, std::string(ikey.user_key)));
         builder.reset();
+        slice->output_lower = std::string(ikey.user_key);
       }
       current_user_key.assign(ikey.user_key);
       has_current = true;
@@ -273,9 +306,11 @@ Status CompactionJob::RunSlice(Slice* slice) {
     has_stripe = true;
     last_stripe = stripe;
 
-    // RANGE TOMBSTONES: here ask "is this point entry covered by a range tombstone of a newer
-    // sequence in the same stripe?" (sequence of the tombstone > ikey.sequence and its stripe
-    // == `stripe`); if so, the entry is invisible to every reader and is dropped (`continue`).
+    // Covered by a newer range tombstone of its stripe: no reader can see it.
+    if (slice->tombstones != nullptr &&
+        slice->tombstones->CoveredInSameStripe(ikey.user_key, ikey.sequence, snapshots)) {
+      continue;
+    }
 
     ValueType type = ikey.type;
     if (type == kTypeValue && stripe == top_stripe && env_.filter != nullptr &&
@@ -304,15 +339,30 @@ Status CompactionJob::RunSlice(Slice* slice) {
   }
   RETURN_IF_ERROR(it->status());
   RETURN_IF_ERROR(CheckAbort());
-  if (builder != nullptr && builder->NumEntries() > 0) {
-    RETURN_IF_ERROR(FinishOutput(slice, builder.get(), &rnd));
+  // The last output also takes the tombstones up to the slice's end (an output may hold
+  // tombstones only).
+  if (builder == nullptr && slice->tombstones != nullptr) {
+    builder =
+        std::make_unique<SstBuilder>(env_.builder_options, env_.epoch, rnd.Next64(), now_micros_);
+  }
+  if (builder != nullptr) {
+    RETURN_IF_ERROR(FinishOutput(slice, builder.get(), &rnd, slice->end));
   }
   return Status::OK();
 }
 
-Status CompactionJob::FinishOutput(Slice* slice, SstBuilder* builder, Random* rnd) {
-  // RANGE TOMBSTONES: the output's range tombstones (fragments overlapping its key range) are
-  // added to `builder` here, before Finish.
+Status CompactionJob::FinishOutput(Slice* slice, SstBuilder* builder, Random* rnd,
+                                   const std::optional<std::string>& upper) {
+  // The tombstones of [output_lower, upper), newest per snapshot stripe (none of the oldest
+  // stripe at the bottom). Adjacent outputs may share one user key: the exclusive end of the
+  // left one's tombstones (Version::Get consults both).
+  if (slice->tombstones != nullptr) {
+    for (const RangeTombstone& t : slice->tombstones->TombstonesForOutput(
+             spec_.snapshots, spec_.bottommost, slice->output_lower, upper)) {
+      builder->AddRangeTombstone(t.begin, t.end, t.seq);
+    }
+  }
+  if (builder->NumEntries() == 0 && builder->NumRangeTombstones() == 0) return Status::OK();
   SstProperties props;
   ASSIGN_OR_RETURN(std::string bytes, builder->Finish(&props));
   RETURN_IF_ERROR(CheckAbort());

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -102,7 +103,10 @@ class CompactionJob {
  private:
   struct Slice;
   Status RunSlice(Slice* slice);
-  Status FinishOutput(Slice* slice, SstBuilder* builder, Random* rnd);
+  // Adds the output's range tombstones (its range ends at `upper`, exclusive) and uploads it,
+  // unless it holds nothing at all.
+  Status FinishOutput(Slice* slice, SstBuilder* builder, Random* rnd,
+                      const std::optional<std::string>& upper);
   Status CheckAbort() const;
 
   const CompactionSpec spec_;

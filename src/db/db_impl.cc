@@ -53,8 +53,15 @@ class BatchValidator final : public WriteBatch::Handler {
     return Status::OK();
   }
   Status Delete(std::string_view key) override { return CheckKey(key); }
-  Status DeleteRange(std::string_view, std::string_view) override {
-    return Status::NotSupported("DeleteRange is not supported yet (it lands with compaction)");
+  // As RocksDB: begin > end is an error, begin == end an empty range (a no-op that still takes
+  // its sequence number).
+  Status DeleteRange(std::string_view begin, std::string_view end) override {
+    RETURN_IF_ERROR(CheckKey(begin).WithContext("DeleteRange begin"));
+    RETURN_IF_ERROR(CheckKey(end).WithContext("DeleteRange end"));
+    if (begin > end) {
+      return Status::InvalidArgument("DeleteRange: begin key is after end key");
+    }
+    return Status::OK();
   }
 
  private:
@@ -453,15 +460,25 @@ Result<DBImpl::ReadView> DBImpl::GetReadView(const ReadOptions& options) {
 
 Result<std::string> DBImpl::Get(const ReadOptions& options, std::string_view key) {
   ASSIGN_OR_RETURN(ReadView view, GetReadView(options));
+  // Sources newest first; the point entry found is hidden if a range tombstone of it or of a
+  // newer source, visible at the snapshot, is newer than the entry. Only sources that have
+  // range tombstones are asked about them.
   LookupResult r;
-  view.mem->Get(key, view.sequence, &r);
+  SequenceNumber covering = 0;
+  auto get_from_memtable = [&](const MemTable& mem) {
+    if (mem.HasRangeDeletions()) {
+      covering = std::max(covering, mem.GetRangeTombstones()->MaxCoveringSeq(key, view.sequence));
+    }
+    mem.Get(key, view.sequence, &r);
+  };
+  get_from_memtable(*view.mem);
   for (size_t i = 0; r.state == LookupState::kNotPresent && i < view.imm.size(); i++) {
-    view.imm[i]->Get(key, view.sequence, &r);
+    get_from_memtable(*view.imm[i]);
   }
   if (r.state == LookupState::kNotPresent) {
-    RETURN_IF_ERROR(view.version->Get(key, view.sequence, &r));
+    RETURN_IF_ERROR(view.version->Get(key, view.sequence, &r, &covering));
   }
-  if (r.state == LookupState::kFound) return std::move(r.value);
+  if (r.state == LookupState::kFound && covering <= r.sequence) return std::move(r.value);
   return Status::NotFound("key not found");
 }
 
@@ -485,12 +502,18 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   if (!view.ok()) return std::make_unique<ErrorIterator>(view.status());
   auto pinned = std::make_shared<ReadView>(std::move(view).value());
   std::vector<std::unique_ptr<Iterator>> children;
+  std::vector<RangeTombstoneListPtr> tombstones;
   children.push_back(pinned->mem->NewIterator());
-  for (const auto& m : pinned->imm) children.push_back(m->NewIterator());
+  if (pinned->mem->HasRangeDeletions()) tombstones.push_back(pinned->mem->GetRangeTombstones());
+  for (const auto& m : pinned->imm) {
+    children.push_back(m->NewIterator());
+    if (m->HasRangeDeletions()) tombstones.push_back(m->GetRangeTombstones());
+  }
   pinned->version->AddIterators(&children);
+  pinned->version->AddRangeTombstones(&tombstones);
   auto internal = NewMergingIterator(std::move(children));
   auto user = NewDBIterator(std::move(internal), pinned->sequence, options.lower_bound,
-                            options.upper_bound);
+                            options.upper_bound, std::move(tombstones));
   return std::make_unique<ViewIterator>(std::move(user), std::move(pinned));
 }
 
@@ -563,13 +586,28 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   auto it = imm.mem->NewIterator();
   for (it->SeekToFirst(); it->Valid(); it->Next()) builder.Add(it->key(), it->value());
   RETURN_IF_ERROR(it->status());
+  // Range tombstones as written (unfragmented); empty ranges cover nothing and are dropped.
+  auto range_it = imm.mem->NewRangeTombstoneIterator();
+  for (range_it->SeekToFirst(); range_it->Valid(); range_it->Next()) {
+    std::string_view begin = ExtractUserKey(range_it->key());
+    if (begin < range_it->value()) {
+      builder.AddRangeTombstone(begin, range_it->value(), ExtractTrailer(range_it->key()) >> 8);
+    }
+  }
+  RETURN_IF_ERROR(range_it->status());
   SstProperties props;
   ASSIGN_OR_RETURN(std::string bytes, builder.Finish(&props));
-  const std::string key = NewSstObjectKey(now, &rnd);
-  RETURN_IF_ERROR(UploadSst(store_.get(), clock_.get(), key, bytes));
-  ASSIGN_OR_RETURN(auto reader, SstReader::Open(store_, key, bytes.size(), sst_read_options_));
-  sst_cache_->Add(key, reader);
-  const proto::SstMeta meta = MakeSstMeta(key, props, bytes.size(), now);
+  // A memtable holding only empty ranges (DeleteRange(k, k)) leaves nothing to store: the
+  // manifest then moves the WAL pointers without adding an SST.
+  const bool has_sst = props.num_entries > 0 || props.num_range_deletions > 0;
+  proto::SstMeta meta;
+  if (has_sst) {
+    const std::string key = NewSstObjectKey(now, &rnd);
+    RETURN_IF_ERROR(UploadSst(store_.get(), clock_.get(), key, bytes));
+    ASSIGN_OR_RETURN(auto reader, SstReader::Open(store_, key, bytes.size(), sst_read_options_));
+    sst_cache_->Add(key, reader);
+    meta = MakeSstMeta(key, props, bytes.size(), now);
+  }
 
   Manifest base;
   uint64_t oldest_snapshot;
@@ -585,33 +623,36 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   const uint64_t next_wal = wal_->next_id();
   const SequenceNumber largest = imm.mem->LargestSequence();
   const uint64_t commit_time = last_commit_time_;
-  ASSIGN_OR_RETURN(Manifest committed,
-                   manifests_->Commit(
-                       base,
-                       [&](const Manifest& latest, Manifest* next) {
-                         if (latest.writer_epoch() != epoch) {
-                           return Status::Fenced("writer epoch " + std::to_string(epoch) +
-                                                 " was replaced by " +
-                                                 std::to_string(latest.writer_epoch()));
-                         }
-                         if (latest.settings().gc_min_age_micros() > 0 &&
-                             clock_->NowMicros() > commit_deadline) {
-                           return Status::TimedOut("flush commit of " + key +
-                                                   " missed its deadline (half of gc_min_age)");
-                         }
-                         *next->add_l0() = meta;
-                         // Newest first.
-                         std::rotate(next->mutable_l0()->rbegin(), next->mutable_l0()->rbegin() + 1,
-                                     next->mutable_l0()->rend());
-                         next->set_replay_point(std::max(latest.replay_point(), imm.wal_boundary));
-                         next->set_next_wal_id(std::max(latest.next_wal_id(), next_wal));
-                         next->set_last_sequence(std::max(latest.last_sequence(), largest));
-                         next->set_last_commit_time_micros(
-                             std::max(latest.last_commit_time_micros(), commit_time));
-                         next->set_oldest_snapshot_seq(oldest_snapshot);
-                         return Status::OK();
-                       },
-                       "writer"));
+  ASSIGN_OR_RETURN(
+      Manifest committed,
+      manifests_->Commit(
+          base,
+          [&](const Manifest& latest, Manifest* next) {
+            if (latest.writer_epoch() != epoch) {
+              return Status::Fenced("writer epoch " + std::to_string(epoch) + " was replaced by " +
+                                    std::to_string(latest.writer_epoch()));
+            }
+            if (latest.settings().gc_min_age_micros() > 0 &&
+                clock_->NowMicros() > commit_deadline) {
+              return Status::TimedOut("flush commit of " +
+                                      (has_sst ? meta.object_key() : std::string("a memtable")) +
+                                      " missed its deadline (half of gc_min_age)");
+            }
+            if (has_sst) {
+              *next->add_l0() = meta;
+              // Newest first.
+              std::rotate(next->mutable_l0()->rbegin(), next->mutable_l0()->rbegin() + 1,
+                          next->mutable_l0()->rend());
+            }
+            next->set_replay_point(std::max(latest.replay_point(), imm.wal_boundary));
+            next->set_next_wal_id(std::max(latest.next_wal_id(), next_wal));
+            next->set_last_sequence(std::max(latest.last_sequence(), largest));
+            next->set_last_commit_time_micros(
+                std::max(latest.last_commit_time_micros(), commit_time));
+            next->set_oldest_snapshot_seq(oldest_snapshot);
+            return Status::OK();
+          },
+          "writer"));
   ASSIGN_OR_RETURN(auto version, sst_cache_->BuildVersion(committed));
   std::lock_guard<std::mutex> lock(mu_);
   InstallLocked(committed, std::move(version));

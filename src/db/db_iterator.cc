@@ -5,8 +5,9 @@
 // visible version of a key is the last one met going backward), and the shown key and value are
 // copies in saved_key_/saved_value_. Each direction change re-establishes that invariant.
 //
-// Every "is this entry visible" decision goes through Visible(); range tombstones will be
-// added there (IsCoveredByRange) without touching the traversal logic.
+// Every "is this entry visible" decision goes through Visible(); range tombstones enter there
+// (IsCoveredByRange): a covered value counts as a point deletion of the same sequence, so the
+// traversal logic is the same with or without them.
 #include "db/db_iterator.h"
 
 #include <cassert>
@@ -20,13 +21,17 @@ namespace {
 class DBIterator final : public Iterator {
  public:
   DBIterator(std::unique_ptr<Iterator> internal, SequenceNumber snapshot,
-             std::optional<std::string> lower_bound, std::optional<std::string> upper_bound)
+             std::optional<std::string> lower_bound, std::optional<std::string> upper_bound,
+             std::vector<RangeTombstoneListPtr> range_tombstones)
       : iter_(std::move(internal)),
         snapshot_(snapshot),
         lower_(std::move(lower_bound)),
         upper_(std::move(upper_bound)) {
     assert(iter_ != nullptr);
     assert(snapshot <= kMaxSequenceNumber);
+    for (auto& list : range_tombstones) {
+      if (list != nullptr && !list->empty()) range_tombstones_.push_back(std::move(list));
+    }
   }
 
   bool Valid() const override { return valid_; }
@@ -146,9 +151,14 @@ class DBIterator final : public Iterator {
     return false;
   }
 
-  // Hook for range tombstones: true if a range deletion newer than the entry and visible at
-  // the snapshot covers it. Range deletions are not honoured yet (see the header).
-  bool IsCoveredByRange(const ParsedInternalKey& /*ikey*/) const { return false; }
+  // True if a range tombstone newer than the entry and visible at the snapshot covers it.
+  // Free when there are no tombstones; else one binary search per list.
+  bool IsCoveredByRange(const ParsedInternalKey& ikey) const {
+    for (const RangeTombstoneListPtr& list : range_tombstones_) {
+      if (list->Covers(ikey.user_key, ikey.sequence, snapshot_)) return true;
+    }
+    return false;
+  }
 
   // What the entry means for its user key at the snapshot: kTypeValue (shown), kTypeDeletion
   // (hides older versions), or kTypeRangeDeletion for entries that neither show nor hide
@@ -213,6 +223,7 @@ class DBIterator final : public Iterator {
   const SequenceNumber snapshot_;
   const std::optional<std::string> lower_;
   const std::optional<std::string> upper_;
+  std::vector<RangeTombstoneListPtr> range_tombstones_;  // non-empty lists only
 
   Direction direction_ = kForward;
   bool valid_ = false;
@@ -226,9 +237,10 @@ class DBIterator final : public Iterator {
 
 std::unique_ptr<Iterator> NewDBIterator(std::unique_ptr<Iterator> internal, SequenceNumber snapshot,
                                         std::optional<std::string> lower_bound,
-                                        std::optional<std::string> upper_bound) {
+                                        std::optional<std::string> upper_bound,
+                                        std::vector<RangeTombstoneListPtr> range_tombstones) {
   return std::make_unique<DBIterator>(std::move(internal), snapshot, std::move(lower_bound),
-                                      std::move(upper_bound));
+                                      std::move(upper_bound), std::move(range_tombstones));
 }
 
 }  // namespace cloudkv

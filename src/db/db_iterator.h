@@ -6,9 +6,11 @@
 // exclusive; a Seek below the lower bound starts at the lower bound; SeekToLast with an upper
 // bound starts at the last key below it.
 //
-// Range deletions (kTypeRangeDeletion entries) are skipped but not yet honoured: keys they
-// cover stay visible. Honouring them belongs to the range-delete work, which plugs a tombstone
-// check into DBIterator's single visibility decision (see db_iterator.cc, IsCoveredByRange).
+// Range tombstones come as fragmented lists (one per source that has any, see
+// db/range_tombstone.h): an entry is hidden if a tombstone newer than it and visible at the
+// snapshot covers its user key, exactly as a newer point deletion would hide it. Range
+// deletion entries met in the internal iterator itself (none from memtables or SSTs) are
+// skipped.
 //
 // Errors: a corrupt internal key or an error of the internal iterator makes the iterator
 // invalid with a non-OK status().
@@ -20,16 +22,20 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cloudkv/iterator.h"
 #include "db/dbformat.h"
+#include "db/range_tombstone.h"
 
 namespace cloudkv {
 
-// Takes ownership of `internal`. REQUIRES: snapshot <= kMaxSequenceNumber.
+// Takes ownership of `internal` and shares the tombstone lists (null entries allowed).
+// REQUIRES: snapshot <= kMaxSequenceNumber.
 std::unique_ptr<Iterator> NewDBIterator(std::unique_ptr<Iterator> internal, SequenceNumber snapshot,
                                         std::optional<std::string> lower_bound,
-                                        std::optional<std::string> upper_bound);
+                                        std::optional<std::string> upper_bound,
+                                        std::vector<RangeTombstoneListPtr> range_tombstones = {});
 
 }  // namespace cloudkv
 

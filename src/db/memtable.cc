@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "util/coding.h"
 
@@ -65,7 +66,9 @@ int MemTable::EntryComparator::operator()(const char* a, const char* b) const {
 }
 
 MemTable::MemTable(size_t arena_block_bytes)
-    : arena_(arena_block_bytes), table_(EntryComparator(), &arena_) {}
+    : arena_(arena_block_bytes),
+      table_(EntryComparator(), &arena_),
+      range_del_table_(EntryComparator(), &arena_) {}
 
 void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key,
                    std::string_view value) {
@@ -75,7 +78,8 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   const uint32_t value_length = static_cast<uint32_t>(value.size());
   const size_t entry_bytes = VarintLength(internal_key_length) + internal_key_length +
                              VarintLength(value_length) + value_length;
-  table_.InsertWithPayload(entry_bytes, [&](char* entry) -> const char* {
+  Table& table = type == kTypeRangeDeletion ? range_del_table_ : table_;
+  table.InsertWithPayload(entry_bytes, [&](char* entry) -> const char* {
     char* p = EncodeVarint32(entry, internal_key_length);
     std::memcpy(p, user_key.data(), user_key.size());
     p += user_key.size();
@@ -136,7 +140,7 @@ void MemTable::Get(std::string_view user_key, SequenceNumber snapshot, LookupRes
         result->sequence = trailer >> 8;
         return;
       case kTypeRangeDeletion:
-        // Not consulted here (see the header); look at older entries of the key.
+        assert(false && "range tombstones live in range_del_table_");
         break;
     }
   }
@@ -174,6 +178,31 @@ class MemTable::MemTableIterator final : public Iterator {
 
 std::unique_ptr<Iterator> MemTable::NewIterator() const {
   return std::make_unique<MemTableIterator>(&table_, weak_from_this().lock());
+}
+
+std::unique_ptr<Iterator> MemTable::NewRangeTombstoneIterator() const {
+  return std::make_unique<MemTableIterator>(&range_del_table_, weak_from_this().lock());
+}
+
+RangeTombstoneListPtr MemTable::GetRangeTombstones() const {
+  const uint64_t count = NumRangeDeletions();
+  if (count == 0) return nullptr;
+  std::lock_guard<std::mutex> lock(range_del_cache_mu_);
+  if (range_del_cache_ != nullptr && range_del_cache_count_ == count) return range_del_cache_;
+  // The skiplist may show tombstones added after `count` was read: the list is then labelled
+  // older than it is, and merely rebuilt once more.
+  std::vector<RangeTombstone> tombstones;
+  tombstones.reserve(count);
+  Table::Iterator it(&range_del_table_);
+  for (it.SeekToFirst(); it.Valid(); it.Next()) {
+    std::string_view internal_key = EntryInternalKey(it.key());
+    std::string_view end = EntryValue(internal_key);
+    tombstones.push_back(RangeTombstone{std::string(ExtractUserKey(internal_key)), std::string(end),
+                                        ExtractTrailer(internal_key) >> 8});
+  }
+  range_del_cache_ = std::make_shared<const FragmentedRangeTombstoneList>(tombstones);
+  range_del_cache_count_ = count;
+  return range_del_cache_;
 }
 
 namespace {

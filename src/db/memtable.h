@@ -2,6 +2,11 @@
 // in an arena (DESIGN.md §5). Entries are never removed; a full or old memtable is made
 // immutable by the engine, flushed to an L0 SST, and dropped.
 //
+// Range tombstones (kTypeRangeDeletion) live in a second skiplist of the same arena, apart
+// from point entries: point lookups and point iterators never step over them, and a memtable
+// without any costs nothing extra. Readers get them fragmented (GetRangeTombstones), built on
+// first use and cached until the next range tombstone is added.
+//
 // Thread-safety: one writer (Add, InsertBatch, the setters) at a time, any number of
 // concurrent readers (Get, NewIterator, the accessors) without locks. A reader sees every
 // entry added before it started and may or may not see entries added concurrently.
@@ -16,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string_view>
 
 #include "cloudkv/iterator.h"
@@ -23,6 +29,7 @@
 #include "cloudkv/write_batch.h"
 #include "db/arena.h"
 #include "db/dbformat.h"
+#include "db/range_tombstone.h"
 #include "db/skiplist.h"
 
 namespace cloudkv {
@@ -43,19 +50,27 @@ class MemTable : public std::enable_shared_from_this<MemTable> {
   // kMaxSequenceNumber; key/value within the limits above; no concurrent writer.
   void Add(SequenceNumber seq, ValueType type, std::string_view user_key, std::string_view value);
 
-  // Finds the newest entry for user_key with sequence <= snapshot: kFound (value copied into
-  // result->value), kDeleted, or kNotPresent (result untouched but for state). Range deletions
-  // are stored but not consulted here: honouring them is the range-delete layer's job, which
-  // needs them from every source anyway (see HasRangeDeletions).
+  // Finds the newest point entry for user_key with sequence <= snapshot: kFound (value copied
+  // into result->value), kDeleted, or kNotPresent (result untouched but for state). Range
+  // tombstones are not applied here: the caller combines the point entry with
+  // GetRangeTombstones() of this and every newer source.
   void Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result) const;
 
-  // An iterator over all entries: key() is the internal key, value() the value (for range
-  // deletions: the end key). Ordered by CompareInternalKeys. Its status is always OK. The
-  // returned views stay valid as long as the memtable lives.
+  // An iterator over the point entries (kTypeValue, kTypeDeletion): key() is the internal key,
+  // value() the value. Ordered by CompareInternalKeys. Its status is always OK. The returned
+  // views stay valid as long as the memtable lives.
   std::unique_ptr<Iterator> NewIterator() const;
+  // An iterator over the range tombstones, unfragmented, as added: key() is the internal key
+  // (begin, seq, kTypeRangeDeletion), value() the exclusive end key. Same contract otherwise.
+  std::unique_ptr<Iterator> NewRangeTombstoneIterator() const;
+  // The range tombstones added so far, fragmented, with all their sequences (callers filter
+  // by snapshot); null if there are none. Cached: rebuilt only after new range tombstones.
+  // Takes a mutex (only when HasRangeDeletions()), never blocks the writer.
+  RangeTombstoneListPtr GetRangeTombstones() const;
 
   // Arena bytes in use (an upper bound of the memtable's memory). Lock-free.
   size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage(); }
+  // Point entries plus range tombstones.
   uint64_t NumEntries() const { return num_entries_.load(std::memory_order_acquire); }
   uint64_t NumRangeDeletions() const {
     return num_range_deletions_.load(std::memory_order_acquire);
@@ -84,12 +99,18 @@ class MemTable : public std::enable_shared_from_this<MemTable> {
   class MemTableIterator;
 
   Arena arena_;
-  Table table_;
+  Table table_;            // point entries
+  Table range_del_table_;  // range tombstones (begin internal key -> end)
   std::atomic<uint64_t> num_entries_{0};
   std::atomic<uint64_t> num_range_deletions_{0};
   std::atomic<SequenceNumber> smallest_seq_{kMaxSequenceNumber};
   std::atomic<SequenceNumber> largest_seq_{0};
   std::atomic<uint64_t> first_write_time_micros_{0};
+
+  // Cache of GetRangeTombstones: the list built when NumRangeDeletions() was cached_count_.
+  mutable std::mutex range_del_cache_mu_;
+  mutable RangeTombstoneListPtr range_del_cache_;
+  mutable uint64_t range_del_cache_count_ = 0;
 };
 
 // Applies every record of `batch` to `memtable` with consecutive sequence numbers starting at

@@ -1,6 +1,7 @@
 #include "db/version.h"
 
 #include <algorithm>
+#include <cassert>
 #include <set>
 
 #include "db/level_iterator.h"
@@ -8,28 +9,64 @@
 
 namespace cloudkv {
 
-Status Version::Get(std::string_view user_key, SequenceNumber snapshot,
-                    LookupResult* result) const {
+namespace {
+
+// Looks user_key up in one SST whose key range holds it: raises *max_covering_seq by the SST's
+// range tombstones, then looks for a point entry.
+Status GetFromSst(const SstFile& f, std::string_view user_key, SequenceNumber snapshot,
+                  LookupResult* result, SequenceNumber* max_covering_seq) {
+  const RangeTombstoneListPtr& tombstones = f.reader->fragmented_range_tombstones();
+  if (tombstones != nullptr) {
+    *max_covering_seq = std::max(*max_covering_seq, tombstones->MaxCoveringSeq(user_key, snapshot));
+  }
+  return f.reader->Get(user_key, snapshot, result);
+}
+
+bool KeyInRange(const SstFile& f, std::string_view user_key) {
+  return user_key >= ExtractUserKey(f.meta.smallest_key()) &&
+         user_key <= ExtractUserKey(f.meta.largest_key());
+}
+
+}  // namespace
+
+Status Version::Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result,
+                    SequenceNumber* max_covering_seq) const {
+  assert(max_covering_seq != nullptr);
   for (const auto& f : l0) {
-    if (user_key < ExtractUserKey(f->meta.smallest_key()) ||
-        user_key > ExtractUserKey(f->meta.largest_key())) {
-      continue;
-    }
-    RETURN_IF_ERROR(f->reader->Get(user_key, snapshot, result));
+    if (!KeyInRange(*f, user_key)) continue;
+    RETURN_IF_ERROR(GetFromSst(*f, user_key, snapshot, result, max_covering_seq));
     if (result->state != LookupState::kNotPresent) return Status::OK();
   }
   for (const auto& level : levels) {
-    // The first SST whose largest user key >= user_key.
+    // The first SST whose largest user key >= user_key. The next SSTs may hold user_key too:
+    // an SST's largest key can be the exclusive end of a range tombstone, equal to the next
+    // SST's smallest user key.
     auto it = std::lower_bound(level.begin(), level.end(), user_key,
                                [](const std::shared_ptr<SstFile>& f, std::string_view k) {
                                  return ExtractUserKey(f->meta.largest_key()) < k;
                                });
-    if (it == level.end() || user_key < ExtractUserKey((*it)->meta.smallest_key())) continue;
-    RETURN_IF_ERROR((*it)->reader->Get(user_key, snapshot, result));
-    if (result->state != LookupState::kNotPresent) return Status::OK();
+    for (; it != level.end() && KeyInRange(**it, user_key); ++it) {
+      RETURN_IF_ERROR(GetFromSst(**it, user_key, snapshot, result, max_covering_seq));
+      if (result->state != LookupState::kNotPresent) return Status::OK();
+    }
   }
   result->state = LookupState::kNotPresent;
   return Status::OK();
+}
+
+void Version::AddRangeTombstones(std::vector<RangeTombstoneListPtr>* out) const {
+  for (const auto& f : l0) {
+    if (f->reader->fragmented_range_tombstones()) {
+      out->push_back(f->reader->fragmented_range_tombstones());
+    }
+  }
+  for (const auto& level : levels) {
+    for (const auto& f : level) {
+      if (f->reader->fragmented_range_tombstones()) {
+        out->push_back(f->reader->fragmented_range_tombstones());
+      }
+    }
+  }
 }
 
 void Version::AddIterators(std::vector<std::unique_ptr<Iterator>>* out) const {

@@ -15,6 +15,7 @@
 #include "cloudkv/object_store.h"
 #include "db/dbformat.h"
 #include "db/manifest.h"
+#include "db/range_tombstone.h"
 #include "format/sst_reader.h"
 
 namespace cloudkv {
@@ -28,12 +29,17 @@ struct Version {
   std::vector<std::shared_ptr<SstFile>> l0;                   // newest first
   std::vector<std::vector<std::shared_ptr<SstFile>>> levels;  // levels[0] = L1, sorted by key
 
-  // Point lookup through L0 then each level (newest data first). Stops at the first source
-  // that has an entry for the key.
-  Status Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result) const;
-  // Appends one iterator per L0 SST and one lazy level iterator per non-empty level (internal
-  // keys) to `out`, newest source first.
+  // Point lookup through L0 then each level (newest data first). Stops at the first SST that
+  // has a point entry for the key. Raises *max_covering_seq to the largest sequence <=
+  // snapshot of a range tombstone covering user_key in the SSTs consulted (which include
+  // every SST newer than the entry found that could cover it); the caller decides coverage.
+  Status Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result,
+             SequenceNumber* max_covering_seq) const;
+  // Appends one iterator per L0 SST and one lazy level iterator per non-empty level (point
+  // entries, internal keys) to `out`, newest source first.
   void AddIterators(std::vector<std::unique_ptr<Iterator>>* out) const;
+  // Appends the fragmented range tombstones of every SST that has any to `out`.
+  void AddRangeTombstones(std::vector<RangeTombstoneListPtr>* out) const;
   uint64_t TotalBytes() const;
   uint64_t LevelBytes(int level) const;  // 0 = L0
 };

@@ -1,10 +1,13 @@
 // SstBuilder: builds one SST object in memory (format: docs/format-sst.md).
 //
-//   header | data block* | filter block | properties block | index block | footer
+//   header | data block* | filter block | [range-del block] | properties block | index block
+//   | footer
 //
-// Data blocks hold internal keys (db/dbformat.h) in CompareInternalKeys order; each is
-// compressed on its own and followed by a checksummed trailer. The filter is a Bloom filter
-// over user keys; the index has one entry per data block; the footer checksums all metadata.
+// Data blocks hold point entries (internal keys, db/dbformat.h) in CompareInternalKeys order;
+// each is compressed on its own and followed by a checksummed trailer. The filter is a Bloom
+// filter over user keys; the range-deletion block (format version 2, only if the SST has range
+// tombstones) holds them unfragmented; the index has one entry per data block; the footer
+// checksums all metadata.
 // The caller uploads the finished object in one PUT.
 //
 // Thread-safety: not thread-safe.
@@ -15,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cloudkv/options.h"
 #include "cloudkv/status.h"
@@ -44,18 +48,32 @@ class SstBuilder {
   // Adds an entry. REQUIRES: internal_key is a valid internal key strictly greater than every
   // key added before, and Finish() has not been called. A violation is reported by Finish()
   // as InvalidArgument (and asserted in debug builds).
+  // Point entries only: a kTypeRangeDeletion key is reported by Finish() as InvalidArgument.
   void Add(std::string_view internal_key, std::string_view value);
+
+  // Adds the range tombstone [begin, end) @ seq, in any order relative to Add and to other
+  // tombstones (they may overlap). The SST's smallest/largest keys will cover [begin, end].
+  // REQUIRES: begin < end, 0 < seq <= kMaxSequenceNumber, no other tombstone with the same
+  // (begin, seq); Finish() not called. Violations are reported by Finish() as InvalidArgument.
+  void AddRangeTombstone(std::string_view begin, std::string_view end, uint64_t seq);
 
   // Approximate size of the object if Finish() were called now.
   uint64_t EstimatedSize() const;
   uint64_t NumEntries() const { return props_.num_entries; }
+  uint64_t NumRangeTombstones() const { return range_tombstones_.size(); }
 
   // Returns the whole object and fills *props (if not null). May be called once.
   Result<std::string> Finish(SstProperties* props);
 
  private:
+  struct PendingTombstone {
+    std::string begin_internal_key;  // (begin, seq, kTypeRangeDeletion)
+    std::string end;
+  };
   void FlushDataBlock();
   void AddIndexEntry(std::string_view next_key);
+  // Sorts the tombstones, widens smallest/largest keys and returns the range-del block.
+  Result<std::string> FinishRangeDeletions();
 
   const SstBuilderOptions options_;
   std::string out_;  // header and data blocks written so far
@@ -64,6 +82,8 @@ class SstBuilder {
   std::unique_ptr<BloomFilterBuilder> bloom_;
   SstProperties props_;
   std::string last_key_;
+  std::vector<PendingTombstone> range_tombstones_;
+  uint64_t range_tombstone_bytes_ = 0;
   // A data block was flushed and its index entry waits for the next key (to choose a short
   // separator).
   bool pending_index_entry_ = false;

@@ -59,7 +59,7 @@ Status DecodeSstHeader(std::string_view bytes, SstHeader* header) {
   header->format_version = DecodeFixed32(bytes.data() + 8);
   header->epoch = DecodeFixed64(bytes.data() + 16);
   header->nonce = DecodeFixed64(bytes.data() + 24);
-  if (header->format_version != kSstFormatVersion) {
+  if (header->format_version < kSstFormatVersion || header->format_version > kSstMaxFormatVersion) {
     return Status::Corruption("unsupported SST format version " +
                               std::to_string(header->format_version));
   }
@@ -97,7 +97,7 @@ Status DecodeSstFooter(std::string_view bytes, SstFooter* footer) {
   footer->header_checksum = DecodeFixed32(p + 64);
   footer->format_version = DecodeFixed32(p + 68);
   footer->metadata_checksum = DecodeFixed64(p + 72);
-  if (footer->format_version != kSstFormatVersion) {
+  if (footer->format_version < kSstFormatVersion || footer->format_version > kSstMaxFormatVersion) {
     return Status::Corruption("unsupported SST format version " +
                               std::to_string(footer->format_version));
   }

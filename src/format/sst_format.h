@@ -17,7 +17,13 @@ namespace cloudkv {
 
 // "ckvSST\x00\x01" read as a little-endian fixed64.
 constexpr uint64_t kSstMagic = 0x0100545353766b63ull;
+// Version 1: no range tombstones. Version 2: a range-deletion block sits between the filter
+// and the properties blocks. Writers use version 2 exactly when the SST holds range
+// tombstones, so SSTs without any stay readable by version-1 readers, and a version-1 reader
+// refuses (never silently ignores) an SST with range tombstones.
 constexpr uint32_t kSstFormatVersion = 1;
+constexpr uint32_t kSstFormatVersionWithRangeDeletions = 2;
+constexpr uint32_t kSstMaxFormatVersion = 2;
 constexpr size_t kSstHeaderSize = 32;
 constexpr size_t kSstFooterSize = 88;
 // 1 byte compression type + fixed32 checksum after every data block.
@@ -27,15 +33,18 @@ constexpr size_t kMaxBlockBytes = 256ull << 20;
 
 // What an SST holds, computed by the builder and stored in its properties block.
 struct SstProperties {
-  uint64_t num_entries = 0;
+  uint64_t num_entries = 0;  // point entries (data blocks)
   uint64_t num_deletions = 0;
-  uint64_t num_range_deletions = 0;
-  uint64_t raw_key_bytes = 0;  // internal keys, as added
+  uint64_t num_range_deletions = 0;  // entries of the range-deletion block
+  uint64_t raw_key_bytes = 0;        // internal keys, as added
   uint64_t raw_value_bytes = 0;
   uint64_t data_bytes = 0;  // stored data blocks including trailers
   uint64_t index_bytes = 0;
   uint64_t filter_bytes = 0;
-  std::string smallest_key;  // internal keys; empty for an empty SST
+  // Internal keys; empty for an empty SST. They bound the point entries and the range
+  // tombstones: a tombstone [b, e) @ s contributes (b, s, kTypeRangeDeletion) and
+  // (e, kMaxSequenceNumber, kTypeRangeDeletion), which sorts before every real entry of e.
+  std::string smallest_key;
   std::string largest_key;
   uint64_t smallest_seq = 0;
   uint64_t largest_seq = 0;
@@ -74,7 +83,7 @@ Status DecodeSstHeader(std::string_view bytes, SstHeader* header);
 // function computes it and stores it in the footer it writes.
 void EncodeSstFooter(SstFooter footer, std::string_view metadata, std::string* out);
 // Decodes a footer (exactly kSstFooterSize bytes) without verifying its checksum: checks the
-// magic and version.
+// magic and that the version is 1..kSstMaxFormatVersion.
 Status DecodeSstFooter(std::string_view bytes, SstFooter* footer);
 // Verifies footer.metadata_checksum against the metadata bytes and the encoded footer.
 bool VerifySstMetadata(std::string_view metadata, std::string_view footer_bytes);

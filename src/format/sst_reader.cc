@@ -61,7 +61,8 @@ Status SstReader::CheckHeaderIn(std::string_view buf, uint64_t buf_offset) const
     return Corrupt(0, "header checksum mismatch");
   }
   if (Status s = DecodeSstHeader(header_bytes, &header); !s.ok()) return Corrupt(0, s.message());
-  if (header.epoch != footer_.epoch || header.nonce != footer_.nonce) {
+  if (header.epoch != footer_.epoch || header.nonce != footer_.nonce ||
+      header.format_version != footer_.format_version) {
     return Corrupt(0, "header does not match footer");
   }
   return Status::OK();
@@ -84,8 +85,11 @@ Status SstReader::LoadMetadata() {
   const BlockHandle& f = footer_.filter;
   const BlockHandle& p = footer_.properties;
   const BlockHandle& x = footer_.index;
+  // Version 2 puts the range-deletion block between the filter and the properties.
+  const bool has_range_del = footer_.format_version == kSstFormatVersionWithRangeDeletions;
   if (f.offset < kSstHeaderSize || f.offset > footer_offset || f.size > footer_offset - f.offset ||
-      p.offset != f.offset + f.size || p.size > footer_offset - p.offset ||
+      p.offset < f.offset + f.size || (p.offset > f.offset + f.size) != has_range_del ||
+      p.offset > footer_offset || p.size > footer_offset - p.offset ||
       x.offset != p.offset + p.size || x.size != footer_offset - x.offset) {
     return Corrupt(footer_offset, "footer block handles out of bounds");
   }
@@ -118,7 +122,48 @@ Status SstReader::LoadMetadata() {
   if (properties_.epoch != footer_.epoch || properties_.nonce != footer_.nonce) {
     return Corrupt(p.offset, "properties do not match footer");
   }
+  if (has_range_del) {
+    const uint64_t r = f.offset + f.size;
+    RETURN_IF_ERROR(ParseRangeDeletions(metadata.substr(r - f.offset, p.offset - r), r));
+  }
   return ParseIndex(metadata.substr(x.offset - f.offset, x.size), x.offset);
+}
+
+Status SstReader::ParseRangeDeletions(std::string_view contents, uint64_t offset) {
+  auto block = Block::Parse(std::string(contents));
+  if (!block.ok()) return Corrupt(offset, "range-deletion block: " + block.status().message());
+  BlockIter it(block->get());
+  std::string previous_key;
+  for (it.SeekToFirst(); it.Valid(); it.Next()) {
+    ParsedInternalKey begin;
+    if (!ParseInternalKey(it.key(), &begin) || begin.type != kTypeRangeDeletion ||
+        begin.sequence == 0) {
+      return Corrupt(offset, "bad key in range-deletion block");
+    }
+    if (!range_tombstones_.empty() && CompareInternalKeys(previous_key, it.key()) >= 0) {
+      return Corrupt(offset, "range-deletion block keys out of order");
+    }
+    if (!(begin.user_key < it.value())) {
+      return Corrupt(offset, "empty range in range-deletion block");
+    }
+    range_tombstones_.push_back(
+        RangeTombstone{std::string(begin.user_key), std::string(it.value()), begin.sequence});
+    previous_key.assign(it.key());
+  }
+  if (!it.status().ok()) {
+    return Corrupt(offset, "range-deletion block: " + it.status().message());
+  }
+  if (range_tombstones_.empty() || range_tombstones_.size() != properties_.num_range_deletions) {
+    return Corrupt(offset, "range-deletion block does not match num_range_deletions");
+  }
+  fragmented_range_tombstones_ =
+      std::make_shared<const FragmentedRangeTombstoneList>(range_tombstones_);
+  pinned_bytes_ += fragmented_range_tombstones_->memory_bytes() +
+                   range_tombstones_.capacity() * sizeof(RangeTombstone);
+  for (const RangeTombstone& t : range_tombstones_) {
+    pinned_bytes_ += t.begin.capacity() + t.end.capacity();
+  }
+  return Status::OK();
 }
 
 Status SstReader::ParseIndex(std::string_view index, uint64_t index_offset) {

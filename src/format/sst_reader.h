@@ -1,8 +1,9 @@
 // SstReader: reads one SST object from an ObjectStore (format: docs/format-sst.md).
 //
-// Open() fetches the footer and all metadata (filter, properties, index) with one ranged GET of
-// the object's tail (plus one more if the metadata is larger than the guess), verifies the
-// metadata checksum and pins the decoded metadata in memory for the reader's lifetime. Data
+// Open() fetches the footer and all metadata (filter, range deletions, properties, index) with
+// one ranged GET of the object's tail (plus one more if the metadata is larger than the guess),
+// verifies the metadata checksum and pins the decoded metadata in memory for the reader's
+// lifetime, range tombstones both as stored and fragmented. Data
 // blocks are read on demand through the block cache: a miss fetches the aligned read unit
 // (read_unit_bytes) around the block and caches every block fully inside it. Iterators read
 // ahead while scanning.
@@ -26,6 +27,7 @@
 #include "cloudkv/iterator.h"
 #include "cloudkv/object_store.h"
 #include "db/dbformat.h"
+#include "db/range_tombstone.h"
 #include "format/block.h"
 #include "format/bloom.h"
 #include "format/sst_format.h"
@@ -64,7 +66,14 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   // False only if no entry for user_key is in this SST (Bloom filter).
   bool MayContain(std::string_view user_key) const;
 
-  // An iterator over all internal keys (two-level: index -> data blocks). fill_cache = false
+  // The SST's range tombstones as stored (sorted by begin, then sequence descending; may
+  // overlap) and fragmented (null if there are none). Pinned; no object request.
+  const std::vector<RangeTombstone>& range_tombstones() const { return range_tombstones_; }
+  const RangeTombstoneListPtr& fragmented_range_tombstones() const {
+    return fragmented_range_tombstones_;
+  }
+
+  // An iterator over all point entries (two-level: index -> data blocks). fill_cache = false
   // reads blocks without inserting them into the cache (for compaction scans).
   // scan_readahead_bytes > 0: every forward fetch reads at least this many bytes from the
   // block on, whatever read_unit_bytes says (compaction reads whole inputs front to back, so
@@ -93,6 +102,7 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
 
   Status LoadMetadata();
   Status ParseIndex(std::string_view index, uint64_t index_offset);
+  Status ParseRangeDeletions(std::string_view contents, uint64_t offset);
   // Corruption "SST '<key>' at offset <offset>: <what>".
   Status Corrupt(uint64_t offset, std::string_view what) const;
   // Reads [begin, end) of the object; Corruption if the object is shorter.
@@ -125,6 +135,8 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   std::string index_keys_storage_;
   std::vector<std::string_view> index_keys_;  // views into index_keys_storage_
   std::vector<BlockHandle> handles_;
+  std::vector<RangeTombstone> range_tombstones_;
+  RangeTombstoneListPtr fragmented_range_tombstones_;
   size_t pinned_bytes_ = 0;
 
   std::atomic<uint64_t> object_reads_{0};

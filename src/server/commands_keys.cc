@@ -8,7 +8,6 @@ namespace {
 
 constexpr size_t kMaxScanCount = 100000;
 // FLUSHDB deletes keys one by one in one atomic batch; the batch must fit the engine's limit.
-constexpr size_t kMaxFlushKeys = 1000000;
 
 // Visits every live key (metadata record) from after `start_after`, until `visit` is false.
 Status VisitKeys(CommandContext& ctx, const std::optional<std::string>& start_after,
@@ -70,7 +69,7 @@ void ExpireGeneric(CommandContext& ctx, bool seconds, bool relative, std::string
     return ctx.out->Integer(0);
   }
   if (deadline <= static_cast<__int128>(ctx.txn->now_ms())) {
-    ctx.txn->DeleteMeta(a[1]);
+    ctx.txn->DeleteKey(a[1], meta);
   } else {
     meta.expire_at_ms = static_cast<uint64_t>(deadline);
     ctx.txn->PutMeta(a[1], meta);
@@ -119,7 +118,7 @@ void CmdDel(CommandContext& ctx) {
     Result<std::optional<Metadata>> got = ctx.txn->GetMeta(ctx.args[i]);
     if (!got.ok()) return ReplyStatus(ctx.out, got.status());
     if (got->has_value()) {
-      ctx.txn->DeleteMeta(ctx.args[i]);
+      ctx.txn->DeleteKey(ctx.args[i], **got);
       deleted++;
     }
   }
@@ -243,8 +242,7 @@ void CmdFlushDb(CommandContext& ctx) {
                               !EqualsIgnoreCase(ctx.args[1], "sync"))) {
     return ctx.out->Error(kErrSyntax);
   }
-  Status s = ctx.txn->DeleteAll(kMaxFlushKeys);
-  if (!s.ok()) return ReplyStatus(ctx.out, s);
+  ctx.txn->DeleteAll();
   ctx.out->Simple("OK");
 }
 

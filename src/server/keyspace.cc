@@ -272,6 +272,7 @@ ReadOptions Txn::MakeReadOptions() {
 Result<std::optional<std::string>> Txn::GetRaw(const std::string& internal_key) {
   auto it = overlay_.find(internal_key);
   if (it != overlay_.end()) return it->second;
+  if (InDeletedRange(internal_key)) return std::optional<std::string>();
   Result<std::string> got = db_->Get(MakeReadOptions(), internal_key);
   if (got.ok()) return std::optional<std::string>(std::move(got).value());
   if (got.status().IsNotFound()) return std::optional<std::string>();
@@ -308,28 +309,34 @@ void Txn::DeleteMeta(std::string_view user_key) {
   touched_.emplace_back(user_key);
 }
 
-Status Txn::DeleteAll(size_t max_keys) {
-  // The engine has no DeleteRange yet, so every metadata record is deleted one by one; hash
-  // fields need no deletes (unreachable once their metadata is gone).
-  std::vector<std::string> keys;
-  bool too_many = false;
-  Status s = Scan(std::string(1, kMetaPrefix), std::string(1, kMetaEnd), std::nullopt,
-                  [&](std::string_view key, std::string_view) {
-                    if (keys.size() >= max_keys) {
-                      too_many = true;
-                      return false;
-                    }
-                    keys.emplace_back(key);
-                    return true;
-                  });
-  if (!s.ok()) return s;
-  if (too_many) {
-    return Status::NotSupported("FLUSHDB of more than " + std::to_string(max_keys) +
-                                " keys needs range deletes");
+void Txn::DeleteKey(std::string_view user_key, const Metadata& meta) {
+  DeleteMeta(user_key);
+  if (meta.type == ValueType::kHash) {
+    // Unreachable already (versions are never reused); deleted so compaction reclaims them.
+    DeleteRangeRaw(FieldPrefix(meta.version), FieldPrefix(meta.version + 1));
   }
-  for (const std::string& key : keys) DeleteRaw(key);
+}
+
+void Txn::DeleteRangeRaw(const std::string& begin, const std::string& end) {
+  assert(begin <= end);
+  batch_.DeleteRange(begin, end);
+  // Earlier writes of this transaction in the range are deleted too (batch order).
+  overlay_.erase(overlay_.lower_bound(begin), overlay_.lower_bound(end));
+  deleted_ranges_.emplace_back(begin, end);
+}
+
+bool Txn::InDeletedRange(std::string_view internal_key) const {
+  for (const auto& [begin, end] : deleted_ranges_) {
+    if (begin <= internal_key && internal_key < end) return true;
+  }
+  return false;
+}
+
+void Txn::DeleteAll() {
+  // Every record's key starts with kMetaPrefix or kFieldPrefix, both below 0xff.
+  static_assert(kMetaPrefix < '\x7f' && kFieldPrefix < '\x7f');
+  DeleteRangeRaw(std::string(), std::string(1, '\xff'));
   touched_all_ = true;
-  return Status::OK();
 }
 
 Status Txn::Scan(const std::string& lower, const std::string& upper,
@@ -359,7 +366,7 @@ Status Txn::Scan(const std::string& lower, const std::string& upper,
       ++ov;
       if (entry.second.has_value() && !visit(entry.first, *entry.second)) return Status::OK();
     } else {
-      if (!visit(iter->key(), iter->value())) return Status::OK();
+      if (!InDeletedRange(iter->key()) && !visit(iter->key(), iter->value())) return Status::OK();
       iter->Next();
     }
   }

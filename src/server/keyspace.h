@@ -7,9 +7,10 @@
 //   hash field        'S' + version(big-endian 8) + field  -> field value
 //
 // Only metadata records carry user keys, so SCAN/KEYS/DBSIZE iterate [M, N) alone. A hash's
-// fields live under a version unique in the database's lifetime (VersionAllocator), so DEL,
-// expiry and RENAME of a hash touch only its metadata record; the old fields become garbage
-// that no read can reach.
+// fields live under a version unique in the database's lifetime (VersionAllocator), so no read
+// can reach the fields of a deleted hash; DEL/UNLINK (and expiry set in the past) also cover
+// the version's field range with one DeleteRange so compaction can reclaim them. FLUSHDB is
+// one DeleteRange over the whole key space.
 //
 // Thread-safety: Txn is used by one thread. KeyLocks, WatchRegistry, VersionAllocator and
 // DurabilityTracker are thread-safe.
@@ -169,11 +170,17 @@ class Txn {
   Result<std::optional<Metadata>> GetMeta(std::string_view user_key);
   void PutMeta(std::string_view user_key, const Metadata& meta);
   void DeleteMeta(std::string_view user_key);
+  // Deletes a live key whose metadata is `meta`: its metadata record and, for a hash, the
+  // range of its version's fields (one DeleteRange).
+  void DeleteKey(std::string_view user_key, const Metadata& meta);
   Result<std::optional<std::string>> GetRaw(const std::string& internal_key);
   void PutRaw(const std::string& internal_key, std::string_view value);
   void DeleteRaw(const std::string& internal_key);
-  // Deletes every user key (FLUSHDB), at most `max_keys` of them (else NotSupported).
-  Status DeleteAll(size_t max_keys);
+  // Deletes every internal key in [begin, end) (DB::DeleteRange semantics, in batch order).
+  // REQUIRES: begin <= end.
+  void DeleteRangeRaw(const std::string& begin, const std::string& end);
+  // Deletes every user key and hash field (FLUSHDB): one range deletion.
+  void DeleteAll();
 
   // Visits internal keys in [lower, upper) in order (from `start_after`, exclusive, if set),
   // merging the overlay, until `visit` returns false.
@@ -195,7 +202,12 @@ class Txn {
   int reads_ = 0;
   const Snapshot* snapshot_ = nullptr;
   bool snapshot_taken_ = false;
+  // Whether an internal key is in a range this transaction deleted (and not written since:
+  // a later write is in overlay_, which is consulted first).
+  bool InDeletedRange(std::string_view internal_key) const;
+
   std::map<std::string, std::optional<std::string>, std::less<>> overlay_;
+  std::vector<std::pair<std::string, std::string>> deleted_ranges_;  // [begin, end)
   WriteBatch batch_;
   std::vector<std::string> touched_;
   bool touched_all_ = false;
