@@ -611,10 +611,12 @@ Status DBImpl::FlushOne(const Immutable& imm) {
 
   Manifest base;
   uint64_t oldest_snapshot;
+  uint64_t commit_time;  // last_commit_time_ is written by writers under mu_
   {
     std::lock_guard<std::mutex> lock(mu_);
     base = manifest_;
     oldest_snapshot = OldestSnapshotLocked();
+    commit_time = last_commit_time_;
   }
   // GC deletes an uncommitted SST once its name is gc_min_age old, so the commit must land well
   // within that: after half of it, abort (the SST stays an orphan) and let FlushLoop redo it.
@@ -622,7 +624,6 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   const uint64_t epoch = epoch_;
   const uint64_t next_wal = wal_->next_id();
   const SequenceNumber largest = imm.mem->LargestSequence();
-  const uint64_t commit_time = last_commit_time_;
   ASSIGN_OR_RETURN(
       Manifest committed,
       manifests_->Commit(
