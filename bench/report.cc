@@ -196,8 +196,7 @@ bool WriteJson(const std::string& path, const std::vector<Record>& records,
          << ", \"dollars_per_million_ops\": " << JsonNumber(DollarsPerMillionOps(r))
          << ", \"ratio_to_cloudkv\": "
          << (cloudkv_ops > 0 ? JsonNumber(OpsPerSecond(w) / cloudkv_ops) : "null")
-         << ", \"peak_rss_bytes\": " << r.peak_rss_bytes
-         << ", \"storage_bytes_written\": "
+         << ", \"peak_rss_bytes\": " << r.peak_rss_bytes << ", \"storage_bytes_written\": "
          << (r.storage_bytes_written >= 0 ? std::to_string(r.storage_bytes_written) : "null")
          << ", \"write_amplification\": "
          << (r.write_amplification >= 0 ? JsonNumber(r.write_amplification) : "null")

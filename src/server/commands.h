@@ -24,6 +24,10 @@
 #include "server/metrics.h"
 #include "server/resp.h"
 
+namespace cloudkv {
+class CountingStore;
+}  // namespace cloudkv
+
 namespace cloudkv::server {
 
 struct ServerConfig {
@@ -76,7 +80,7 @@ struct ServerState {
   CursorTable cursors;
   Metrics metrics;
   const uint64_t start_ms;
-  std::shared_ptr<class CountingStore> counting_store;  // may be null
+  std::shared_ptr<CountingStore> counting_store;  // may be null
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<uint64_t> connected_clients{0};
   std::atomic<uint64_t> total_connections{0};

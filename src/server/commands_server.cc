@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "server/counting_store.h"
 #include "server/handlers.h"
+#include "store/counting_store.h"
 
 namespace cloudkv::server {
 namespace {
@@ -126,17 +126,18 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
     Line(&out, "gc_objects_deleted", stats.gc_objects_deleted);
     Line(&out, "gc_bytes_reclaimed", stats.gc_bytes_reclaimed);
     if (s.counting_store) {
-      StoreCounts c = s.counting_store->counts();
-      Line(&out, "store_get_requests", c.gets);
-      Line(&out, "store_head_requests", c.heads);
-      Line(&out, "store_put_requests", c.puts);
-      Line(&out, "store_delete_requests", c.deletes);
-      Line(&out, "store_list_requests", c.lists);
-      Line(&out, "store_errors", c.errors);
-      Line(&out, "store_bytes_read", c.bytes_read);
-      Line(&out, "store_bytes_written", c.bytes_written);
+      const StoreCounters c = s.counting_store->Snapshot();
+      uint64_t errors = 0;
+      for (size_t i = 0; i < kNumStoreOps; i++) {
+        const auto op = static_cast<StoreOp>(i);
+        Line(&out, "store_" + std::string(StoreOpName(op)) + "_requests", c.Requests(op));
+        errors += c.Errors(op);
+      }
+      Line(&out, "store_errors", errors);
+      Line(&out, "store_bytes_read", c.get_bytes);
+      Line(&out, "store_bytes_written", c.put_bytes);
       char cost[32];
-      std::snprintf(cost, sizeof(cost), "%.6f", c.EstimatedRequestCostUsd());
+      std::snprintf(cost, sizeof(cost), "%.6f", c.EstimatedCostDollars());
       Line(&out, "store_estimated_request_cost_usd", std::string(cost));
     }
     out += "\r\n";

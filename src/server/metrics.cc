@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "server/commands.h"
-#include "server/counting_store.h"
+#include "store/counting_store.h"
 
 namespace cloudkv::server {
 
@@ -122,27 +122,24 @@ std::string RenderPrometheus(ServerState& state) {
   Gauge(&out, "cloudkv_gc_bytes_reclaimed_total", "Bytes deleted by garbage collection.", "counter",
         static_cast<double>(s.gc_bytes_reclaimed));
   if (state.counting_store) {
-    StoreCounts c = state.counting_store->counts();
+    const StoreCounters c = state.counting_store->Snapshot();
     out += "# HELP cloudkv_store_requests_total Object-store requests, by kind.\n";
     out += "# TYPE cloudkv_store_requests_total counter\n";
-    const std::pair<const char*, uint64_t> kinds[] = {{"get", c.gets},
-                                                      {"head", c.heads},
-                                                      {"put", c.puts},
-                                                      {"delete", c.deletes},
-                                                      {"list", c.lists}};
-    for (const auto& [kind, n] : kinds) {
-      out += std::string("cloudkv_store_requests_total{kind=\"") + kind + "\"} " +
-             std::to_string(n) + "\n";
+    uint64_t errors = 0;
+    for (size_t i = 0; i < kNumStoreOps; i++) {
+      const auto op = static_cast<StoreOp>(i);
+      out += "cloudkv_store_requests_total{kind=\"" + std::string(StoreOpName(op)) + "\"} " +
+             std::to_string(c.Requests(op)) + "\n";
+      errors += c.Errors(op);
     }
     Gauge(&out, "cloudkv_store_errors_total", "Object-store requests that failed.", "counter",
-          static_cast<double>(c.errors));
+          static_cast<double>(errors));
     Gauge(&out, "cloudkv_store_bytes_read_total", "Bytes read from the object store.", "counter",
-          static_cast<double>(c.bytes_read));
+          static_cast<double>(c.get_bytes));
     Gauge(&out, "cloudkv_store_bytes_written_total", "Bytes written to the object store.",
-          "counter", static_cast<double>(c.bytes_written));
+          "counter", static_cast<double>(c.put_bytes));
     Gauge(&out, "cloudkv_store_estimated_request_cost_usd",
-          "Request cost so far at S3 Standard list prices.", "counter",
-          c.EstimatedRequestCostUsd());
+          "Request cost so far at S3 Standard list prices.", "counter", c.EstimatedCostDollars());
   }
   return out;
 }

@@ -13,7 +13,7 @@
 
 #include "cloudkv/object_store.h"
 #include "server/connection.h"
-#include "server/counting_store.h"
+#include "store/counting_store.h"
 
 namespace cloudkv::server {
 namespace {

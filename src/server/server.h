@@ -15,6 +15,10 @@
 #include "cloudkv/status.h"
 #include "server/commands.h"
 
+namespace cloudkv {
+class CountingStore;
+}  // namespace cloudkv
+
 namespace cloudkv::server {
 
 class Server {
@@ -23,7 +27,7 @@ class Server {
   // the store wrapper the database was opened on, or null. Errors: InvalidArgument (a bind
   // address other than loopback without requirepass, bad address), IOError (cannot listen).
   static Result<std::unique_ptr<Server>> Start(DB* db, const ServerConfig& config,
-                                               std::shared_ptr<class CountingStore> counting);
+                                               std::shared_ptr<CountingStore> counting);
   virtual ~Server() = default;
 
   // The port actually bound (useful with port 0).
