@@ -208,6 +208,48 @@ TEST(BlockCache, LruEvictionAndStats) {
   EXPECT_EQ(held, b);
 }
 
+TEST(BlockCache, InsertIfRoomNeverEvictsAndGoesToTheColdEnd) {
+  auto cache = BlockCache::Create(500, /*num_shard_bits=*/0);
+  const uint64_t id = cache->NewId();
+  auto b = EmptyBlock();
+  for (uint64_t off = 0; off < 3; off++) cache->Insert(id, off, b, 100);
+  // Room for two more: both go in; the third finds no room and evicts nothing.
+  EXPECT_TRUE(cache->InsertIfRoom(id, 10, b, 100));
+  EXPECT_TRUE(cache->InsertIfRoom(id, 11, b, 100));
+  EXPECT_FALSE(cache->InsertIfRoom(id, 12, b, 100));
+  EXPECT_FALSE(cache->InsertIfRoom(id, 0, b, 1));  // cached already
+  auto s = cache->GetStats();
+  EXPECT_EQ(s.bytes, 500u);
+  EXPECT_EQ(s.evictions, 0u);
+  EXPECT_EQ(s.entries, 5u);
+  // Under pressure the cold entries go first (11 is the coldest, then 10), before 0..2 that
+  // were inserted earlier as hot.
+  cache->Insert(id, 20, b, 100);
+  EXPECT_FALSE(cache->Contains(id, 11));
+  EXPECT_TRUE(cache->Contains(id, 10));
+  // A hit makes a cold entry hot.
+  EXPECT_NE(cache->Lookup(id, 10), nullptr);
+  cache->Insert(id, 21, b, 100);
+  EXPECT_TRUE(cache->Contains(id, 10));
+  EXPECT_FALSE(cache->Contains(id, 0));
+}
+
+TEST(BlockCache, EraseFreesCapacity) {
+  auto cache = BlockCache::Create(300, /*num_shard_bits=*/0);
+  const uint64_t id = cache->NewId();
+  auto b = EmptyBlock();
+  for (uint64_t off = 0; off < 3; off++) cache->Insert(id, off, b, 100);
+  auto held = cache->Lookup(id, 1);
+  cache->Erase(id, 1);
+  cache->Erase(id, 77);  // not cached: nothing happens
+  EXPECT_FALSE(cache->Contains(id, 1));
+  EXPECT_EQ(cache->GetStats().bytes, 200u);
+  EXPECT_EQ(cache->GetStats().entries, 2u);
+  EXPECT_EQ(held, b);  // the user's reference stays valid
+  EXPECT_TRUE(cache->InsertIfRoom(id, 5, b, 100));
+  EXPECT_EQ(cache->GetStats().evictions, 0u);
+}
+
 TEST(BlockCache, ConcurrentUse) {
   auto cache = BlockCache::Create(64 * 100);
   const uint64_t id = cache->NewId();

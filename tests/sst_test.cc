@@ -288,6 +288,68 @@ TEST_F(SstTest, ReadUnitCachesNeighbours) {
   }
 }
 
+// Blocks retained while building make every lookup a cache hit without an object read; the
+// budget bounds what is retained; closing the reader takes its blocks out of the cache.
+TEST_F(SstTest, PrepopulatedBlocksServeReadsAndLeaveWithTheReader) {
+  auto entries = SequentialEntries(5000, 100);
+  SstBuilderOptions bo;
+  bo.compression = Compression::kZstd;
+  for (int64_t budget : {int64_t{1} << 30, int64_t{20000}}) {
+    SCOPED_TRACE("budget " + std::to_string(budget));
+    auto shared_budget = std::make_shared<std::atomic<int64_t>>(budget);
+    RetainedBlocks retained(shared_budget);
+    SstBuilder builder(bo, 7, 0x1234, 99);
+    builder.SetDataBlockSink(
+        [&](uint64_t offset, std::string_view contents) { retained.Add(offset, contents); });
+    for (const auto& [k, v] : entries) builder.Add(k, v);
+    auto sst = builder.Finish(nullptr);
+    ASSERT_TRUE(sst.ok());
+    SstReadOptions ro;
+    ro.cache = BlockCache::Create(64 << 20);
+    auto reader = Open(*sst, ro);
+    ASSERT_NE(reader, nullptr);
+    const size_t inserted = reader->Prepopulate(retained);
+    EXPECT_EQ(inserted, retained.blocks().size());
+    EXPECT_GE(shared_budget->load(), 0);
+    if (budget > 20000) {
+      EXPECT_EQ(inserted, reader->num_data_blocks());
+    } else {
+      EXPECT_GT(inserted, 0u);
+      EXPECT_LT(inserted, reader->num_data_blocks());
+    }
+    const uint64_t before = reader->object_reads();
+    for (size_t i = 0; i < entries.size(); i += 7) {
+      LookupResult r;
+      ASSERT_TRUE(reader->Get(std::string(ExtractUserKey(entries[i].first)), 5, &r).ok());
+      ASSERT_EQ(r.state, LookupState::kFound);
+      ASSERT_EQ(r.value, entries[i].second);
+    }
+    if (budget > 20000) {
+      EXPECT_EQ(reader->object_reads(), before);  // every block came from the cache
+    } else {
+      EXPECT_GT(reader->object_reads(), before);
+    }
+    EXPECT_GT(ro.cache->GetStats().entries, 0u);
+    reader.reset();
+    EXPECT_EQ(ro.cache->GetStats().entries, 0u);
+    EXPECT_EQ(ro.cache->GetStats().bytes, 0u);
+  }
+}
+
+// Retained blocks of another object are ignored unless their offsets are this SST's blocks.
+TEST_F(SstTest, PrepopulateIgnoresOffsetsThatAreNotDataBlocks) {
+  auto entries = SequentialEntries(200, 10);
+  const std::string sst = BuildSst(entries, SstBuilderOptions{});
+  SstReadOptions ro;
+  ro.cache = BlockCache::Create(1 << 20);
+  auto reader = Open(sst, ro);
+  ASSERT_NE(reader, nullptr);
+  RetainedBlocks retained(nullptr);
+  retained.Add(3, std::string(4, '\0'));  // no data block starts at offset 3
+  EXPECT_EQ(reader->Prepopulate(retained), 0u);
+  EXPECT_EQ(ro.cache->GetStats().entries, 0u);
+}
+
 TEST_F(SstTest, IteratorReadsAhead) {
   auto entries = SequentialEntries(20000, 40);
   SstBuilderOptions bo;

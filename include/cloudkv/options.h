@@ -79,6 +79,13 @@ struct Options {
   int bloom_bits_per_key = 10;
   // Uncompressed data blocks cached in memory.
   size_t block_cache_bytes = 64ull << 20;
+  // Puts the data blocks of the SSTs this process writes (flush and compaction) into the block
+  // cache once they are live, so reads after a flush or compaction do not go back to the
+  // object store (a GET each on s3://). Only spare capacity is used: nothing cached is evicted
+  // for them, and they are the first to go under pressure unless read. While a job runs, its
+  // blocks are kept (uncompressed) up to half of block_cache_bytes. The blocks of SSTs that
+  // are retired leave the cache when their last reader closes.
+  bool prepopulate_block_cache = true;
   // Object reads fetch aligned ranges of this size, so small blocks do not mean small GETs;
   // 0 reads exactly the block. Unset: 64 KiB on s3:// (a request costs ~25 ms and money), exact
   // blocks on file:// and memory:// (a read costs microseconds; bigger units only waste CPU

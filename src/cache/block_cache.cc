@@ -86,6 +86,33 @@ class BlockCache::Shard {
     }
   }
 
+  bool InsertIfRoom(const CacheKey& key, std::shared_ptr<const Block> block, size_t charge) {
+    MutexLock lock(&mu_);
+    if (usage_ + charge > capacity_) return false;
+    auto [it, inserted] = map_.try_emplace(key);
+    if (!inserted) return false;
+    Entry* e = &it->second;
+    e->key = key;
+    e->block = std::move(block);
+    e->charge = charge;
+    LinkBack(e);
+    usage_ += charge;
+    inserts_++;
+    return true;
+  }
+
+  void Erase(const CacheKey& key) {
+    std::shared_ptr<const Block> erased;  // released after the lock is dropped
+    MutexLock lock(&mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return;
+    Entry* e = &it->second;
+    Unlink(e);
+    usage_ -= e->charge;
+    erased = std::move(e->block);
+    map_.erase(it);
+  }
+
   void Clear() {
     std::unordered_map<CacheKey, Entry, CacheKeyHash> old;
     {
@@ -125,6 +152,12 @@ class BlockCache::Shard {
     head_.next->prev = e;
     head_.next = e;
   }
+  void LinkBack(Entry* e) {  // the least recently used end
+    e->prev = head_.prev;
+    e->next = &head_;
+    head_.prev->next = e;
+    head_.prev = e;
+  }
 
   const size_t capacity_;
   Mutex mu_;
@@ -163,6 +196,16 @@ void BlockCache::Insert(uint64_t id, uint64_t offset, std::shared_ptr<const Bloc
                         size_t charge) {
   assert(block != nullptr);
   ShardFor(HashKey(id, offset)).Insert(CacheKey{id, offset}, std::move(block), charge);
+}
+
+bool BlockCache::InsertIfRoom(uint64_t id, uint64_t offset, std::shared_ptr<const Block> block,
+                              size_t charge) {
+  assert(block != nullptr);
+  return ShardFor(HashKey(id, offset)).InsertIfRoom(CacheKey{id, offset}, std::move(block), charge);
+}
+
+void BlockCache::Erase(uint64_t id, uint64_t offset) {
+  ShardFor(HashKey(id, offset)).Erase(CacheKey{id, offset});
 }
 
 void BlockCache::Clear() {

@@ -51,6 +51,14 @@ class BlockCache {
   // entries of its shard to stay within capacity. If the key is cached already the existing
   // block is kept.
   void Insert(uint64_t id, uint64_t offset, std::shared_ptr<const Block> block, size_t charge);
+  // Inserts an entry only into spare capacity: never evicts anything for it. The entry goes
+  // to the cold end of its shard's LRU list, so it is the first to go once the cache is under
+  // pressure unless a lookup hits it first. Used to prepopulate the cache with the blocks of
+  // SSTs this process writes. Returns false if the shard had no room (or the key was cached).
+  bool InsertIfRoom(uint64_t id, uint64_t offset, std::shared_ptr<const Block> block,
+                    size_t charge);
+  // Drops the entry if cached (a user still holding the block keeps it alive).
+  void Erase(uint64_t id, uint64_t offset);
   // Drops every entry (entries in use stay alive with their users).
   void Clear();
 

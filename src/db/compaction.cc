@@ -148,7 +148,7 @@ Result<CompactionResult> CompactionJob::Run() {
     assert(spec_.overlaps.empty());
     for (const auto& f : spec_.inputs) {
       ASSIGN_OR_RETURN(auto reader, env_.readers->GetReader(f));
-      result.outputs.push_back(CompactionOutput{f, std::move(reader)});
+      result.outputs.push_back(CompactionOutput{f, std::move(reader), nullptr});
     }
     result.bytes_read = 0;  // nothing is read or written
     return result;
@@ -265,6 +265,7 @@ Status CompactionJob::RunSlice(Slice* slice) {
 
   Random rnd(RandomSeed());
   std::unique_ptr<SstBuilder> builder;
+  std::unique_ptr<RetainedBlocks> retained;
   const std::vector<SequenceNumber>& snapshots = spec_.snapshots;
   const size_t top_stripe = snapshots.size();
   std::string current_user_key;  // reused: no allocation per entry once it has grown
@@ -292,7 +293,8 @@ Status CompactionJob::RunSlice(Slice* slice) {
     if (!has_current || ikey.user_key != current_user_key) {
       // A new user key: the only place an output may be cut, so that no key spans two SSTs.
       if (builder != nullptr && builder->EstimatedSize() >= spec_.target_sst_bytes) {
-        RETURN_IF_ERROR(FinishOutput(slice, builder.get(), &rnd, std::string(ikey.user_key)));
+        RETURN_IF_ERROR(FinishOutput(slice, builder.get(), std::move(retained), &rnd,
+                                     std::string(ikey.user_key)));
         builder.reset();
         slice->output_lower = std::string(ikey.user_key);
       }
@@ -324,10 +326,7 @@ Status CompactionJob::RunSlice(Slice* slice) {
     if (type == kTypeDeletion && spec_.bottommost && stripe == 0) {
       continue;  // nothing older remains below, and every snapshot sees this deletion
     }
-    if (builder == nullptr) {
-      builder =
-          std::make_unique<SstBuilder>(env_.builder_options, env_.epoch, rnd.Next64(), now_micros_);
-    }
+    if (builder == nullptr) builder = NewBuilder(&rnd, &retained);
     if (type != ikey.type) {
       rewritten_key.clear();
       AppendInternalKey(&rewritten_key, ikey.user_key, ikey.sequence, type);
@@ -341,17 +340,29 @@ Status CompactionJob::RunSlice(Slice* slice) {
   RETURN_IF_ERROR(CheckAbort());
   // The last output also takes the tombstones up to the slice's end (an output may hold
   // tombstones only).
-  if (builder == nullptr && slice->tombstones != nullptr) {
-    builder =
-        std::make_unique<SstBuilder>(env_.builder_options, env_.epoch, rnd.Next64(), now_micros_);
-  }
+  if (builder == nullptr && slice->tombstones != nullptr) builder = NewBuilder(&rnd, &retained);
   if (builder != nullptr) {
-    RETURN_IF_ERROR(FinishOutput(slice, builder.get(), &rnd, slice->end));
+    RETURN_IF_ERROR(FinishOutput(slice, builder.get(), std::move(retained), &rnd, slice->end));
   }
   return Status::OK();
 }
 
-Status CompactionJob::FinishOutput(Slice* slice, SstBuilder* builder, Random* rnd,
+std::unique_ptr<SstBuilder> CompactionJob::NewBuilder(Random* rnd,
+                                                      std::unique_ptr<RetainedBlocks>* retained) {
+  auto builder =
+      std::make_unique<SstBuilder>(env_.builder_options, env_.epoch, rnd->Next64(), now_micros_);
+  retained->reset();
+  if (env_.prepopulate_budget != nullptr) {
+    *retained = std::make_unique<RetainedBlocks>(env_.prepopulate_budget);
+    builder->SetDataBlockSink([r = retained->get()](uint64_t offset, std::string_view contents) {
+      r->Add(offset, contents);
+    });
+  }
+  return builder;
+}
+
+Status CompactionJob::FinishOutput(Slice* slice, SstBuilder* builder,
+                                   std::unique_ptr<RetainedBlocks> retained, Random* rnd,
                                    const std::optional<std::string>& upper) {
   // The tombstones of [output_lower, upper), newest per snapshot stripe (none of the oldest
   // stripe at the bottom). Adjacent outputs may share one user key: the exclusive end of the
@@ -369,8 +380,8 @@ Status CompactionJob::FinishOutput(Slice* slice, SstBuilder* builder, Random* rn
   const std::string key = NewSstObjectKey(now_micros_, rnd);
   RETURN_IF_ERROR(UploadSst(env_.store.get(), env_.clock.get(), key, bytes));
   ASSIGN_OR_RETURN(auto reader, SstReader::Open(env_.store, key, bytes.size(), env_.read_options));
-  slice->outputs.push_back(
-      CompactionOutput{MakeSstMeta(key, props, bytes.size(), now_micros_), std::move(reader)});
+  slice->outputs.push_back(CompactionOutput{MakeSstMeta(key, props, bytes.size(), now_micros_),
+                                            std::move(reader), std::move(retained)});
   return Status::OK();
 }
 

@@ -73,11 +73,15 @@ struct CompactionEnv {
   ThreadPool* pool = nullptr;  // subcompactions; null = one at a time on the caller's thread
   // Checked now and then; true aborts the job with Busy (the database is closing).
   const std::atomic<bool>* cancel = nullptr;
+  // Non-null: keep the outputs' data blocks, up to this many bytes for the whole job, so the
+  // caller can prepopulate the block cache once the outputs are live.
+  std::shared_ptr<std::atomic<int64_t>> prepopulate_budget;
 };
 
 struct CompactionOutput {
   proto::SstMeta meta;
   std::shared_ptr<SstReader> reader;
+  std::unique_ptr<RetainedBlocks> retained;  // null unless env.prepopulate_budget is set
 };
 
 struct CompactionResult {
@@ -105,8 +109,10 @@ class CompactionJob {
   Status RunSlice(Slice* slice);
   // Adds the output's range tombstones (its range ends at `upper`, exclusive) and uploads it,
   // unless it holds nothing at all.
-  Status FinishOutput(Slice* slice, SstBuilder* builder, Random* rnd,
-                      const std::optional<std::string>& upper);
+  Status FinishOutput(Slice* slice, SstBuilder* builder, std::unique_ptr<RetainedBlocks> retained,
+                      Random* rnd, const std::optional<std::string>& upper);
+  // A builder for the next output; with a prepopulate budget, *retained keeps its blocks.
+  std::unique_ptr<SstBuilder> NewBuilder(Random* rnd, std::unique_ptr<RetainedBlocks>* retained);
   Status CheckAbort() const;
 
   const CompactionSpec spec_;

@@ -9,6 +9,13 @@
 
 namespace cloudkv {
 
+std::shared_ptr<std::atomic<int64_t>> DBImpl::NewPrepopulateBudget() const {
+  if (!options_.prepopulate_block_cache || block_cache_ == nullptr) return nullptr;
+  const size_t capacity = block_cache_->capacity_bytes();
+  if (capacity == 0) return nullptr;
+  return std::make_shared<std::atomic<int64_t>>(static_cast<int64_t>(capacity / 2));
+}
+
 SstBuilderOptions DBImpl::BuilderOptions() const {
   SstBuilderOptions bo;
   bo.block_size = options_.block_size;
@@ -54,6 +61,7 @@ Status DBImpl::RunCompaction(const CompactionSpec& spec) {
   env.filter = options_.compaction_filter;
   env.pool = compaction_pool_.get();
   env.cancel = &cancel_compaction_;
+  env.prepopulate_budget = NewPrepopulateBudget();
   CompactionJob job(spec, env);
   auto result = job.Run();
   if (!result.ok()) {
@@ -112,8 +120,13 @@ Status DBImpl::RunCompaction(const CompactionSpec& spec) {
     std::lock_guard<std::mutex> lock(mu_);
     InstallLocked(*committed, std::move(version));
   }
-  // Readers of SSTs no longer referenced are closed once the last Version using them is gone.
+  // Readers of SSTs no longer referenced are closed once the last Version using them is gone
+  // (and their blocks leave the block cache, which makes room for the outputs').
   sst_cache_->Retain(*committed);
+  for (auto& out : result->outputs) {
+    if (out.retained != nullptr) out.reader->Prepopulate(*out.retained);
+    out.retained.reset();
+  }
   compactions_++;
   if (spec.trivial_move) trivial_moves_++;
   compaction_bytes_read_ += result->bytes_read;

@@ -583,6 +583,13 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   static thread_local Random rnd(RandomSeed());
   const uint64_t now = clock_->NowMicros();
   SstBuilder builder(BuilderOptions(), epoch_, rnd.Next64(), now);
+  std::unique_ptr<RetainedBlocks> retained;
+  if (auto budget = NewPrepopulateBudget()) {
+    retained = std::make_unique<RetainedBlocks>(std::move(budget));
+    builder.SetDataBlockSink([r = retained.get()](uint64_t offset, std::string_view contents) {
+      r->Add(offset, contents);
+    });
+  }
   auto it = imm.mem->NewIterator();
   for (it->SeekToFirst(); it->Valid(); it->Next()) builder.Add(it->key(), it->value());
   RETURN_IF_ERROR(it->status());
@@ -601,10 +608,11 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   // manifest then moves the WAL pointers without adding an SST.
   const bool has_sst = props.num_entries > 0 || props.num_range_deletions > 0;
   proto::SstMeta meta;
+  std::shared_ptr<SstReader> reader;
   if (has_sst) {
     const std::string key = NewSstObjectKey(now, &rnd);
     RETURN_IF_ERROR(UploadSst(store_.get(), clock_.get(), key, bytes));
-    ASSIGN_OR_RETURN(auto reader, SstReader::Open(store_, key, bytes.size(), sst_read_options_));
+    ASSIGN_OR_RETURN(reader, SstReader::Open(store_, key, bytes.size(), sst_read_options_));
     sst_cache_->Add(key, reader);
     meta = MakeSstMeta(key, props, bytes.size(), now);
   }
@@ -654,6 +662,9 @@ Status DBImpl::FlushOne(const Immutable& imm) {
             return Status::OK();
           },
           "writer"));
+  // Committed: the SST is live once installed, and its blocks are in the cache by then.
+  if (reader != nullptr && retained != nullptr) reader->Prepopulate(*retained);
+  retained.reset();
   ASSIGN_OR_RETURN(auto version, sst_cache_->BuildVersion(committed));
   std::lock_guard<std::mutex> lock(mu_);
   InstallLocked(committed, std::move(version));

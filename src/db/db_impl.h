@@ -86,6 +86,8 @@ class DBImpl final : public DB {
   void GcLoop();
   Status FlushOne(const Immutable& imm);
   SstBuilderOptions BuilderOptions() const;
+  // The byte budget for a job's retained blocks (Options::prepopulate_block_cache), or null.
+  std::shared_ptr<std::atomic<int64_t>> NewPrepopulateBudget() const;
   // Installs `committed` and its Version unless a newer manifest is installed already (a flush
   // and a compaction commit concurrently; either order of installing must end at the newest).
   void InstallLocked(const Manifest& committed, std::shared_ptr<Version> version);

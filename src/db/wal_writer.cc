@@ -192,7 +192,7 @@ void WalWriter::Upload(std::shared_ptr<Segment> seg) {
         uploading_--;
         flusher_cv_.notify_one();
         durable_cv_.notify_all();
-        return;
+        return;  // whoever failed the writer released the waiters
       }
     }
     if (options_.max_attempts > 0 && attempts >= options_.max_attempts) {
@@ -208,6 +208,7 @@ void WalWriter::Upload(std::shared_ptr<Segment> seg) {
     backoff = std::min(backoff * 2, options_.max_retry_backoff_micros);
   }
   std::vector<std::pair<Callback, SequenceNumber>> callbacks;
+  std::vector<std::shared_ptr<WaitSlot>> waiters;
   Status failure;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -226,12 +227,34 @@ void WalWriter::Upload(std::shared_ptr<Segment> seg) {
     }
     // Notified under the lock: once uploading_ reaches 0, Close may return and the writer be
     // destroyed, so this thread must not touch it after unlocking.
+    TakeReadyWaitersLocked(&waiters);
     flusher_cv_.notify_one();
     durable_cv_.notify_all();
   }
+  ReleaseWaiters(&waiters);
   for (auto& [cb, seq] : callbacks) {
     if (cb) cb(failure, seq);
   }
+}
+
+std::shared_ptr<WalWriter::WaitSlot> WalWriter::ThisThreadSlot() {
+  thread_local std::shared_ptr<WaitSlot> slot = std::make_shared<WaitSlot>();
+  return slot;
+}
+
+void WalWriter::TakeReadyWaitersLocked(std::vector<std::shared_ptr<WaitSlot>>* ready) {
+  const SequenceNumber durable = durable_seq_.load(std::memory_order_relaxed);
+  const bool failed = !health_.ok();
+  while (!waiters_.empty() && (failed || waiters_.begin()->first <= durable)) {
+    auto node = waiters_.extract(waiters_.begin());
+    node.mapped()->status = node.key() <= durable ? Status::OK() : health_;
+    ready->push_back(std::move(node.mapped()));
+  }
+}
+
+void WalWriter::ReleaseWaiters(std::vector<std::shared_ptr<WaitSlot>>* ready) {
+  for (auto& slot : *ready) slot->ready.release();
+  ready->clear();
 }
 
 void WalWriter::MarkSettledLocked(uint64_t id) {
@@ -246,7 +269,9 @@ void WalWriter::ReleaseLocked(std::vector<std::pair<Callback, SequenceNumber>>* 
   while (!inflight_.empty() && inflight_.front()->stored &&
          inflight_.front()->id < settled_watermark_) {
     auto& seg = inflight_.front();
-    durable_seq_ = std::max(durable_seq_, seg->last_seq);
+    if (seg->last_seq > durable_seq_.load(std::memory_order_relaxed)) {
+      durable_seq_.store(seg->last_seq, std::memory_order_release);
+    }
     inflight_bytes_ -= seg->bytes;
     for (auto& b : seg->batches) {
       if (b.done) ready->emplace_back(std::move(b.done), b.last_seq);
@@ -281,14 +306,17 @@ Status WalWriter::WaitForDurable(SequenceNumber seq) {
     buffer_has_waiter_ = true;
     flusher_cv_.notify_one();
   }
-  durable_cv_.wait(lock, [&] { return durable_seq_ >= seq || !health_.ok(); });
-  if (durable_seq_ >= seq) return Status::OK();
-  return health_;
+  if (durable_seq_.load(std::memory_order_relaxed) >= seq) return Status::OK();
+  if (!health_.ok()) return health_;
+  std::shared_ptr<WaitSlot> slot = ThisThreadSlot();
+  waiters_.emplace(seq, slot);
+  lock.unlock();
+  slot->ready.acquire();  // released exactly once, by TakeReadyWaitersLocked's caller
+  return slot->status;
 }
 
 SequenceNumber WalWriter::durable_sequence() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return durable_seq_;
+  return durable_seq_.load(std::memory_order_acquire);
 }
 
 Status WalWriter::health() const {
@@ -330,6 +358,12 @@ Status WalWriter::Close(uint64_t timeout_micros) {
     }
     if (health_.ok()) health_ = Status::InvalidArgument("WAL writer is closed");
   }
+  std::vector<std::shared_ptr<WaitSlot>> waiters;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    TakeReadyWaitersLocked(&waiters);  // health_ is not OK now: every waiter returns
+  }
+  ReleaseWaiters(&waiters);
   flusher_cv_.notify_one();
   durable_cv_.notify_all();
   for (auto& [cb, seq] : callbacks) {

@@ -19,9 +19,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <semaphore>
 #include <set>
 #include <thread>
 #include <vector>
@@ -116,6 +119,19 @@ class WalWriter {
   enum class Placement { kStored, kRetry, kMoved, kFenced, kFailed };
   Placement TryPlace(Segment* segment, std::string* bytes, Status* error);
   void MarkSettledLocked(uint64_t id);
+  // A thread blocked in WaitForDurable. Each thread has one slot for its lifetime (shared, so
+  // a waker may still hold it while the thread moves on).
+  struct WaitSlot {
+    std::binary_semaphore ready{0};
+    Status status;
+  };
+  static std::shared_ptr<WaitSlot> ThisThreadSlot();
+  // Takes the WaitForDurable callers whose sequence is durable now (all of them once the
+  // writer has failed) and sets their status; the caller releases them after unlocking mu_.
+  // Each waiter has its own semaphore, so an upload wakes only the threads it made durable,
+  // and a woken thread returns without taking mu_ again.
+  void TakeReadyWaitersLocked(std::vector<std::shared_ptr<WaitSlot>>* ready);
+  static void ReleaseWaiters(std::vector<std::shared_ptr<WaitSlot>>* ready);
   void ReleaseLocked(std::vector<std::pair<Callback, SequenceNumber>>* ready);
   void FailAllLocked(const Status& status,
                      std::vector<std::pair<Callback, SequenceNumber>>* failed);
@@ -128,7 +144,9 @@ class WalWriter {
 
   mutable std::mutex mu_;
   std::condition_variable flusher_cv_;
-  std::condition_variable durable_cv_;
+  std::condition_variable durable_cv_;  // Close: drained, failed, or no upload left
+  // WaitForDurable callers, by the sequence each waits for.
+  std::multimap<SequenceNumber, std::shared_ptr<WaitSlot>> waiters_;
   std::vector<Buffered> buffer_;
   size_t buffer_bytes_ = 0;
   bool buffer_has_waiter_ = false;
@@ -140,7 +158,8 @@ class WalWriter {
   uint64_t next_id_;
   uint64_t settled_watermark_;      // every id < this is stored or skipped
   std::set<uint64_t> settled_ids_;  // settled ids >= settled_watermark_
-  SequenceNumber durable_seq_;
+  // Written under mu_; read without it by durable_sequence() (every read of the DB asks).
+  std::atomic<SequenceNumber> durable_seq_;
   SequenceNumber appended_seq_;
   uint64_t last_upload_start_micros_ = 0;
   Status health_;

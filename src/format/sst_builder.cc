@@ -167,6 +167,7 @@ void SstBuilder::FlushDataBlock() {
   pending_handle_.offset = out_.size();
   AppendCompressedBlock(raw, options_.compression, &scratch_, &out_);
   pending_handle_.size = out_.size() - pending_handle_.offset - kBlockTrailerSize;
+  if (sink_) sink_(pending_handle_.offset, raw);
   data_block_.Reset();
   pending_index_entry_ = true;
 }

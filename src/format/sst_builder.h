@@ -15,6 +15,7 @@
 #define CLOUDKV_FORMAT_SST_BUILDER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,6 +58,11 @@ class SstBuilder {
   // (begin, seq); Finish() not called. Violations are reported by Finish() as InvalidArgument.
   void AddRangeTombstone(std::string_view begin, std::string_view end, uint64_t seq);
 
+  // Receives every data block as it is finished: its offset in the object and its uncompressed
+  // contents (valid during the call only). Used to prepopulate the block cache.
+  using DataBlockSink = std::function<void(uint64_t offset, std::string_view contents)>;
+  void SetDataBlockSink(DataBlockSink sink) { sink_ = std::move(sink); }
+
   // Approximate size of the object if Finish() were called now.
   uint64_t EstimatedSize() const;
   uint64_t NumEntries() const { return props_.num_entries; }
@@ -89,6 +95,7 @@ class SstBuilder {
   bool pending_index_entry_ = false;
   BlockHandle pending_handle_;
   std::string scratch_;
+  DataBlockSink sink_;
   Status status_;
   bool finished_ = false;
 };

@@ -18,7 +18,36 @@ SstReader::SstReader(std::shared_ptr<ObjectStore> store, std::string object_key,
       object_size_(object_size),
       options_(options) {}
 
-SstReader::~SstReader() = default;
+SstReader::~SstReader() {
+  if (options_.cache == nullptr || cache_id_ == 0) return;
+  for (const BlockHandle& h : handles_) options_.cache->Erase(cache_id_, h.offset);
+}
+
+void RetainedBlocks::Add(uint64_t offset, std::string_view contents) {
+  const auto charge = static_cast<int64_t>(contents.size() + sizeof(Block));
+  if (budget_bytes_ != nullptr &&
+      budget_bytes_->fetch_sub(charge, std::memory_order_relaxed) < charge) {
+    budget_bytes_->fetch_add(charge, std::memory_order_relaxed);  // over budget: not kept
+    return;
+  }
+  auto block = Block::Parse(std::string(contents));
+  if (!block.ok()) return;  // the builder's own output; Finish reports real errors
+  bytes_ += (*block)->memory_bytes();
+  blocks_.emplace_back(offset, std::move(block).value());
+}
+
+size_t SstReader::Prepopulate(const RetainedBlocks& retained) {
+  BlockCache* cache = options_.cache.get();
+  if (cache == nullptr) return 0;
+  size_t inserted = 0;
+  for (const auto& [offset, block] : retained.blocks()) {
+    auto it = std::lower_bound(handles_.begin(), handles_.end(), offset,
+                               [](const BlockHandle& h, uint64_t o) { return h.offset < o; });
+    if (it == handles_.end() || it->offset != offset) continue;
+    if (cache->InsertIfRoom(cache_id_, offset, block, block->memory_bytes())) inserted++;
+  }
+  return inserted;
+}
 
 Result<std::shared_ptr<SstReader>> SstReader::Open(std::shared_ptr<ObjectStore> store,
                                                    std::string object_key, uint64_t object_size,

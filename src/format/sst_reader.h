@@ -47,6 +47,27 @@ struct SstReadOptions {
   size_t open_tail_bytes = 64 * 1024;
 };
 
+// The data blocks of an SST being written, decoded and kept so that the block cache can be
+// prepopulated once the SST is live (Options::prepopulate_block_cache). What is kept is bounded
+// by a byte budget that the SSTs of one job share (across threads); blocks past it are dropped.
+// Thread-safety: one RetainedBlocks per SST, filled by one thread; the budget is atomic.
+class RetainedBlocks {
+ public:
+  explicit RetainedBlocks(std::shared_ptr<std::atomic<int64_t>> budget_bytes)
+      : budget_bytes_(std::move(budget_bytes)) {}
+  // Keeps a copy of the block at `offset` if the budget allows (SstBuilder::DataBlockSink).
+  void Add(uint64_t offset, std::string_view contents);
+  const std::vector<std::pair<uint64_t, std::shared_ptr<const Block>>>& blocks() const {
+    return blocks_;
+  }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> budget_bytes_;
+  std::vector<std::pair<uint64_t, std::shared_ptr<const Block>>> blocks_;
+  size_t bytes_ = 0;
+};
+
 class SstReader : public std::enable_shared_from_this<SstReader> {
  public:
   // Opens the SST stored at object_key, whose size is object_size (from the manifest or a
@@ -56,7 +77,13 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
                                                  const SstReadOptions& options);
   SstReader(const SstReader&) = delete;
   SstReader& operator=(const SstReader&) = delete;
+  // Drops this reader's blocks from the block cache: nobody can look them up any more.
   ~SstReader();
+
+  // Puts `retained` (blocks of this very object, from its SstBuilder) into the block cache's
+  // spare capacity (BlockCache::InsertIfRoom). A block whose offset is not one of this SST's
+  // data blocks is ignored. Returns the number of blocks inserted.
+  size_t Prepopulate(const RetainedBlocks& retained);
 
   // Finds the newest entry for user_key with sequence <= snapshot: result->state is kFound
   // (value and sequence set), kDeleted (point tombstone) or kNotPresent. Range tombstones are
