@@ -36,6 +36,7 @@ TEST(CrashChild, WriteUntilKilled) {
   Options o;
   o.memtable_bytes = 256 * 1024;  // flushes happen during the run too
   o.wal_flush_interval_ms = 2;
+  o.max_inflight_wal_uploads = 4;  // several uploads in flight when the kill comes
   auto db = DB::Open(url, o);
   if (!db.ok()) {
     std::fprintf(stderr, "child open failed: %s\n", db.status().ToString().c_str());

@@ -64,6 +64,7 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
     o.memtable_bytes = 8 * 1024 + rnd_->Uniform(32 * 1024);
     o.wal_flush_interval_ms = 1 + rnd_->Uniform(20);
     o.wal_max_bytes = 512 + rnd_->Uniform(8192);
+    o.max_inflight_wal_uploads = 1 + static_cast<int>(rnd_->Uniform(4));
     o.block_size = 256 + rnd_->Uniform(2048);
     o.block_cache_bytes = rnd_->OneIn(2) ? 0 : 64 * 1024;
     o.read_unit_bytes = rnd_->OneIn(2) ? 0 : 4096;

@@ -45,6 +45,8 @@ struct DBStats {
   uint64_t unflushed_wal_bytes = 0;
   uint64_t wal_uploads = 0;
   uint64_t wal_upload_bytes = 0;
+  uint64_t wal_upload_micros = 0;  // summed over uploads, from first attempt to stored
+  uint64_t wal_batches = 0;        // write batches carried by those uploads
   uint64_t flushes = 0;
   uint64_t l0_files = 0;
   std::vector<uint64_t> level_files;  // L1..Ln

@@ -222,6 +222,8 @@ int Stats(const std::string& url) {
   line("unflushed_wal_bytes", s.unflushed_wal_bytes);
   line("wal_uploads", s.wal_uploads);
   line("wal_upload_bytes", s.wal_upload_bytes);
+  line("wal_upload_micros", s.wal_upload_micros);
+  line("wal_batches", s.wal_batches);
   line("flushes", s.flushes);
   line("flush_bytes_written", s.flush_bytes_written);
   line("compactions", s.compactions);

@@ -32,6 +32,7 @@ void DBImpl::InstallLocked(const Manifest& committed, std::shared_ptr<Version> v
   if (committed.version() <= manifest_.version()) return;  // a newer one is installed already
   manifest_ = committed;
   version_ = std::move(version);
+  PublishReadStateLocked();
   last_epoch_confirm_micros_ = clock_->MonotonicMicros();
   stall_cv_.notify_all();
   compaction_cv_.notify_all();
@@ -162,7 +163,7 @@ void DBImpl::CompactionLoop() {
       continue;
     }
     if (s.IsFenced()) {
-      if (bg_error_.ok()) bg_error_ = s;
+      SetBgErrorLocked(s);
       stall_cv_.notify_all();
       continue;
     }

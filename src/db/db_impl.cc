@@ -243,6 +243,11 @@ Status DBImpl::Recover() {
   uint64_t first_free = 0;
   RETURN_IF_ERROR(ReplayWal(m.replay_point(), !options_.read_only, &first_free));
   recovered_sequence_ = last_sequence_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);  // no reader yet; for the annotations and clarity
+    visible_sequence_.store(last_sequence_, std::memory_order_release);
+    PublishReadStateLocked();
+  }
   if (!options_.read_only) {
     WalWriterOptions wo;
     wo.wal_max_bytes = options_.wal_max_bytes;
@@ -250,7 +255,7 @@ Status DBImpl::Recover() {
     double cap = options_.max_wal_puts_per_second;
     if (cap < 0) cap = IsRemoteStore(*store_) ? 10 : 0;
     wo.max_puts_per_second = cap;
-    wo.max_inflight = std::max(1, options_.max_inflight_wal_uploads);
+    wo.max_inflight = std::max(1, options_.max_inflight_wal_uploads.value_or(IsRemoteStore(*store_) ? 4 : 1));
     wo.max_attempts = options_.wal_upload_max_attempts;
     wal_pool_ = std::make_unique<ThreadPool>(wo.max_inflight, "ckv-wal");
     wal_ = std::make_unique<WalWriter>(store_, clock_, wal_pool_.get(), epoch_, first_free,
@@ -360,6 +365,7 @@ void DBImpl::SwitchMemtableLocked() {
   uint64_t boundary = wal_->Seal();
   imm_.push_back(Immutable{mem_, boundary});
   mem_ = NewMemTable();
+  PublishReadStateLocked();
   mem_created_micros_ = clock_->MonotonicMicros();
   mem_first_wal_id_ = boundary;
   mem_first_wal_bytes_ = wal_->stats().upload_bytes;
@@ -384,6 +390,7 @@ Result<SequenceNumber> DBImpl::WriteToMemory(const WriteBatch& batch, bool durab
   assert(s.ok());  // validated above
   (void)s;
   last_sequence_ = last;
+  visible_sequence_.store(last, std::memory_order_release);
   user_bytes_written_ += batch.ByteSize();
   wal_->Append(first, last, last_commit_time_, batch, durable_waiter, std::move(done));
   return last;
@@ -431,7 +438,7 @@ Status DBImpl::ConfirmEpochIfDue() {
           Status::Fenced("writer epoch " + std::to_string(epoch_) + " of " + url_ +
                          " was replaced by epoch " + std::to_string(latest.writer_epoch()));
       std::lock_guard<std::mutex> lock(mu_);
-      if (bg_error_.ok()) bg_error_ = fenced;
+      SetBgErrorLocked(fenced);
       return fenced;
     }
   }
@@ -441,21 +448,36 @@ Status DBImpl::ConfirmEpochIfDue() {
 
 Result<DBImpl::ReadView> DBImpl::GetReadView(const ReadOptions& options) {
   RETURN_IF_ERROR(ConfirmEpochIfDue());
+  if (reads_refused_.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return Status::InvalidArgument("database " + url_ + " is closed");
+    if (bg_error_.IsFenced()) return bg_error_;
+  }
+  // The sequence first, then the sources: every source published before the sequence was
+  // stored (release) is seen (acquire), so the view holds every entry at or below it.
   ReadView view;
-  std::lock_guard<std::mutex> lock(mu_);
-  if (closed_) return Status::InvalidArgument("database " + url_ + " is closed");
-  if (bg_error_.IsFenced()) return bg_error_;
-  view.mem = mem_;
-  for (auto it = imm_.rbegin(); it != imm_.rend(); ++it) view.imm.push_back(it->mem);
-  view.version = version_;
   if (options.snapshot != nullptr) {
     view.sequence = options.snapshot->sequence();
   } else if (options.read_unflushed || options_.read_only) {
-    view.sequence = last_sequence_;
+    view.sequence = visible_sequence_.load(std::memory_order_acquire);
   } else {
     view.sequence = wal_->durable_sequence();
   }
+  view.state = read_state_.load(std::memory_order_acquire);
   return view;
+}
+
+void DBImpl::PublishReadStateLocked() {
+  auto state = std::make_shared<ReadState>();
+  state->mem = mem_;
+  for (auto it = imm_.rbegin(); it != imm_.rend(); ++it) state->imm.push_back(it->mem);
+  state->version = version_;
+  read_state_.store(std::move(state), std::memory_order_release);
+}
+
+void DBImpl::SetBgErrorLocked(const Status& s) {
+  if (bg_error_.ok()) bg_error_ = s;
+  if (bg_error_.IsFenced()) reads_refused_.store(true, std::memory_order_release);
 }
 
 Result<std::string> DBImpl::Get(const ReadOptions& options, std::string_view key) {
@@ -471,12 +493,13 @@ Result<std::string> DBImpl::Get(const ReadOptions& options, std::string_view key
     }
     mem.Get(key, view.sequence, &r);
   };
-  get_from_memtable(*view.mem);
-  for (size_t i = 0; r.state == LookupState::kNotPresent && i < view.imm.size(); i++) {
-    get_from_memtable(*view.imm[i]);
+  const ReadState& state = *view.state;
+  get_from_memtable(*state.mem);
+  for (size_t i = 0; r.state == LookupState::kNotPresent && i < state.imm.size(); i++) {
+    get_from_memtable(*state.imm[i]);
   }
   if (r.state == LookupState::kNotPresent) {
-    RETURN_IF_ERROR(view.version->Get(key, view.sequence, &r, &covering));
+    RETURN_IF_ERROR(state.version->Get(key, view.sequence, &r, &covering));
   }
   if (r.state == LookupState::kFound && covering <= r.sequence) return std::move(r.value);
   return Status::NotFound("key not found");
@@ -503,14 +526,15 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   auto pinned = std::make_shared<ReadView>(std::move(view).value());
   std::vector<std::unique_ptr<Iterator>> children;
   std::vector<RangeTombstoneListPtr> tombstones;
-  children.push_back(pinned->mem->NewIterator());
-  if (pinned->mem->HasRangeDeletions()) tombstones.push_back(pinned->mem->GetRangeTombstones());
-  for (const auto& m : pinned->imm) {
+  const ReadState& state = *pinned->state;
+  children.push_back(state.mem->NewIterator());
+  if (state.mem->HasRangeDeletions()) tombstones.push_back(state.mem->GetRangeTombstones());
+  for (const auto& m : state.imm) {
     children.push_back(m->NewIterator());
     if (m->HasRangeDeletions()) tombstones.push_back(m->GetRangeTombstones());
   }
-  pinned->version->AddIterators(&children);
-  pinned->version->AddRangeTombstones(&tombstones);
+  state.version->AddIterators(&children);
+  state.version->AddRangeTombstones(&tombstones);
   auto internal = NewMergingIterator(std::move(children));
   auto user = NewDBIterator(std::move(internal), pinned->sequence, options.lower_bound,
                             options.upper_bound, std::move(tombstones));
@@ -554,7 +578,7 @@ void DBImpl::FlushLoop() {
       }
       if (!s.ok()) {
         LOG_ERROR("flush of {} failed: {}", url_, s.ToString());
-        if (bg_error_.ok()) bg_error_ = s;
+        SetBgErrorLocked(s);
       }
       stall_cv_.notify_all();
       compaction_cv_.notify_all();
@@ -670,6 +694,7 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   InstallLocked(committed, std::move(version));
   assert(!imm_.empty() && imm_.front().mem == imm.mem);
   imm_.pop_front();
+  PublishReadStateLocked();
   flushes_++;
   flush_bytes_written_ += bytes.size();
   last_epoch_confirm_micros_ = clock_->MonotonicMicros();
@@ -702,7 +727,7 @@ Status DBImpl::CollectGarbage() {
   if (!pass.ok()) {
     if (pass.status().IsFenced() && !options_.read_only) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (bg_error_.ok()) bg_error_ = pass.status();
+      SetBgErrorLocked(pass.status());
     }
     return pass.status();
   }
@@ -749,6 +774,7 @@ Status DBImpl::Close() {
     if (result.ok() && !bg_error_.ok() && !bg_error_.IsFenced()) result = bg_error_;
   }
   closed_ = true;
+  reads_refused_.store(true, std::memory_order_release);
   return result;
 }
 
@@ -766,6 +792,8 @@ DBStats DBImpl::GetStats() {
     WalWriterStats ws = wal_->stats();
     s.wal_uploads = ws.uploads;
     s.wal_upload_bytes = ws.upload_bytes;
+    s.wal_upload_micros = ws.upload_micros_total;
+    s.wal_batches = ws.batches;
   }
   s.flushes = flushes_;
   if (version_) {

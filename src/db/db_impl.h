@@ -63,10 +63,15 @@ class DBImpl final : public DB {
     std::shared_ptr<MemTable> mem;
     uint64_t wal_boundary;  // every batch of `mem` is in a WAL id below this
   };
-  struct ReadView {
+  // The sources a read consults, published as one immutable object so that a read takes no
+  // lock: rebuilt under mu_ (PublishReadStateLocked) whenever mem_, imm_ or version_ changes.
+  struct ReadState {
     std::shared_ptr<MemTable> mem;
     std::vector<std::shared_ptr<MemTable>> imm;  // newest first
     std::shared_ptr<Version> version;
+  };
+  struct ReadView {
+    std::shared_ptr<const ReadState> state;
     SequenceNumber sequence;
   };
   class SnapshotImpl;
@@ -79,6 +84,9 @@ class DBImpl final : public DB {
   void SwitchMemtableLocked();
   std::shared_ptr<MemTable> NewMemTable() const;
   Result<ReadView> GetReadView(const ReadOptions& options);
+  void PublishReadStateLocked();
+  // Records a background error; a Fenced one also makes reads refuse (reads_refused_).
+  void SetBgErrorLocked(const Status& s);
   Status ConfirmEpochIfDue();
   Status Recover();
   Status ReplayWal(uint64_t from_id, bool fence, uint64_t* first_free_id);
@@ -124,6 +132,12 @@ class DBImpl final : public DB {
   std::shared_ptr<MemTable> mem_;
   std::deque<Immutable> imm_;  // oldest first
   std::shared_ptr<Version> version_;
+  // Lock-free mirrors for the read path: what mem_/imm_/version_ hold, last_sequence_ (stored
+  // after the batch is in the memtable), and whether reads are refused (closed or fenced; the
+  // reason is then read under mu_).
+  std::atomic<std::shared_ptr<const ReadState>> read_state_;
+  std::atomic<SequenceNumber> visible_sequence_{0};
+  std::atomic<bool> reads_refused_{false};
   Manifest manifest_;
   SequenceNumber last_sequence_ = 0;
   SequenceNumber recovered_sequence_ = 0;
