@@ -55,6 +55,14 @@ void Complete(const Manifest& m, const Options& o, CompactionSpec* spec) {
     }
   }
   spec->trivial_move = spec->overlaps.empty() && disjoint_inputs;
+  // The outputs cover the overlapped SSTs' keys too, so "nothing below" must hold for the
+  // union: an overlap reaching past the inputs' range may carry a tombstone whose older
+  // versions sit in a deeper level under that part of the range (found by the model test).
+  for (const auto& f : spec->overlaps) {
+    std::string_view s = ExtractUserKey(f.smallest_key()), l = ExtractUserKey(f.largest_key());
+    if (s < smallest) smallest = std::string(s);
+    if (l > largest) largest = std::string(l);
+  }
   spec->bottommost = true;
   const int num_levels = EffectiveNumLevels(m, o);
   for (int level = spec->output_level + 1; level < num_levels && spec->bottommost; level++) {

@@ -463,7 +463,10 @@ Result<DBImpl::ReadView> DBImpl::GetReadView(const ReadOptions& options) {
   } else {
     view.sequence = wal_->durable_sequence();
   }
-  view.state = read_state_.load(std::memory_order_acquire);
+  {
+    std::lock_guard<std::mutex> lock(read_state_mu_);
+    view.state = read_state_;
+  }
   return view;
 }
 
@@ -472,7 +475,9 @@ void DBImpl::PublishReadStateLocked() {
   state->mem = mem_;
   for (auto it = imm_.rbegin(); it != imm_.rend(); ++it) state->imm.push_back(it->mem);
   state->version = version_;
-  read_state_.store(std::move(state), std::memory_order_release);
+  std::shared_ptr<const ReadState> old;  // released after the lock is dropped
+  std::lock_guard<std::mutex> lock(read_state_mu_);
+  old = std::exchange(read_state_, std::move(state));
 }
 
 void DBImpl::SetBgErrorLocked(const Status& s) {

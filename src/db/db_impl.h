@@ -63,8 +63,8 @@ class DBImpl final : public DB {
     std::shared_ptr<MemTable> mem;
     uint64_t wal_boundary;  // every batch of `mem` is in a WAL id below this
   };
-  // The sources a read consults, published as one immutable object so that a read takes no
-  // lock: rebuilt under mu_ (PublishReadStateLocked) whenever mem_, imm_ or version_ changes.
+  // The sources a read consults, published as one immutable object so that a read does not
+  // take mu_: rebuilt under mu_ (PublishReadStateLocked) whenever mem_, imm_ or version_ changes.
   struct ReadState {
     std::shared_ptr<MemTable> mem;
     std::vector<std::shared_ptr<MemTable>> imm;  // newest first
@@ -135,7 +135,11 @@ class DBImpl final : public DB {
   // Lock-free mirrors for the read path: what mem_/imm_/version_ hold, last_sequence_ (stored
   // after the batch is in the memtable), and whether reads are refused (closed or fenced; the
   // reason is then read under mu_).
-  std::atomic<std::shared_ptr<const ReadState>> read_state_;
+  // Guarded by its own mutex, held only to copy or swap the pointer: never contended with
+  // writers (who hold mu_ for longer). (std::atomic<std::shared_ptr> would do, but libstdc++
+  // 12's lock bit is invisible to ThreadSanitizer.)
+  mutable std::mutex read_state_mu_;
+  std::shared_ptr<const ReadState> read_state_;
   std::atomic<SequenceNumber> visible_sequence_{0};
   std::atomic<bool> reads_refused_{false};
   Manifest manifest_;
