@@ -33,9 +33,13 @@ test-only:
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 	@cd build/$(PRESET) && ctest --output-on-failure -j 2 $(ARGS)
 
+# TSan's deadlock detector aborts (a CHECK, not a report) when a thread holds more than 64
+# locks; the server's FLUSHDB and MULTI/EXEC lock many key stripes at once, in stripe order.
+# The bench smoke test is left out: it drives Debian's RocksDB and LevelDB, which are not
+# instrumented, so TSan reports races inside them that are not there.
 tsan: deps
 	@$(MAKE) --no-print-directory PRESET=tsan build
-	@cd build/tsan && ctest --output-on-failure -j 2 -LE 'slow|s3' $(ARGS)
+	@cd build/tsan && TSAN_OPTIONS=detect_deadlocks=0 ctest --output-on-failure -j 2 -LE 'slow|s3|bench' $(ARGS)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
