@@ -122,6 +122,13 @@ void CmdSet(CommandContext& ctx) {
       return;
     }
   }
+  if (!nx && !xx && !get && !keepttl) {
+    // A plain SET does not depend on the old value (any type is overwritten, as MSET does):
+    // no read, so no point lookup in the engine.
+    StoreString(ctx, a[1], a[2], deadline);
+    ctx.out->Simple("OK");
+    return;
+  }
   Result<std::optional<Metadata>> old = ctx.txn->GetMeta(a[1]);
   if (!old.ok()) {
     ReplyStatus(ctx.out, old.status());
