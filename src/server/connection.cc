@@ -310,13 +310,7 @@ void Connection::Finish(Txn* txn, uint64_t slot, std::string reply, bool read_un
   if (!txn->batch().empty()) {
     // Touch watches only after the batch is applied to memory (Submit returns then): a WATCH
     // that misses this touch is sure to read the new state. Both happen under the key locks.
-    auto touch = [this, txn] {
-      if (txn->touched_all()) {
-        state_->watches.TouchAll();
-      } else {
-        state_->watches.Touch(txn->touched_keys());
-      }
-    };
+    auto touch = [this, txn] { txn->TouchWatches(&state_->watches); };
     struct TouchAfter {
       std::function<void()> fn;
       ~TouchAfter() { fn(); }

@@ -58,6 +58,8 @@ std::string FieldPrefix(uint64_t version);
 std::string EncodeMetadata(const Metadata& meta);
 // Corruption (naming the key) if the bytes are not a metadata record.
 Result<Metadata> DecodeMetadata(std::string_view user_key, std::string_view bytes);
+// The same, taking the bytes: a string's value reuses their buffer instead of a copy.
+Result<Metadata> DecodeOwnedMetadata(std::string_view user_key, std::string&& bytes);
 
 uint64_t NowMs();
 
@@ -111,6 +113,9 @@ class WatchRegistry {
   // Called (under the keys' locks) when a transaction writes these user keys.
   void Touch(const std::vector<std::string>& keys);
   void TouchAll();
+  // Whether any key is watched now. A write that finds none after it is applied need not
+  // touch: a later WATCH reads the new state.
+  bool empty() const { return entries_.load() == 0; }
 
  private:
   struct Entry {
@@ -169,11 +174,13 @@ class Txn {
   // Live metadata of a key (absent or expired gives nullopt); errors are I/O or Corruption.
   Result<std::optional<Metadata>> GetMeta(std::string_view user_key);
   void PutMeta(std::string_view user_key, const Metadata& meta);
+  // PutMeta of a string value, without building a Metadata.
+  void PutString(std::string_view user_key, std::string_view value, uint64_t expire_at_ms);
   void DeleteMeta(std::string_view user_key);
   // Deletes a live key whose metadata is `meta`: its metadata record and, for a hash, the
   // range of its version's fields (one DeleteRange).
   void DeleteKey(std::string_view user_key, const Metadata& meta);
-  Result<std::optional<std::string>> GetRaw(const std::string& internal_key);
+  Result<std::optional<std::string>> GetRaw(std::string_view internal_key);
   void PutRaw(const std::string& internal_key, std::string_view value);
   void DeleteRaw(const std::string& internal_key);
   // Deletes every internal key in [begin, end) (DB::DeleteRange semantics, in batch order).
@@ -189,11 +196,16 @@ class Txn {
               const std::function<bool(std::string_view key, std::string_view value)>& visit);
 
   const WriteBatch& batch() const { return batch_; }
-  const std::vector<std::string>& touched_keys() const { return touched_; }
-  bool touched_all() const { return touched_all_; }
+  // Bumps the WATCH versions of every key this transaction wrote (all keys after FLUSHDB).
+  // REQUIRES: the batch is applied and the keys' locks are held.
+  void TouchWatches(WatchRegistry* watches) const;
 
  private:
   ReadOptions MakeReadOptions();
+  // Brings overlay_ and deleted_ranges_ up to date with the batch. Writes only append to the
+  // batch; the overlay is built from it when something reads, so a transaction that only
+  // writes (SET, MSET, a group of them) never builds it.
+  void Materialize();
 
   DB* const db_;
   const bool read_unflushed_;
@@ -209,7 +221,8 @@ class Txn {
   std::map<std::string, std::optional<std::string>, std::less<>> overlay_;
   std::vector<std::pair<std::string, std::string>> deleted_ranges_;  // [begin, end)
   WriteBatch batch_;
-  std::vector<std::string> touched_;
+  uint32_t materialized_count_ = 0;  // records of batch_ reflected in the overlay
+  size_t materialized_bytes_ = 0;    // their encoded bytes
   bool touched_all_ = false;
 };
 

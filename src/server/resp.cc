@@ -246,6 +246,7 @@ void ReplyWriter::Error(std::string_view message) {
 void ReplyWriter::Integer(int64_t value) { Header(':', value); }
 
 void ReplyWriter::Bulk(std::string_view value) {
+  out_.reserve(out_.size() + value.size() + 24);  // one allocation at most
   Header('$', static_cast<int64_t>(value.size()));
   out_.append(value);
   out_.append("\r\n");
