@@ -144,6 +144,56 @@ uint64_t VersionAllocator::Next() { return next_.fetch_add(1); }
 
 // --- KeyLocks -------------------------------------------------------------------------------
 
+size_t KeyLocks::StripeOf(std::string_view key) {
+  return std::hash<std::string_view>{}(key) % kStripes;
+}
+
+void KeyLocks::Set::Lock(const std::vector<std::string_view>& keys, bool all) {
+  assert(held_.empty());
+  if (all) {
+    for (size_t i = 0; i < kStripes; i++) {
+      is_held_[i] = true;
+      held_.push_back(i);
+    }
+  }
+  for (std::string_view key : keys) {
+    size_t i = StripeOf(key);
+    if (!is_held_[i]) {
+      is_held_[i] = true;
+      held_.push_back(i);
+    }
+  }
+  std::sort(held_.begin(), held_.end());
+  for (size_t i : held_) locks_->mu_[i].lock();
+}
+
+bool KeyLocks::Set::TryAdd(const std::vector<std::string_view>& keys) {
+  const size_t before = held_.size();
+  for (std::string_view key : keys) {
+    size_t i = StripeOf(key);
+    if (is_held_[i]) continue;
+    if (!locks_->mu_[i].try_lock()) {
+      while (held_.size() > before) {
+        locks_->mu_[held_.back()].unlock();
+        is_held_[held_.back()] = false;
+        held_.pop_back();
+      }
+      return false;
+    }
+    is_held_[i] = true;
+    held_.push_back(i);
+  }
+  return true;
+}
+
+void KeyLocks::Set::Release() {
+  for (auto it = held_.rbegin(); it != held_.rend(); ++it) {
+    locks_->mu_[*it].unlock();
+    is_held_[*it] = false;
+  }
+  held_.clear();
+}
+
 KeyLocks::Guard::Guard(KeyLocks* locks, const std::vector<std::string_view>& keys, bool all)
     : locks_(locks) {
   if (all) {
@@ -151,8 +201,7 @@ KeyLocks::Guard::Guard(KeyLocks* locks, const std::vector<std::string_view>& key
     for (size_t i = 0; i < kStripes; i++) held_[i] = i;
   } else {
     held_.reserve(keys.size());
-    for (std::string_view key : keys)
-      held_.push_back(std::hash<std::string_view>{}(key) % kStripes);
+    for (std::string_view key : keys) held_.push_back(StripeOf(key));
     std::sort(held_.begin(), held_.end());
     held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
   }
@@ -203,43 +252,52 @@ void WatchRegistry::TouchAll() {
 
 // --- DurabilityTracker ----------------------------------------------------------------------
 
-void DurabilityTracker::Submit(const WriteBatch& batch, std::function<void(Status)> done) {
+void DurabilityTracker::Submit(const WriteBatch& batch, Waiter* waiter) {
   std::lock_guard lock(submit_mu_);
   uint64_t ticket = last_ticket_.load() + 1;
   last_ticket_.store(ticket, std::memory_order_release);
-  db_->WriteAsync(batch, [this, ticket, done = std::move(done)](Status status, uint64_t) {
-    done(std::move(status));
-    Complete(ticket);
+  waiter->ticket_ = ticket;
+  // Two pointers: std::function keeps them inline (no allocation per write).
+  db_->WriteAsync(batch, [this, waiter](Status status, uint64_t) {
+    uint64_t done_ticket = waiter->ticket_;
+    waiter->Done(std::move(status));  // may free the waiter
+    Complete(done_ticket);
   });
 }
 
 void DurabilityTracker::Complete(uint64_t ticket) {
-  std::vector<std::function<void()>> ready;
+  std::vector<Waiter*> ready;
   {
     std::lock_guard lock(mu_);
-    done_early_[ticket] = true;
-    while (!done_early_.empty() && done_early_.begin()->first == durable_ + 1) {
+    // The engine reports batches in sequence order, which is ticket order: the set is only
+    // used when callbacks race each other.
+    if (ticket == durable_ + 1) {
+      durable_++;
+    } else {
+      done_early_.insert(ticket);
+    }
+    while (!done_early_.empty() && *done_early_.begin() == durable_ + 1) {
       durable_++;
       done_early_.erase(done_early_.begin());
     }
     while (!waiters_.empty() && waiters_.begin()->first <= durable_) {
-      ready.push_back(std::move(waiters_.begin()->second));
+      ready.push_back(waiters_.begin()->second);
       waiters_.erase(waiters_.begin());
     }
     cv_.notify_all();
   }
-  for (auto& fn : ready) fn();
+  for (Waiter* waiter : ready) waiter->Done(Status::OK());
 }
 
-void DurabilityTracker::WhenDurable(uint64_t gate, std::function<void()> fn) {
+void DurabilityTracker::WhenDurable(uint64_t gate, Waiter* waiter) {
   {
     std::lock_guard lock(mu_);
     if (gate > durable_) {
-      waiters_.emplace(gate, std::move(fn));
+      waiters_.emplace(gate, waiter);
       return;
     }
   }
-  fn();
+  waiter->Done(Status::OK());
 }
 
 void DurabilityTracker::Drain() {
@@ -259,6 +317,20 @@ Txn::Txn(DB* db, bool read_unflushed, uint64_t now_ms, bool one_read)
 
 Txn::~Txn() {
   if (snapshot_ != nullptr) db_->ReleaseSnapshot(snapshot_);
+}
+
+void Txn::Reset(uint64_t now_ms) {
+  if (snapshot_ != nullptr) db_->ReleaseSnapshot(snapshot_);
+  snapshot_ = nullptr;
+  snapshot_taken_ = false;
+  reads_ = 0;
+  now_ms_ = now_ms;
+  overlay_.clear();
+  deleted_ranges_.clear();
+  batch_.Clear();
+  materialized_count_ = 0;
+  materialized_bytes_ = 0;
+  touched_all_ = false;
 }
 
 ReadOptions Txn::MakeReadOptions() {
