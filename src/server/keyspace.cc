@@ -11,7 +11,9 @@ namespace cloudkv::server {
 namespace {
 
 void PutFixed64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; i++) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char buf[8];
+  for (int i = 0; i < 8; i++) buf[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  out->append(buf, sizeof(buf));
 }
 
 uint64_t GetFixed64(std::string_view in) {
