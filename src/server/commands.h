@@ -38,6 +38,8 @@ struct ServerConfig {
   bool read_only = false;
   int metrics_port = 0;  // 0 = no metrics endpoint
   int threads = 2;
+  // The engine's block cache (Options::block_cache_bytes); 0 = the engine's default.
+  size_t block_cache_bytes = 0;
   RespLimits resp;
   size_t max_clients = 10000;
   // A client whose unparsed input exceeds this is disconnected (Redis client-query-buffer-limit).

@@ -209,6 +209,7 @@ int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& l
   options.read_only = config.read_only;
   options.compaction_filter = NewExpiryCompactionFilter();
   if (max_value_bytes != 0) options.max_value_bytes = max_value_bytes;
+  if (config.block_cache_bytes != 0) options.block_cache_bytes = config.block_cache_bytes;
   auto db = DB::Open(config.db_url, options);
   if (!db.ok()) {
     log << "cloudkv serve: cannot open " << config.db_url << ": " << db.status().ToString() << "\n";
