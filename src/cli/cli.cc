@@ -416,6 +416,8 @@ int Main(int argc, char** argv) {
                    "Largest unparsed input per client")
       ->capture_default_str();
   serve->add_option("--max-value-bytes", max_value_bytes, "Largest value the engine accepts");
+  serve->add_option("--block-cache-bytes", config.block_cache_bytes,
+                    "Engine block cache (uncompressed blocks in memory; 0 = engine default)");
   serve->callback([&] {
     config.resp.max_bulk_bytes = max_bulk;
     rc = server::RunServe(config, max_value_bytes, std::cerr);

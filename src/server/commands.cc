@@ -208,12 +208,18 @@ bool ReadHash(CommandContext& ctx, std::string_view key, std::optional<Metadata>
 std::vector<std::string_view> CommandKeys(const CommandSpec& spec,
                                           const std::vector<std::string>& args) {
   std::vector<std::string_view> keys;
-  if (spec.first_key <= 0) return keys;
+  CommandKeys(spec, args, &keys);
+  return keys;
+}
+
+void CommandKeys(const CommandSpec& spec, const std::vector<std::string>& args,
+                 std::vector<std::string_view>* keys) {
+  keys->clear();
+  if (spec.first_key <= 0) return;
   int last = spec.last_key < 0 ? static_cast<int>(args.size()) + spec.last_key : spec.last_key;
   for (int i = spec.first_key; i <= last && i < static_cast<int>(args.size()); i += spec.step) {
-    keys.emplace_back(args[static_cast<size_t>(i)]);
+    keys->emplace_back(args[static_cast<size_t>(i)]);
   }
-  return keys;
 }
 
 bool ArityOk(const CommandSpec& spec, size_t argc) {

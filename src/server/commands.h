@@ -38,6 +38,8 @@ struct ServerConfig {
   bool read_only = false;
   int metrics_port = 0;  // 0 = no metrics endpoint
   int threads = 2;
+  // The engine's block cache (Options::block_cache_bytes); 0 = the engine's default.
+  size_t block_cache_bytes = 0;
   RespLimits resp;
   size_t max_clients = 10000;
   // A client whose unparsed input exceeds this is disconnected (Redis client-query-buffer-limit).
@@ -49,6 +51,11 @@ struct ServerConfig {
   uint64_t idle_timeout_s = 0;
   size_t max_multi_commands = 100000;
   size_t max_scan_cursors = 100000;
+  // The engine's limits (the Options the database was opened with): a write group never
+  // risks a batch the engine would refuse for one command's sake.
+  size_t engine_max_key_bytes = Options{}.max_key_bytes;
+  size_t engine_max_value_bytes = Options{}.max_value_bytes;
+  size_t engine_max_batch_bytes = Options{}.max_batch_bytes;
 };
 
 // Resumption points of SCAN/HSCAN: Redis cursors are integers, ours map to the last key
@@ -121,6 +128,9 @@ enum CommandFlags : uint32_t {
   // The handler reads the database exactly once (GET, TTL, ...): that read needs no snapshot
   // to be consistent with itself (Txn skips GetSnapshot/ReleaseSnapshot).
   kCmdOneRead = 1u << 8,
+  // A write whose records are bounded by its arguments' sizes (no value read and grown, no
+  // key range): consecutive ones of a connection may share one WriteBatch (a write group).
+  kCmdGroup = 1u << 9,
 };
 
 struct CommandSpec {
@@ -140,6 +150,9 @@ size_t CommandIndex(const CommandSpec* spec);
 // The key arguments of a command (views into args).
 std::vector<std::string_view> CommandKeys(const CommandSpec& spec,
                                           const std::vector<std::string>& args);
+// The same into `keys` (cleared first), reusing its capacity.
+void CommandKeys(const CommandSpec& spec, const std::vector<std::string>& args,
+                 std::vector<std::string_view>* keys);
 bool ArityOk(const CommandSpec& spec, size_t argc);
 
 // --- Helpers shared by the handlers ---------------------------------------------------------

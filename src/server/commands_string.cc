@@ -24,12 +24,12 @@ void CountHit(CommandContext& ctx, bool hit) {
 }
 
 // Writes a string key, or deletes it when the deadline has already passed.
-void StoreString(CommandContext& ctx, std::string_view key, std::string value,
+void StoreString(CommandContext& ctx, std::string_view key, std::string_view value,
                  uint64_t expire_at_ms) {
   if (expire_at_ms != 0 && expire_at_ms <= ctx.txn->now_ms()) {
     ctx.txn->DeleteMeta(key);
   } else {
-    ctx.txn->PutMeta(key, StringMeta(std::move(value), expire_at_ms));
+    ctx.txn->PutString(key, value, expire_at_ms);
   }
 }
 
@@ -121,6 +121,13 @@ void CmdSet(CommandContext& ctx) {
       ctx.out->Error(kErrSyntax);
       return;
     }
+  }
+  if (!nx && !xx && !get && !keepttl) {
+    // A plain SET does not depend on the old value (any type is overwritten, as MSET does):
+    // no read, so no point lookup in the engine.
+    StoreString(ctx, a[1], a[2], deadline);
+    ctx.out->Simple("OK");
+    return;
   }
   Result<std::optional<Metadata>> old = ctx.txn->GetMeta(a[1]);
   if (!old.ok()) {

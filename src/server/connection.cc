@@ -1,8 +1,9 @@
 // Connection: command dispatch, MULTI/EXEC/WATCH, AUTH and ordered, durable replies.
 #include "server/connection.h"
 
+#include <algorithm>
+#include <cassert>
 #include <chrono>
-#include <functional>
 
 #include "server/keyspace.h"
 
@@ -37,13 +38,41 @@ constexpr std::string_view kReadOnly = "READONLY You can't write against a read 
 
 }  // namespace
 
+// The durability callback of one committed batch (or gated reply): posts the replies back to
+// the connection's thread. One per batch, not per command.
+class Connection::Completion final : public DurabilityTracker::Waiter {
+ public:
+  Completion(std::shared_ptr<Connection> conn, uint64_t slot, std::string replies,
+             std::vector<CommandRecord> records)
+      : conn_(std::move(conn)),
+        slot_(slot),
+        replies_(std::move(replies)),
+        records_(std::move(records)) {}
+
+  void Done(Status status) override {
+    status_ = std::move(status);
+    auto executor = conn_->socket_.get_executor();
+    asio::post(executor,
+               [self = std::unique_ptr<Completion>(this)] { self->conn_->Deliver(self.get()); });
+  }
+
+ private:
+  friend class Connection;
+  std::shared_ptr<Connection> conn_;
+  uint64_t slot_;
+  std::string replies_;
+  std::vector<CommandRecord> records_;
+  Status status_;
+};
+
 Connection::Connection(ServerState* state, asio::ip::tcp::socket socket,
                        const std::atomic<bool>* stopping)
     : state_(state),
       socket_(std::move(socket)),
       stopping_(stopping),
       idle_timer_(socket_.get_executor()),
-      parser_(state->config.resp) {
+      parser_(state->config.resp),
+      group_(state->db, &state->locks) {
   info_.id = state_->next_client_id++;
   asio::error_code ec;
   auto endpoint = socket_.remote_endpoint(ec);
@@ -54,7 +83,10 @@ Connection::Connection(ServerState* state, asio::ip::tcp::socket socket,
   last_activity_ms_ = NowMs();
 }
 
-Connection::~Connection() { state_->connected_clients--; }
+Connection::~Connection() {
+  assert(!group_.open);
+  state_->connected_clients--;
+}
 
 void Connection::Start(std::string_view reject) {
   asio::error_code ec;
@@ -62,7 +94,7 @@ void Connection::Start(std::string_view reject) {
   if (!reject.empty()) {
     Reply(ErrorReply(reject));
     closing_ = true;
-    FlushReady();
+    StartWrite();
     return;
   }
   ArmIdleTimer();
@@ -71,7 +103,7 @@ void Connection::Start(std::string_view reject) {
 
 void Connection::CloseWhenDone() {
   closing_ = true;
-  if (!writing_ && unready_ == 0) FlushReady();
+  if (!writing_ && unready_ == 0) StartWrite();
 }
 
 void Connection::ArmIdleTimer() {
@@ -80,7 +112,8 @@ void Connection::ArmIdleTimer() {
   idle_timer_.expires_after(std::chrono::seconds(timeout_s));
   idle_timer_.async_wait([self = shared_from_this(), timeout_s](const asio::error_code& ec) {
     if (ec || self->closed_) return;
-    if (NowMs() - self->last_activity_ms_ >= timeout_s * 1000 && self->slots_.empty()) {
+    if (NowMs() - self->last_activity_ms_ >= timeout_s * 1000 && self->slots_.empty() &&
+        self->out_.empty() && !self->writing_) {
       self->Close();
     } else {
       self->ArmIdleTimer();
@@ -111,23 +144,25 @@ void Connection::ProcessInput() {
   const ServerConfig& config = state_->config;
   // Replies that are ready at once are written together after the whole input is processed:
   // one send per pipeline instead of one for the first reply and one for the rest.
-  const bool outer = !deferring_flush_;
-  deferring_flush_ = true;
+  const bool outer = !deferring_write_;
+  deferring_write_ = true;
   std::vector<std::string>& args = args_;
   while (!closing_ && !closed_) {
     if (stopping_->load()) {
+      FlushGroup();
       CloseWhenDone();
       break;
     }
-    if (slots_.size() >= config.max_pipelined_commands ||
-        write_buf_.size() > config.max_output_buffer_bytes) {
-      paused_ = true;  // resumed by FlushReady once replies drain
+    if (slotted_commands_ >= config.max_pipelined_commands ||
+        out_.size() + write_buf_.size() > config.max_output_buffer_bytes) {
+      paused_ = true;  // resumed by StartWrite once replies drain
       break;
     }
     std::string error;
     auto outcome = parser_.Parse(input_, &input_pos_, &args, &error);
     if (outcome == RespParser::Outcome::kNeedMore) {
       if (input_.size() - input_pos_ + parser_.pending_bytes() > config.max_query_buffer_bytes) {
+        FlushGroup();
         state_->protocol_errors++;
         Reply(ErrorReply("ERR Protocol error: query buffer limit exceeded"));
         closing_ = true;
@@ -135,6 +170,7 @@ void Connection::ProcessInput() {
       break;
     }
     if (outcome == RespParser::Outcome::kError) {
+      FlushGroup();
       state_->protocol_errors++;
       Reply(ErrorReply(error));
       closing_ = true;
@@ -148,29 +184,53 @@ void Connection::ProcessInput() {
       }
     }
   }
+  // The group ends with the input at hand: its replies must not wait for more input.
+  FlushGroup();
   // Drop consumed bytes (amortized: only when they are most of the buffer).
   if (input_pos_ > 0 && (input_pos_ >= input_.size() || input_pos_ > 64 * 1024)) {
     input_.erase(0, input_pos_);
     input_pos_ = 0;
   }
   if (outer) {
-    deferring_flush_ = false;
-    // Only when something is there to send: FlushReady resumes a paused input by calling
+    deferring_write_ = false;
+    // Only when something is there to send: StartWrite resumes a paused input by calling
     // back into ProcessInput, which must not recurse without progress.
-    if (flush_deferred_ || closing_) {
-      flush_deferred_ = false;
-      FlushReady();
+    if (write_deferred_ || closing_) {
+      write_deferred_ = false;
+      StartWrite();
     }
   }
 }
 
-uint64_t Connection::NewSlot() {
+uint64_t Connection::NewSlot(uint32_t commands) {
   slots_.emplace_back();
+  slots_.back().commands = commands;
+  slotted_commands_ += commands;
   unready_++;
   return slot_base_ + slots_.size() - 1;
 }
 
-void Connection::Reply(std::string data) { Fill(NewSlot(), std::move(data)); }
+std::string* Connection::ImmediateSink() {
+  if (slots_.empty()) return &out_;
+  // Behind a pending reply: a slot that is ready at once (shared with ready ones before it).
+  if (slots_.back().ready) {
+    slots_.back().commands++;
+    slotted_commands_++;
+    return &slots_.back().data;
+  }
+  slots_.emplace_back();
+  Slot& slot = slots_.back();
+  slot.ready = true;
+  slot.commands = 1;
+  slotted_commands_++;
+  return &slot.data;
+}
+
+void Connection::Reply(std::string_view data) {
+  if (closed_) return;
+  ImmediateSink()->append(data);
+  ScheduleWrite();
+}
 
 void Connection::Fill(uint64_t slot, std::string data) {
   if (closed_) return;
@@ -180,27 +240,32 @@ void Connection::Fill(uint64_t slot, std::string data) {
   s.ready = true;
   s.data = std::move(data);
   unready_--;
-  if (deferring_flush_) {
-    flush_deferred_ = true;
-    return;
-  }
-  FlushReady();
-}
-
-bool Connection::HasPendingReplies() const { return unready_ > 0; }
-
-void Connection::FlushReady() {
-  if (writing_ || closed_) return;
+  // Move the ready prefix to the output.
   while (!slots_.empty() && slots_.front().ready) {
-    if (write_buf_.empty()) {
-      write_buf_.swap(slots_.front().data);
+    Slot& front = slots_.front();
+    if (out_.empty()) {
+      out_.swap(front.data);
     } else {
-      write_buf_.append(slots_.front().data);
+      out_.append(front.data);
     }
+    slotted_commands_ -= front.commands;
     slots_.pop_front();
     slot_base_++;
   }
-  if (write_buf_.empty()) {
+  ScheduleWrite();
+}
+
+void Connection::ScheduleWrite() {
+  if (deferring_write_) {
+    write_deferred_ = true;
+    return;
+  }
+  StartWrite();
+}
+
+void Connection::StartWrite() {
+  if (writing_ || closed_) return;
+  if (out_.empty()) {
     if (closing_ && slots_.empty()) {
       asio::error_code ec;
       socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
@@ -212,6 +277,8 @@ void Connection::FlushReady() {
     }
     return;
   }
+  write_buf_.swap(out_);
+  out_.clear();
   writing_ = true;
   asio::async_write(socket_, asio::buffer(write_buf_),
                     [self = shared_from_this()](const asio::error_code& ec, size_t) {
@@ -221,7 +288,7 @@ void Connection::FlushReady() {
                         self->Close();
                         return;
                       }
-                      self->FlushReady();
+                      self->StartWrite();
                     });
 }
 
@@ -246,6 +313,11 @@ void Connection::Execute(std::vector<std::string>& args) {
                                 ? last_spec_
                                 : FindCommand(args[0]);
   if (spec != nullptr) last_spec_ = spec;
+  // Only a write command run at once can join the open write group; anything else (including
+  // its error reply) comes after the group's replies and must see its writes.
+  const bool write_now = spec != nullptr && (spec->flags & kCmdWrite) && !in_multi_ && authed_ &&
+                         !state_->config.read_only && ArityOk(*spec, args.size());
+  if (!write_now) FlushGroup();
   if (spec == nullptr) {
     if (in_multi_) multi_dirty_ = true;
     return Reply(ErrorReply(UnknownCommand(args)));
@@ -273,75 +345,140 @@ void Connection::Execute(std::vector<std::string>& args) {
   }
   if (spec->flags & kCmdSession) {
     if (spec->name == std::string_view("exec")) return RunExec();
-    ReplyWriter out(info_.protocol);
+    ReplyWriter out(info_.protocol, ImmediateSink());
     ExecuteSession(*spec, args, &out);
-    return Reply(std::move(out.buffer()));
+    return ScheduleWrite();
   }
   if (state_->config.read_only && (spec->flags & kCmdWrite)) return Reply(ErrorReply(kReadOnly));
-  RunCommand(*spec, args);
+  if (spec->flags & kCmdWrite) return RunWrite(*spec, args);
+  RunRead(*spec, args);
 }
 
-void Connection::RunCommand(const CommandSpec& spec, const std::vector<std::string>& args) {
+void Connection::RunRead(const CommandSpec& spec, const std::vector<std::string>& args) {
+  assert(!group_.open);
   uint64_t start_us = NowUs();
-  bool write = spec.flags & kCmdWrite;
   // A read behind this client's own unacknowledged writes must see them: it reads the newest
   // state and its reply (which follows theirs anyway) waits until what it read is durable.
   // So does a read after WATCH: it must see the newest state, or an EXEC could be validated
   // against a value older than one another client already wrote.
-  bool unflushed = write || HasPendingReplies() || !watched_.empty();
-  uint64_t slot = NewSlot();
-  ReplyWriter out(info_.protocol);
-  std::optional<KeyLocks::Guard> guard;
-  if (write) guard.emplace(&state_->locks, CommandKeys(spec, args), spec.flags & kCmdAllKeys);
+  const bool unflushed = HasPendingReplies() || !watched_.empty();
   Txn txn(state_->db, unflushed, NowMs(), (spec.flags & kCmdOneRead) != 0);
+  if (!unflushed) {
+    // The durable view: the reply is ready at once and goes straight to the output.
+    ReplyWriter out(info_.protocol, ImmediateSink());
+    CommandContext ctx{state_, &info_, &txn, &out, args};
+    spec.handler(ctx);
+    state_->metrics.Record(CommandIndex(&spec), NowUs() - start_us, out.errors() > 0);
+    return ScheduleWrite();
+  }
+  uint64_t slot = NewSlot(1);
+  std::string reply;
+  ReplyWriter out(info_.protocol, &reply);
   CommandContext ctx{state_, &info_, &txn, &out, args};
   spec.handler(ctx);
-  Finish(&txn, slot, std::move(out.buffer()), unflushed, CommandIndex(&spec), start_us,
-         out.errors() > 0);
+  std::vector<CommandRecord> records{
+      CommandRecord{CommandIndex(&spec), start_us, reply.size(), out.errors() > 0, false}};
+  Commit(&txn, slot, std::move(reply), std::move(records));
 }
 
-void Connection::Finish(Txn* txn, uint64_t slot, std::string reply, bool read_unflushed,
-                        size_t metric, uint64_t start_us, bool error) {
-  auto self = shared_from_this();
-  auto deliver = [self, slot, metric, start_us](std::string data, bool failed) {
-    self->state_->metrics.Record(metric, NowUs() - start_us, failed);
-    self->Fill(slot, std::move(data));
-  };
+bool Connection::Groupable(const CommandSpec& spec, const std::vector<std::string>& args) const {
+  if (!(spec.flags & kCmdGroup)) return false;
+  const ServerConfig& config = state_->config;
+  size_t total = 0, longest = 0;
+  for (const std::string& arg : args) {
+    total += arg.size();
+    longest = std::max(longest, arg.size());
+  }
+  // A record's key or value is one argument plus at most a 9-byte prefix or header, or a
+  // small metadata record (a hash's); batch records add a few bytes of framing each.
+  constexpr size_t kSlack = 64;
+  if (longest + kSlack > std::min(config.engine_max_key_bytes, config.engine_max_value_bytes)) {
+    return false;
+  }
+  size_t batch_bytes = group_.open ? group_.txn->batch().ByteSize() : 0;
+  return batch_bytes + 2 * total + kSlack * args.size() <=
+         std::min(kMaxGroupBatchBytes, config.engine_max_batch_bytes);
+}
+
+void Connection::RunWrite(const CommandSpec& spec, const std::vector<std::string>& args) {
+  uint64_t start_us = NowUs();
+  const bool groupable = Groupable(spec, args);
+  CommandKeys(spec, args, &keys_);
+  if (group_.open &&
+      (!groupable || group_.records.size() >= kMaxGroupCommands || !group_.locks.TryAdd(keys_))) {
+    FlushGroup();
+  }
+  if (!group_.open) {
+    // Holding no stripe: a blocking lock cannot deadlock.
+    group_.locks.Lock(keys_, (spec.flags & kCmdAllKeys) != 0);
+    group_.txn->Reset(NowMs());
+    group_.slot = NewSlot(0);
+    group_.open = true;
+  } else {
+    group_.txn->set_now_ms(NowMs());
+  }
+  Slot& slot = slots_[group_.slot - slot_base_];
+  slot.commands++;
+  slotted_commands_++;
+  const uint32_t records_before = group_.txn->batch().Count();
+  ReplyWriter out(info_.protocol, &group_.replies);
+  CommandContext ctx{state_, &info_, group_.txn.get(), &out, args};
+  spec.handler(ctx);
+  group_.records.push_back(CommandRecord{CommandIndex(&spec), start_us, group_.replies.size(),
+                                         out.errors() > 0,
+                                         group_.txn->batch().Count() != records_before});
+  if (!groupable) FlushGroup();
+}
+
+void Connection::FlushGroup() {
+  if (!group_.open) return;
+  Commit(group_.txn.get(), group_.slot, std::move(group_.replies), std::move(group_.records));
+  group_.open = false;
+  group_.locks.Release();
+  if (group_.txn->batch().ByteSize() > kMaxRetainedBatchBytes) {
+    group_.txn = std::make_unique<Txn>(state_->db, /*read_unflushed=*/true, 0);
+  }
+  group_.replies.clear();
+  group_.records.clear();
+}
+
+void Connection::Commit(Txn* txn, uint64_t slot, std::string replies,
+                        std::vector<CommandRecord> records) {
+  auto completion = std::make_unique<Completion>(shared_from_this(), slot, std::move(replies),
+                                                 std::move(records));
   if (!txn->batch().empty()) {
-    // Touch watches only after the batch is applied to memory (Submit returns then): a WATCH
-    // that misses this touch is sure to read the new state. Both happen under the key locks.
-    auto touch = [this, txn] {
-      if (txn->touched_all()) {
-        state_->watches.TouchAll();
-      } else {
-        state_->watches.Touch(txn->touched_keys());
-      }
-    };
-    struct TouchAfter {
-      std::function<void()> fn;
-      ~TouchAfter() { fn(); }
-    } touch_after{touch};
-    state_->tracker.Submit(
-        txn->batch(), [self, deliver, reply = std::move(reply), error](Status status) mutable {
-          asio::post(self->socket_.get_executor(),
-                     [deliver, reply = std::move(reply), status, error]() mutable {
-                       if (status.ok()) {
-                         deliver(std::move(reply), error);
-                       } else {
-                         deliver(ErrorReply("ERR write failed: " + status.ToString()), true);
-                       }
-                     });
-        });
+    // Applied to memory when Submit returns; the completion runs once it is durable.
+    state_->tracker.Submit(txn->batch(), completion.release());
+    // Touch watches only after the batch is applied to memory: a WATCH that misses this touch
+    // is sure to read the new state. Both happen under the key locks.
+    txn->TouchWatches(&state_->watches);
     return;
   }
-  if (!read_unflushed) return deliver(std::move(reply), error);
-  // The reply may reflect writes that are applied but not durable yet: wait for them.
-  uint64_t gate = state_->tracker.LastTicket();
-  state_->tracker.WhenDurable(gate, [self, deliver, reply = std::move(reply), error]() mutable {
-    asio::post(self->socket_.get_executor(), [deliver, reply = std::move(reply), error]() mutable {
-      deliver(std::move(reply), error);
-    });
-  });
+  // Nothing written, but the replies may reflect writes that are applied and not durable yet:
+  // wait for them.
+  state_->tracker.WhenDurable(state_->tracker.LastTicket(), completion.release());
+}
+
+void Connection::Deliver(Completion* completion) {
+  const uint64_t now_us = NowUs();
+  const bool failed = !completion->status_.ok();
+  for (const CommandRecord& r : completion->records_) {
+    state_->metrics.Record(r.metric, now_us - r.start_us, r.error || (failed && r.wrote));
+  }
+  if (!failed) return Fill(completion->slot_, std::move(completion->replies_));
+  // The batch is not acknowledged: the commands that wrote fail, the others keep their reply.
+  const std::string error = ErrorReply("ERR write failed: " + completion->status_.ToString());
+  std::string replies;
+  size_t begin = 0;
+  for (const CommandRecord& r : completion->records_) {
+    if (r.wrote) {
+      replies += error;
+    } else {
+      replies.append(completion->replies_, begin, r.reply_end - begin);
+    }
+    begin = r.reply_end;
+  }
+  Fill(completion->slot_, std::move(replies));
 }
 
 void Connection::RunExec() {
@@ -366,8 +503,9 @@ void Connection::RunExec() {
     for (auto k : CommandKeys(*spec, args)) keys.push_back(k);
   }
   for (const auto& [key, version] : watched_) keys.emplace_back(key);
-  uint64_t slot = NewSlot();
-  ReplyWriter out(info_.protocol);
+  uint64_t slot = NewSlot(1);
+  std::string reply;
+  ReplyWriter out(info_.protocol, &reply);
   KeyLocks::Guard guard(&state_->locks, keys, all_keys);
   Txn txn(state_->db, true, NowMs());
   bool aborted = false;
@@ -390,8 +528,10 @@ void Connection::RunExec() {
     }
   }
   Unwatch();
-  Finish(&txn, slot, std::move(out.buffer()), true, CommandIndex(FindCommand("exec")), start_us,
-         false);
+  const bool wrote = !txn.batch().empty();
+  std::vector<CommandRecord> records{
+      CommandRecord{CommandIndex(FindCommand("exec")), start_us, reply.size(), false, wrote}};
+  Commit(&txn, slot, std::move(reply), std::move(records));
 }
 
 void Connection::ExecuteSession(const CommandSpec& spec, const std::vector<std::string>& args,

@@ -33,9 +33,38 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t id() const { return info_.id; }
 
  private:
+  // A reply position in the output order. Replies that are ready when every earlier one is
+  // go straight to out_; a slot holds the place of one that waits for durability (a write
+  // group's, which covers all its commands, or a gated read's) and of ready ones behind it.
   struct Slot {
     bool ready = false;
+    uint32_t commands = 0;  // commands whose replies this slot carries
     std::string data;
+  };
+  // Per command of a committed batch: for metrics and for failing just the commands that
+  // wrote when the batch fails.
+  struct CommandRecord {
+    size_t metric;
+    uint64_t start_us;
+    size_t reply_end;  // end of this command's reply in the batch's reply bytes
+    bool error;
+    bool wrote;
+  };
+  class Completion;
+  // Consecutive write commands of one read's worth of input share one Txn, so one WriteBatch,
+  // one DB::WriteAsync and one durability callback (docs/server.md). The group holds the key
+  // locks of all its commands until the batch is applied; a command whose keys another
+  // thread holds, or any other command, closes the group first.
+  struct WriteGroup {
+    WriteGroup(DB* db, KeyLocks* locks)
+        : txn(std::make_unique<Txn>(db, /*read_unflushed=*/true, 0)), locks(locks) {}
+    bool open = false;
+    // Reused group after group, so its batch keeps its buffer (unless that grew large).
+    std::unique_ptr<Txn> txn;
+    KeyLocks::Set locks;
+    uint64_t slot = 0;
+    std::string replies;
+    std::vector<CommandRecord> records;
   };
 
   void DoRead();
@@ -44,17 +73,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Execute(std::vector<std::string>& args);
   void ExecuteSession(const CommandSpec& spec, const std::vector<std::string>& args,
                       ReplyWriter* out);
-  void RunCommand(const CommandSpec& spec, const std::vector<std::string>& args);
+  void RunRead(const CommandSpec& spec, const std::vector<std::string>& args);
+  void RunWrite(const CommandSpec& spec, const std::vector<std::string>& args);
+  // Whether a write command may join a group: its records are bounded by its arguments, and
+  // those are far enough below the engine's limits that the group's batch cannot be refused
+  // for one command's sake.
+  bool Groupable(const CommandSpec& spec, const std::vector<std::string>& args) const;
+  // Commits the open group (applies it to memory, touches WATCHes, releases its locks).
+  void FlushGroup();
   void RunExec();
-  // Commits a transaction's writes (or waits until the state it read is durable) and fills
-  // the slot with `reply` then.
-  void Finish(class Txn* txn, uint64_t slot, std::string reply, bool read_unflushed, size_t metric,
-              uint64_t start_us, bool error);
-  uint64_t NewSlot();
-  void Reply(std::string data);  // a new slot filled at once
+  // Commits a transaction's writes (or, if it wrote nothing, waits until the state it read is
+  // durable) and fills `slot` with `replies` then. REQUIRES: the keys' locks are held.
+  void Commit(Txn* txn, uint64_t slot, std::string replies, std::vector<CommandRecord> records);
+  void Deliver(Completion* completion);
+  uint64_t NewSlot(uint32_t commands);
+  // Where a reply that is ready at once goes: out_ when no earlier reply is pending.
+  std::string* ImmediateSink();
+  void Reply(std::string_view data);  // a reply ready at once
   void Fill(uint64_t slot, std::string data);
-  void FlushReady();
-  bool HasPendingReplies() const;
+  // Sends out_ (now, or at the end of ProcessInput).
+  void ScheduleWrite();
+  void StartWrite();
+  bool HasPendingReplies() const { return unready_ > 0; }
   void Unwatch();
   void Close();
   void ArmIdleTimer();
@@ -66,12 +106,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ClientInfo info_;
   // Arguments longer than this are freed after their command rather than kept for reuse.
   static constexpr size_t kMaxRetainedArgBytes = 64 * 1024;
+  // Bounds on a write group.
+  static constexpr size_t kMaxGroupCommands = 512;
+  static constexpr size_t kMaxGroupBatchBytes = 1 << 20;
+  // A group transaction whose batch grew beyond this is replaced rather than kept.
+  static constexpr size_t kMaxRetainedBatchBytes = 256 * 1024;
 
   RespParser parser_;
   std::vector<std::string> args_;  // the command being executed; its strings are reused
   const CommandSpec* last_spec_ = nullptr;
-  bool deferring_flush_ = false;  // inside ProcessInput: Fill leaves the write to its end
-  bool flush_deferred_ = false;   // a reply was filled while deferring
+  bool deferring_write_ = false;  // inside ProcessInput: replies are sent at its end
+  bool write_deferred_ = false;   // a reply became ready while deferring
   std::string input_;
   size_t input_pos_ = 0;
   std::array<char, 16 * 1024> read_buf_;
@@ -81,12 +126,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
   bool authed_ = false;
 
-  std::deque<Slot> slots_;
+  std::deque<Slot> slots_;  // the front one is never ready (ready ones move to out_)
   uint64_t slot_base_ = 0;  // id of slots_.front()
   size_t unready_ = 0;
-  std::string write_buf_;
+  size_t slotted_commands_ = 0;  // sum of slots_[i].commands
+  std::string out_;              // replies ready to send, in order
+  std::string write_buf_;        // the bytes async_write is sending
   bool writing_ = false;
   uint64_t last_activity_ms_ = 0;
+  WriteGroup group_;
+  std::vector<std::string_view> keys_;  // scratch: the keys of the command being run
 
   bool in_multi_ = false;
   bool multi_dirty_ = false;

@@ -11,7 +11,9 @@ namespace cloudkv::server {
 namespace {
 
 void PutFixed64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; i++) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char buf[8];
+  for (int i = 0; i < 8; i++) buf[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  out->append(buf, sizeof(buf));
 }
 
 uint64_t GetFixed64(std::string_view in) {
@@ -87,6 +89,19 @@ Result<Metadata> DecodeMetadata(std::string_view user_key, std::string_view byte
   return meta;
 }
 
+Result<Metadata> DecodeOwnedMetadata(std::string_view user_key, std::string&& bytes) {
+  if (bytes.size() < kMetaHeaderBytes || bytes[0] != static_cast<char>(ValueType::kString)) {
+    return DecodeMetadata(user_key, std::string_view(bytes));
+  }
+  Metadata meta;
+  meta.type = ValueType::kString;
+  meta.expire_at_ms = GetFixed64(std::string_view(bytes).substr(1));
+  // Moving the header out is a short memmove; a copy of the value would allocate.
+  bytes.erase(0, kMetaHeaderBytes);
+  meta.value = std::move(bytes);
+  return meta;
+}
+
 namespace {
 
 class ExpiryCompactionFilter final : public CompactionFilter {
@@ -131,6 +146,56 @@ uint64_t VersionAllocator::Next() { return next_.fetch_add(1); }
 
 // --- KeyLocks -------------------------------------------------------------------------------
 
+size_t KeyLocks::StripeOf(std::string_view key) {
+  return std::hash<std::string_view>{}(key) % kStripes;
+}
+
+void KeyLocks::Set::Lock(const std::vector<std::string_view>& keys, bool all) {
+  assert(held_.empty());
+  if (all) {
+    for (size_t i = 0; i < kStripes; i++) {
+      is_held_[i] = true;
+      held_.push_back(i);
+    }
+  }
+  for (std::string_view key : keys) {
+    size_t i = StripeOf(key);
+    if (!is_held_[i]) {
+      is_held_[i] = true;
+      held_.push_back(i);
+    }
+  }
+  std::sort(held_.begin(), held_.end());
+  for (size_t i : held_) locks_->mu_[i].lock();
+}
+
+bool KeyLocks::Set::TryAdd(const std::vector<std::string_view>& keys) {
+  const size_t before = held_.size();
+  for (std::string_view key : keys) {
+    size_t i = StripeOf(key);
+    if (is_held_[i]) continue;
+    if (!locks_->mu_[i].try_lock()) {
+      while (held_.size() > before) {
+        locks_->mu_[held_.back()].unlock();
+        is_held_[held_.back()] = false;
+        held_.pop_back();
+      }
+      return false;
+    }
+    is_held_[i] = true;
+    held_.push_back(i);
+  }
+  return true;
+}
+
+void KeyLocks::Set::Release() {
+  for (auto it = held_.rbegin(); it != held_.rend(); ++it) {
+    locks_->mu_[*it].unlock();
+    is_held_[*it] = false;
+  }
+  held_.clear();
+}
+
 KeyLocks::Guard::Guard(KeyLocks* locks, const std::vector<std::string_view>& keys, bool all)
     : locks_(locks) {
   if (all) {
@@ -138,8 +203,7 @@ KeyLocks::Guard::Guard(KeyLocks* locks, const std::vector<std::string_view>& key
     for (size_t i = 0; i < kStripes; i++) held_[i] = i;
   } else {
     held_.reserve(keys.size());
-    for (std::string_view key : keys)
-      held_.push_back(std::hash<std::string_view>{}(key) % kStripes);
+    for (std::string_view key : keys) held_.push_back(StripeOf(key));
     std::sort(held_.begin(), held_.end());
     held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
   }
@@ -190,43 +254,52 @@ void WatchRegistry::TouchAll() {
 
 // --- DurabilityTracker ----------------------------------------------------------------------
 
-void DurabilityTracker::Submit(const WriteBatch& batch, std::function<void(Status)> done) {
+void DurabilityTracker::Submit(const WriteBatch& batch, Waiter* waiter) {
   std::lock_guard lock(submit_mu_);
   uint64_t ticket = last_ticket_.load() + 1;
   last_ticket_.store(ticket, std::memory_order_release);
-  db_->WriteAsync(batch, [this, ticket, done = std::move(done)](Status status, uint64_t) {
-    done(std::move(status));
-    Complete(ticket);
+  waiter->ticket_ = ticket;
+  // Two pointers: std::function keeps them inline (no allocation per write).
+  db_->WriteAsync(batch, [this, waiter](Status status, uint64_t) {
+    uint64_t done_ticket = waiter->ticket_;
+    waiter->Done(std::move(status));  // may free the waiter
+    Complete(done_ticket);
   });
 }
 
 void DurabilityTracker::Complete(uint64_t ticket) {
-  std::vector<std::function<void()>> ready;
+  std::vector<Waiter*> ready;
   {
     std::lock_guard lock(mu_);
-    done_early_[ticket] = true;
-    while (!done_early_.empty() && done_early_.begin()->first == durable_ + 1) {
+    // The engine reports batches in sequence order, which is ticket order: the set is only
+    // used when callbacks race each other.
+    if (ticket == durable_ + 1) {
+      durable_++;
+    } else {
+      done_early_.insert(ticket);
+    }
+    while (!done_early_.empty() && *done_early_.begin() == durable_ + 1) {
       durable_++;
       done_early_.erase(done_early_.begin());
     }
     while (!waiters_.empty() && waiters_.begin()->first <= durable_) {
-      ready.push_back(std::move(waiters_.begin()->second));
+      ready.push_back(waiters_.begin()->second);
       waiters_.erase(waiters_.begin());
     }
     cv_.notify_all();
   }
-  for (auto& fn : ready) fn();
+  for (Waiter* waiter : ready) waiter->Done(Status::OK());
 }
 
-void DurabilityTracker::WhenDurable(uint64_t gate, std::function<void()> fn) {
+void DurabilityTracker::WhenDurable(uint64_t gate, Waiter* waiter) {
   {
     std::lock_guard lock(mu_);
     if (gate > durable_) {
-      waiters_.emplace(gate, std::move(fn));
+      waiters_.emplace(gate, waiter);
       return;
     }
   }
-  fn();
+  waiter->Done(Status::OK());
 }
 
 void DurabilityTracker::Drain() {
@@ -246,6 +319,20 @@ Txn::Txn(DB* db, bool read_unflushed, uint64_t now_ms, bool one_read)
 
 Txn::~Txn() {
   if (snapshot_ != nullptr) db_->ReleaseSnapshot(snapshot_);
+}
+
+void Txn::Reset(uint64_t now_ms) {
+  if (snapshot_ != nullptr) db_->ReleaseSnapshot(snapshot_);
+  snapshot_ = nullptr;
+  snapshot_taken_ = false;
+  reads_ = 0;
+  now_ms_ = now_ms;
+  overlay_.clear();
+  deleted_ranges_.clear();
+  batch_.Clear();
+  materialized_count_ = 0;
+  materialized_bytes_ = 0;
+  touched_all_ = false;
 }
 
 ReadOptions Txn::MakeReadOptions() {
@@ -269,7 +356,69 @@ ReadOptions Txn::MakeReadOptions() {
   return options;
 }
 
-Result<std::optional<std::string>> Txn::GetRaw(const std::string& internal_key) {
+void Txn::Materialize() {
+  if (materialized_count_ == batch_.Count()) return;
+  // The records added since the last call, applied to the overlay in batch order.
+  WriteBatch tail;
+  Status s =
+      tail.SetData(batch_.Data().substr(materialized_bytes_), batch_.Count() - materialized_count_);
+  assert(s.ok());
+  struct Apply final : WriteBatch::Handler {
+    Txn* txn;
+    Status Put(std::string_view key, std::string_view value) override {
+      auto it = txn->overlay_.find(key);
+      if (it == txn->overlay_.end()) {
+        txn->overlay_.emplace(std::string(key), std::string(value));
+      } else {
+        it->second.emplace(value);
+      }
+      return Status::OK();
+    }
+    Status Delete(std::string_view key) override {
+      auto it = txn->overlay_.find(key);
+      if (it == txn->overlay_.end()) {
+        txn->overlay_.emplace(std::string(key), std::nullopt);
+      } else {
+        it->second.reset();
+      }
+      return Status::OK();
+    }
+    Status DeleteRange(std::string_view begin, std::string_view end) override {
+      // Earlier writes of this transaction in the range are deleted too (batch order).
+      txn->overlay_.erase(txn->overlay_.lower_bound(begin), txn->overlay_.lower_bound(end));
+      txn->deleted_ranges_.emplace_back(begin, end);
+      return Status::OK();
+    }
+  } apply;
+  apply.txn = this;
+  s = tail.Iterate(&apply);
+  assert(s.ok());
+  (void)s;
+  materialized_count_ = batch_.Count();
+  materialized_bytes_ = batch_.ByteSize();
+}
+
+void Txn::TouchWatches(WatchRegistry* watches) const {
+  if (touched_all_) return watches->TouchAll();
+  if (watches->empty()) return;
+  // Every write to a user key writes (or deletes) its metadata record.
+  struct Collect final : WriteBatch::Handler {
+    std::vector<std::string> keys;
+    Status Put(std::string_view key, std::string_view) override { return Delete(key); }
+    Status Delete(std::string_view key) override {
+      if (!key.empty() && key[0] == kMetaPrefix) keys.emplace_back(key.substr(1));
+      return Status::OK();
+    }
+    Status DeleteRange(std::string_view, std::string_view) override { return Status::OK(); }
+  } collect;
+  Status s = batch_.Iterate(&collect);
+  assert(s.ok());
+  (void)s;
+  watches->Touch(collect.keys);
+}
+
+Result<std::optional<std::string>> Txn::GetRaw(std::string_view internal_key) {
+  Materialize();
   auto it = overlay_.find(internal_key);
   if (it != overlay_.end()) return it->second;
   if (InDeletedRange(internal_key)) return std::optional<std::string>();
@@ -279,11 +428,24 @@ Result<std::optional<std::string>> Txn::GetRaw(const std::string& internal_key) 
   return got.status();
 }
 
+namespace {
+
+// The internal key of a metadata record, built in a per-thread buffer (no allocation per
+// lookup). Valid until the next call on this thread.
+std::string_view ScratchMetaKey(std::string_view user_key) {
+  thread_local std::string key;
+  key.assign(1, kMetaPrefix);
+  key.append(user_key);
+  return key;
+}
+
+}  // namespace
+
 Result<std::optional<Metadata>> Txn::GetMeta(std::string_view user_key) {
-  Result<std::optional<std::string>> raw = GetRaw(MetaKey(user_key));
+  Result<std::optional<std::string>> raw = GetRaw(ScratchMetaKey(user_key));
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return std::optional<Metadata>();
-  Result<Metadata> meta = DecodeMetadata(user_key, **raw);
+  Result<Metadata> meta = DecodeOwnedMetadata(user_key, std::move(**raw));
   if (!meta.ok()) return meta.status();
   if (meta->ExpiredAt(now_ms_)) return std::optional<Metadata>();
   return std::optional<Metadata>(std::move(meta).value());
@@ -291,23 +453,24 @@ Result<std::optional<Metadata>> Txn::GetMeta(std::string_view user_key) {
 
 void Txn::PutRaw(const std::string& internal_key, std::string_view value) {
   batch_.Put(internal_key, value);
-  overlay_[internal_key] = std::string(value);
 }
 
-void Txn::DeleteRaw(const std::string& internal_key) {
-  batch_.Delete(internal_key);
-  overlay_[internal_key] = std::nullopt;
-}
+void Txn::DeleteRaw(const std::string& internal_key) { batch_.Delete(internal_key); }
 
 void Txn::PutMeta(std::string_view user_key, const Metadata& meta) {
-  PutRaw(MetaKey(user_key), EncodeMetadata(meta));
-  touched_.emplace_back(user_key);
+  batch_.Put(ScratchMetaKey(user_key), EncodeMetadata(meta));
 }
 
-void Txn::DeleteMeta(std::string_view user_key) {
-  DeleteRaw(MetaKey(user_key));
-  touched_.emplace_back(user_key);
+void Txn::PutString(std::string_view user_key, std::string_view value, uint64_t expire_at_ms) {
+  thread_local std::string encoded;
+  encoded.clear();
+  encoded.push_back(static_cast<char>(ValueType::kString));
+  PutFixed64(&encoded, expire_at_ms);
+  encoded.append(value);
+  batch_.Put(ScratchMetaKey(user_key), encoded);
 }
+
+void Txn::DeleteMeta(std::string_view user_key) { batch_.Delete(ScratchMetaKey(user_key)); }
 
 void Txn::DeleteKey(std::string_view user_key, const Metadata& meta) {
   DeleteMeta(user_key);
@@ -320,9 +483,6 @@ void Txn::DeleteKey(std::string_view user_key, const Metadata& meta) {
 void Txn::DeleteRangeRaw(const std::string& begin, const std::string& end) {
   assert(begin <= end);
   batch_.DeleteRange(begin, end);
-  // Earlier writes of this transaction in the range are deleted too (batch order).
-  overlay_.erase(overlay_.lower_bound(begin), overlay_.lower_bound(end));
-  deleted_ranges_.emplace_back(begin, end);
 }
 
 bool Txn::InDeletedRange(std::string_view internal_key) const {
@@ -343,6 +503,7 @@ Status Txn::Scan(const std::string& lower, const std::string& upper,
                  const std::optional<std::string>& start_after,
                  const std::function<bool(std::string_view, std::string_view)>& visit) {
   if (start_after && *start_after >= upper) return Status::OK();
+  Materialize();
   ReadOptions options = MakeReadOptions();
   options.lower_bound = lower;
   options.upper_bound = upper;

@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -58,6 +59,8 @@ std::string FieldPrefix(uint64_t version);
 std::string EncodeMetadata(const Metadata& meta);
 // Corruption (naming the key) if the bytes are not a metadata record.
 Result<Metadata> DecodeMetadata(std::string_view user_key, std::string_view bytes);
+// The same, taking the bytes: a string's value reuses their buffer instead of a copy.
+Result<Metadata> DecodeOwnedMetadata(std::string_view user_key, std::string&& bytes);
 
 uint64_t NowMs();
 
@@ -84,6 +87,8 @@ class KeyLocks {
  public:
   static constexpr size_t kStripes = 1024;
 
+  static size_t StripeOf(std::string_view key);
+
   // Locks the stripes of `keys` in index order (no deadlock); all stripes if `all`.
   class Guard {
    public:
@@ -95,6 +100,30 @@ class KeyLocks {
    private:
     KeyLocks* locks_;
     std::vector<size_t> held_;
+  };
+
+  // A growing set of held stripes, for a group of commands that commit together: the first
+  // keys are locked blocking (in index order, holding nothing else), later ones only with
+  // try_lock, so a thread that holds stripes never waits for one and no deadlock is possible.
+  class Set {
+   public:
+    explicit Set(KeyLocks* locks) : locks_(locks) {}
+    ~Set() { Release(); }
+    Set(const Set&) = delete;
+    Set& operator=(const Set&) = delete;
+
+    bool empty() const { return held_.empty(); }
+    // REQUIRES: empty(). Blocks until every stripe of `keys` (every stripe if `all`) is held.
+    void Lock(const std::vector<std::string_view>& keys, bool all);
+    // Adds the stripes of `keys` without blocking; false (and nothing added) if another thread
+    // holds one of them.
+    bool TryAdd(const std::vector<std::string_view>& keys);
+    void Release();
+
+   private:
+    KeyLocks* const locks_;
+    std::vector<size_t> held_;
+    std::vector<bool> is_held_ = std::vector<bool>(kStripes);
   };
 
  private:
@@ -111,6 +140,9 @@ class WatchRegistry {
   // Called (under the keys' locks) when a transaction writes these user keys.
   void Touch(const std::vector<std::string>& keys);
   void TouchAll();
+  // Whether any key is watched now. A write that finds none after it is applied need not
+  // touch: a later WATCH reads the new state.
+  bool empty() const { return entries_.load() == 0; }
 
  private:
   struct Entry {
@@ -127,14 +159,26 @@ class WatchRegistry {
 // so that a reply computed from non-durable state can wait until that state is durable.
 class DurabilityTracker {
  public:
+  // What waits for a write (or for a ticket) to be durable. Done runs exactly once, on an
+  // engine thread or on the submitting thread; the waiter must stay valid until then.
+  class Waiter {
+   public:
+    virtual ~Waiter() = default;
+    virtual void Done(Status status) = 0;
+
+   private:
+    friend class DurabilityTracker;
+    uint64_t ticket_ = 0;
+  };
+
   explicit DurabilityTracker(DB* db) : db_(db) {}
-  // Applies the batch to memory now; `done` runs on an engine thread once durable or failed.
-  void Submit(const WriteBatch& batch, std::function<void(Status)> done);
+  // Applies the batch to memory now; `waiter->Done` runs once it is durable or failed.
+  void Submit(const WriteBatch& batch, Waiter* waiter);
   // Every write applied to memory so far has a ticket <= this.
   uint64_t LastTicket() const { return last_ticket_.load(std::memory_order_acquire); }
-  // Runs `fn` once every ticket <= gate is done: at once on this thread if already so, else on
-  // an engine thread.
-  void WhenDurable(uint64_t gate, std::function<void()> fn);
+  // Calls `waiter->Done(OK)` once every ticket <= gate is done: at once on this thread if
+  // already so, else on an engine thread.
+  void WhenDurable(uint64_t gate, Waiter* waiter);
   // Blocks until every submitted write is done (for shutdown).
   void Drain();
   uint64_t InFlight() const;
@@ -147,9 +191,9 @@ class DurabilityTracker {
   std::atomic<uint64_t> last_ticket_{0};
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  uint64_t durable_ = 0;                 // every ticket <= durable_ is done
-  std::map<uint64_t, bool> done_early_;  // completed above durable_
-  std::multimap<uint64_t, std::function<void()>> waiters_;
+  uint64_t durable_ = 0;           // every ticket <= durable_ is done
+  std::set<uint64_t> done_early_;  // completed above durable_ + 1 (out of order; rare)
+  std::multimap<uint64_t, Waiter*> waiters_;
 };
 
 // The context a command runs in: reads through a view of the DB (durable, or newest state for
@@ -165,15 +209,21 @@ class Txn {
   Txn& operator=(const Txn&) = delete;
 
   uint64_t now_ms() const { return now_ms_; }
+  // A transaction shared by consecutive commands (a write group) takes each one's start time.
+  void set_now_ms(uint64_t now_ms) { now_ms_ = now_ms; }
+  // Forgets every read and write, to run again from scratch (the batch keeps its buffer).
+  void Reset(uint64_t now_ms);
 
   // Live metadata of a key (absent or expired gives nullopt); errors are I/O or Corruption.
   Result<std::optional<Metadata>> GetMeta(std::string_view user_key);
   void PutMeta(std::string_view user_key, const Metadata& meta);
+  // PutMeta of a string value, without building a Metadata.
+  void PutString(std::string_view user_key, std::string_view value, uint64_t expire_at_ms);
   void DeleteMeta(std::string_view user_key);
   // Deletes a live key whose metadata is `meta`: its metadata record and, for a hash, the
   // range of its version's fields (one DeleteRange).
   void DeleteKey(std::string_view user_key, const Metadata& meta);
-  Result<std::optional<std::string>> GetRaw(const std::string& internal_key);
+  Result<std::optional<std::string>> GetRaw(std::string_view internal_key);
   void PutRaw(const std::string& internal_key, std::string_view value);
   void DeleteRaw(const std::string& internal_key);
   // Deletes every internal key in [begin, end) (DB::DeleteRange semantics, in batch order).
@@ -189,16 +239,21 @@ class Txn {
               const std::function<bool(std::string_view key, std::string_view value)>& visit);
 
   const WriteBatch& batch() const { return batch_; }
-  const std::vector<std::string>& touched_keys() const { return touched_; }
-  bool touched_all() const { return touched_all_; }
+  // Bumps the WATCH versions of every key this transaction wrote (all keys after FLUSHDB).
+  // REQUIRES: the batch is applied and the keys' locks are held.
+  void TouchWatches(WatchRegistry* watches) const;
 
  private:
   ReadOptions MakeReadOptions();
+  // Brings overlay_ and deleted_ranges_ up to date with the batch. Writes only append to the
+  // batch; the overlay is built from it when something reads, so a transaction that only
+  // writes (SET, MSET, a group of them) never builds it.
+  void Materialize();
 
   DB* const db_;
   const bool read_unflushed_;
   const bool one_read_;
-  const uint64_t now_ms_;
+  uint64_t now_ms_;
   int reads_ = 0;
   const Snapshot* snapshot_ = nullptr;
   bool snapshot_taken_ = false;
@@ -209,7 +264,8 @@ class Txn {
   std::map<std::string, std::optional<std::string>, std::less<>> overlay_;
   std::vector<std::pair<std::string, std::string>> deleted_ranges_;  // [begin, end)
   WriteBatch batch_;
-  std::vector<std::string> touched_;
+  uint32_t materialized_count_ = 0;  // records of batch_ reflected in the overlay
+  size_t materialized_bytes_ = 0;    // their encoded bytes
   bool touched_all_ = false;
 };
 

@@ -19,6 +19,25 @@ bool ParseDecimal(std::string_view s, int64_t* out) {
   return ec == std::errc() && ptr == s.data() + s.size();
 }
 
+// The common case of a length line, "<digits>\r\n" at data[from..]: on success sets *value
+// (at most 18 digits, no sign) and *end to the position after the CRLF. False for anything
+// else (a sign, a non-digit, too many digits, an incomplete line): the caller then takes the
+// general path, which gives the exact error or asks for more input.
+bool ParseLengthFast(std::string_view data, size_t from, int64_t* value, size_t* end) {
+  size_t i = from;
+  int64_t v = 0;
+  const size_t limit = std::min(data.size(), from + 18);
+  while (i < limit && data[i] >= '0' && data[i] <= '9') {
+    v = v * 10 + (data[i] - '0');
+    i++;
+  }
+  if (i == from || i + 1 >= data.size() || data[i] != '\r' || data[i + 1] != '\n') return false;
+  // Like ParseDecimal via from_chars: leading zeros are accepted.
+  *value = v;
+  *end = i + 2;
+  return true;
+}
+
 // Finds "\r\n" at or after `from`; returns npos if absent.
 size_t FindCrlf(std::string_view data, size_t from) {
   size_t at = data.find('\r', from);
@@ -135,6 +154,20 @@ RespParser::Outcome RespParser::Parse(std::string_view data, size_t* pos,
   if (!in_multibulk_) {
     if (*pos >= data.size()) return Outcome::kNeedMore;
     if (data[*pos] != '*') return ParseInline(data, pos, args, error);
+    int64_t fast_count = 0;
+    size_t fast_end = 0;
+    if (ParseLengthFast(data, *pos + 1, &fast_count, &fast_end) && fast_count > 0 &&
+        fast_count <= static_cast<int64_t>(limits_.max_multibulk_count)) {
+      *pos = fast_end;
+      in_multibulk_ = true;
+      remaining_ = fast_count;
+      bulk_len_ = -1;
+      filled_ = 0;
+      partial_.reserve(static_cast<size_t>(std::min<int64_t>(fast_count, 1024)));
+      pending_bytes_ = 0;
+    }
+  }
+  if (!in_multibulk_) {
     size_t crlf = FindCrlf(data, *pos);
     if (crlf == std::string_view::npos) {
       if (data.size() - *pos > limits_.max_inline_bytes) {
@@ -168,6 +201,15 @@ RespParser::Outcome RespParser::Parse(std::string_view data, size_t* pos,
         *error = std::string("ERR Protocol error: expected '$', got '") + data[*pos] + "'";
         return Outcome::kError;
       }
+      int64_t fast_len = 0;
+      size_t fast_end = 0;
+      if (ParseLengthFast(data, *pos + 1, &fast_len, &fast_end) &&
+          static_cast<uint64_t>(fast_len) <= limits_.max_bulk_bytes) {
+        bulk_len_ = fast_len;
+        *pos = fast_end;
+      }
+    }
+    if (bulk_len_ < 0) {
       size_t crlf = FindCrlf(data, *pos);
       if (crlf == std::string_view::npos) {
         if (data.size() - *pos > 32) {
@@ -246,6 +288,7 @@ void ReplyWriter::Error(std::string_view message) {
 void ReplyWriter::Integer(int64_t value) { Header(':', value); }
 
 void ReplyWriter::Bulk(std::string_view value) {
+  out_.reserve(out_.size() + value.size() + 24);  // one allocation at most
   Header('$', static_cast<int64_t>(value.size()));
   out_.append(value);
   out_.append("\r\n");

@@ -58,7 +58,12 @@ class RespParser {
 
 class ReplyWriter {
  public:
-  explicit ReplyWriter(int protocol = 2) : protocol_(protocol) {}
+  explicit ReplyWriter(int protocol = 2) : protocol_(protocol), out_(own_) {}
+  // Appends to `sink` (not owned; it must outlive the writer) instead of an own buffer, so
+  // replies can go straight into a connection's output.
+  ReplyWriter(int protocol, std::string* sink) : protocol_(protocol), out_(*sink) {}
+  ReplyWriter(const ReplyWriter&) = delete;
+  ReplyWriter& operator=(const ReplyWriter&) = delete;
 
   int protocol() const { return protocol_; }
   void Simple(std::string_view text);
@@ -82,7 +87,8 @@ class ReplyWriter {
   void Header(char type, int64_t n);
 
   int protocol_;
-  std::string out_;
+  std::string own_;
+  std::string& out_;
   size_t errors_ = 0;
 };
 

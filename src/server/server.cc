@@ -209,12 +209,17 @@ int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& l
   options.read_only = config.read_only;
   options.compaction_filter = NewExpiryCompactionFilter();
   if (max_value_bytes != 0) options.max_value_bytes = max_value_bytes;
+  if (config.block_cache_bytes != 0) options.block_cache_bytes = config.block_cache_bytes;
   auto db = DB::Open(config.db_url, options);
   if (!db.ok()) {
     log << "cloudkv serve: cannot open " << config.db_url << ": " << db.status().ToString() << "\n";
     return 1;
   }
-  auto server = Server::Start(db->get(), config, counting);
+  ServerConfig effective = config;
+  effective.engine_max_key_bytes = options.max_key_bytes;
+  effective.engine_max_value_bytes = options.max_value_bytes;
+  effective.engine_max_batch_bytes = options.max_batch_bytes;
+  auto server = Server::Start(db->get(), effective, counting);
   if (!server.ok()) {
     log << "cloudkv serve: " << server.status().ToString() << "\n";
     (void)(*db)->Close();
