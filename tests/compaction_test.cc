@@ -202,7 +202,7 @@ TEST(CompactionPickerTest, BottommostConsidersTheOverlapsRange) {
   Manifest m;
   *m.add_l0() = Meta("l0", "m", "m", 10);
   *m.add_levels()->add_ssts() = Meta("l1", "c", "z", 10);  // holds a tombstone for "d"
-  m.add_levels();                                         // L2 empty
+  m.add_levels();                                          // L2 empty
   *m.add_levels()->add_ssts() = Meta("l3", "d", "e", 10);  // an older "d"
   auto spec = PickWholeLevel(m, o, 0);
   ASSERT_TRUE(spec.has_value());

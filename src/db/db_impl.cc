@@ -255,7 +255,8 @@ Status DBImpl::Recover() {
     double cap = options_.max_wal_puts_per_second;
     if (cap < 0) cap = IsRemoteStore(*store_) ? 10 : 0;
     wo.max_puts_per_second = cap;
-    wo.max_inflight = std::max(1, options_.max_inflight_wal_uploads.value_or(IsRemoteStore(*store_) ? 4 : 1));
+    wo.max_inflight =
+        std::max(1, options_.max_inflight_wal_uploads.value_or(IsRemoteStore(*store_) ? 4 : 1));
     wo.max_attempts = options_.wal_upload_max_attempts;
     wal_pool_ = std::make_unique<ThreadPool>(wo.max_inflight, "ckv-wal");
     wal_ = std::make_unique<WalWriter>(store_, clock_, wal_pool_.get(), epoch_, first_free,

@@ -16,10 +16,10 @@
 #ifndef CLOUDKV_DB_WAL_WRITER_H_
 #define CLOUDKV_DB_WAL_WRITER_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
