@@ -374,11 +374,11 @@ void DBImpl::SwitchMemtableLocked() {
 }
 
 Result<SequenceNumber> DBImpl::WriteToMemory(const WriteBatch& batch, bool durable_waiter,
-                                             WalWriter::Callback done) {
+                                             WalWriter::Callback* done) {
   RETURN_IF_ERROR(ValidateBatch(batch));
   if (batch.Count() == 0) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (done) done(Status::OK(), last_sequence_);
+    if (done != nullptr && *done) (*done)(Status::OK(), last_sequence_);
     return last_sequence_;
   }
   std::unique_lock<std::mutex> lock(mu_);
@@ -393,12 +393,13 @@ Result<SequenceNumber> DBImpl::WriteToMemory(const WriteBatch& batch, bool durab
   last_sequence_ = last;
   visible_sequence_.store(last, std::memory_order_release);
   user_bytes_written_ += batch.ByteSize();
-  wal_->Append(first, last, last_commit_time_, batch, durable_waiter, std::move(done));
+  wal_->Append(first, last, last_commit_time_, batch, durable_waiter,
+               done != nullptr ? std::move(*done) : WalWriter::Callback());
   return last;
 }
 
 Status DBImpl::Write(const WriteOptions& options, const WriteBatch& batch, uint64_t* sequence) {
-  ASSIGN_OR_RETURN(SequenceNumber seq, WriteToMemory(batch, options.durable, nullptr));
+  ASSIGN_OR_RETURN(SequenceNumber seq, WriteToMemory(batch, options.durable, /*done=*/nullptr));
   if (sequence != nullptr) *sequence = seq;
   if (!options.durable) return Status::OK();
   return wal_->WaitForDurable(seq);
@@ -406,8 +407,8 @@ Status DBImpl::Write(const WriteOptions& options, const WriteBatch& batch, uint6
 
 void DBImpl::WriteAsync(const WriteBatch& batch,
                         std::function<void(Status status, uint64_t sequence)> done) {
-  auto r = WriteToMemory(batch, true, done);
-  if (!r.ok()) done(r.status(), 0);
+  auto r = WriteToMemory(batch, true, &done);
+  if (!r.ok()) done(r.status(), 0);  // not moved from on an error
 }
 
 Status DBImpl::WaitForDurable(uint64_t sequence) {

@@ -77,9 +77,11 @@ class DBImpl final : public DB {
   class SnapshotImpl;
 
   Status ValidateBatch(const WriteBatch& batch) const;
-  // Applies `batch` to memory and queues it for the WAL. Returns its last sequence.
+  // Applies `batch` to memory and queues it for the WAL. Returns its last sequence. `done`
+  // is moved from only when the batch is accepted (then the WAL, or this call for an empty
+  // batch, calls it); on an error it is left for the caller.
   Result<SequenceNumber> WriteToMemory(const WriteBatch& batch, bool durable_waiter,
-                                       WalWriter::Callback done);
+                                       WalWriter::Callback* done);
   Status MakeRoomForWrite(std::unique_lock<std::mutex>& lock);
   void SwitchMemtableLocked();
   std::shared_ptr<MemTable> NewMemTable() const;
