@@ -68,12 +68,8 @@ class BlockCache::Shard {
         LinkFront(e);
         return;
       }
-      e->key = key;
-      e->block = std::move(block);
-      e->charge = charge;
+      FillLocked(e, key, std::move(block), charge);
       LinkFront(e);
-      usage_ += charge;
-      inserts_++;
       while (usage_ > capacity_ && head_.prev != e) {
         Entry* victim = head_.prev;
         Unlink(victim);
@@ -92,12 +88,8 @@ class BlockCache::Shard {
     auto [it, inserted] = map_.try_emplace(key);
     if (!inserted) return false;
     Entry* e = &it->second;
-    e->key = key;
-    e->block = std::move(block);
-    e->charge = charge;
+    FillLocked(e, key, std::move(block), charge);
     LinkBack(e);
-    usage_ += charge;
-    inserts_++;
     return true;
   }
 
@@ -142,6 +134,15 @@ class BlockCache::Shard {
     Entry* next = nullptr;
   };
 
+  // A new map entry: its contents and the shard's accounting (the caller links it).
+  void FillLocked(Entry* e, const CacheKey& key, std::shared_ptr<const Block> block, size_t charge)
+      REQUIRES(mu_) {
+    e->key = key;
+    e->block = std::move(block);
+    e->charge = charge;
+    usage_ += charge;
+    inserts_++;
+  }
   void Unlink(Entry* e) {
     e->prev->next = e->next;
     e->next->prev = e->prev;

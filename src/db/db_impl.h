@@ -1,8 +1,10 @@
 // DBImpl: the engine behind cloudkv::DB (DESIGN.md §3–6).
 //
 // Locking: mu_ guards the write path (sequence assignment, memtable insert, WAL append), the
-// read view (memtables + Version), snapshots and background state. It is never held across
-// object-store I/O. The memtable has one inserter (under mu_) and lock-free readers.
+// sources of reads (memtables + Version), snapshots and background state. It is never held
+// across object-store I/O. Reads do not take it: they copy the ReadState that mu_'s holders
+// publish (under read_state_mu_, held only for the copy) and read sequences from atomics. The
+// memtable has one inserter (under mu_) and lock-free readers.
 #ifndef CLOUDKV_DB_DB_IMPL_H_
 #define CLOUDKV_DB_DB_IMPL_H_
 

@@ -32,7 +32,6 @@ void RetainedBlocks::Add(uint64_t offset, std::string_view contents) {
   }
   auto block = Block::Parse(std::string(contents));
   if (!block.ok()) return;  // the builder's own output; Finish reports real errors
-  bytes_ += (*block)->memory_bytes();
   blocks_.emplace_back(offset, std::move(block).value());
 }
 

@@ -60,12 +60,10 @@ class RetainedBlocks {
   const std::vector<std::pair<uint64_t, std::shared_ptr<const Block>>>& blocks() const {
     return blocks_;
   }
-  size_t bytes() const { return bytes_; }
 
  private:
   std::shared_ptr<std::atomic<int64_t>> budget_bytes_;
   std::vector<std::pair<uint64_t, std::shared_ptr<const Block>>> blocks_;
-  size_t bytes_ = 0;
 };
 
 class SstReader : public std::enable_shared_from_this<SstReader> {

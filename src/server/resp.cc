@@ -148,6 +148,16 @@ RespParser::Outcome RespParser::ParseInline(std::string_view data, size_t* pos,
   return Outcome::kCommand;
 }
 
+void RespParser::BeginMultibulk(int64_t count) {
+  assert(count > 0);
+  in_multibulk_ = true;
+  remaining_ = count;
+  bulk_len_ = -1;
+  filled_ = 0;
+  partial_.reserve(static_cast<size_t>(std::min<int64_t>(count, 1024)));
+  pending_bytes_ = 0;
+}
+
 RespParser::Outcome RespParser::Parse(std::string_view data, size_t* pos,
                                       std::vector<std::string>* args, std::string* error) {
   assert(*pos <= data.size());
@@ -159,12 +169,7 @@ RespParser::Outcome RespParser::Parse(std::string_view data, size_t* pos,
     if (ParseLengthFast(data, *pos + 1, &fast_count, &fast_end) && fast_count > 0 &&
         fast_count <= static_cast<int64_t>(limits_.max_multibulk_count)) {
       *pos = fast_end;
-      in_multibulk_ = true;
-      remaining_ = fast_count;
-      bulk_len_ = -1;
-      filled_ = 0;
-      partial_.reserve(static_cast<size_t>(std::min<int64_t>(fast_count, 1024)));
-      pending_bytes_ = 0;
+      BeginMultibulk(fast_count);
     }
   }
   if (!in_multibulk_) {
@@ -187,12 +192,7 @@ RespParser::Outcome RespParser::Parse(std::string_view data, size_t* pos,
       args->clear();
       return Outcome::kCommand;
     }
-    in_multibulk_ = true;
-    remaining_ = count;
-    bulk_len_ = -1;
-    filled_ = 0;
-    partial_.reserve(static_cast<size_t>(std::min<int64_t>(count, 1024)));
-    pending_bytes_ = 0;
+    BeginMultibulk(count);
   }
   while (remaining_ > 0) {
     if (bulk_len_ < 0) {

@@ -45,6 +45,8 @@ class RespParser {
  private:
   Outcome ParseInline(std::string_view data, size_t* pos, std::vector<std::string>* args,
                       std::string* error);
+  // Starts assembling a multibulk command of `count` > 0 elements.
+  void BeginMultibulk(int64_t count);
 
   const RespLimits limits_;
   // State of a multibulk command in progress.

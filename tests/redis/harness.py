@@ -79,3 +79,26 @@ def start_redis(workdir, extra=()):
 
 def tempdir():
     return tempfile.mkdtemp(prefix="cloudkv-server-test-")
+
+
+class Checks:
+    """The failures of one test script. check(cond, what) records a failure (and, verbose,
+    each pass); finish(workdir) prints the count, removes workdir if all passed and returns the
+    script's exit code."""
+
+    def __init__(self, verbose=False):
+        self.failures = []
+        self.verbose = verbose
+
+    def __call__(self, cond, what):
+        if not cond:
+            self.failures.append(what)
+            print("FAIL", what)
+        elif self.verbose:
+            print("ok  ", what)
+
+    def finish(self, workdir):
+        print("%d failure(s)" % len(self.failures))
+        if not self.failures:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return 1 if self.failures else 0

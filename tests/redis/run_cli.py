@@ -4,21 +4,12 @@
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import harness
 
-FAILURES = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL", what)
-    else:
-        print("ok  ", what)
+check = harness.Checks(verbose=True)
 
 
 def main():
@@ -95,10 +86,7 @@ def main():
     check(not os.path.exists(os.path.join(workdir, "db2", old)) and
           os.path.exists(os.path.join(workdir, "db2", young)), "gc keeps a young orphan")
     check(run("dump", url3).stdout == run("dump", url2).stdout, "data intact after gc")
-    print("%d failure(s)" % len(FAILURES))
-    if not FAILURES:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if FAILURES else 0
+    return check.finish(workdir)
 
 
 if __name__ == "__main__":

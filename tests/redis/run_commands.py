@@ -4,7 +4,6 @@ pipelines, read-your-writes, MULTI/EXEC/WATCH conflicts, concurrency, SCAN, RESP
 read-only mode, restart persistence and the metrics endpoint."""
 import argparse
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,13 +14,7 @@ import redis
 
 import harness
 
-FAILURES = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL", what)
+check = harness.Checks(verbose=False)
 
 
 def generic(port, label):
@@ -262,10 +255,7 @@ def main():
         finally:
             rs.stop()
     cloudkv_only(args.cloudkv, workdir)
-    print("%d failure(s)" % len(FAILURES))
-    if not FAILURES:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if FAILURES else 0
+    return check.finish(workdir)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,7 @@ import sys
 
 import harness
 
-FAILURES = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL", what)
-    else:
-        print("ok  ", what)
+check = harness.Checks(verbose=True)
 
 
 def snapshot(root):
@@ -230,10 +222,7 @@ def main():
         check(out.returncode == 1 and (put_object + ": missing").encode() in out.stderr,
               "deleted WAL object found: %r" % out.stderr)
 
-    print("%d failure(s)" % len(FAILURES))
-    if not FAILURES:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if FAILURES else 0
+    return check.finish(workdir)
 
 
 if __name__ == "__main__":

@@ -6,20 +6,13 @@ concurrent pipelined read-modify-writes from several clients, and WATCH against 
 pipelined writes. cloudkv only: a write the engine refuses (--max-value-bytes) fails alone,
 the other commands of its pipeline succeed."""
 import argparse
-import shutil
 import socket
 import sys
 import threading
 
 import harness
 
-FAILURES = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL", what)
+check = harness.Checks(verbose=False)
 
 
 def encode(args):
@@ -189,10 +182,7 @@ def main():
     finally:
         check(ckv.stop() == 0, "server stops cleanly")
     refused_write_fails_alone(args.cloudkv, workdir)
-    print("%d failure(s)" % len(FAILURES))
-    if not FAILURES:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if FAILURES else 0
+    return check.finish(workdir)
 
 
 if __name__ == "__main__":

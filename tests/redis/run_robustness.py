@@ -6,7 +6,6 @@ disconnected without harming others."""
 import argparse
 import os
 import random
-import shutil
 import socket
 import sys
 import time
@@ -15,15 +14,7 @@ import redis
 
 import harness
 
-FAILURES = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL", what)
-    else:
-        print("ok  ", what)
+check = harness.Checks(verbose=True)
 
 
 def read_until_closed(s, timeout=10.0):
@@ -147,10 +138,7 @@ def main():
         check(bystander.get("bystander") == b"still here", "bystander unaffected")
     finally:
         check(srv.stop() == 0, "server stops cleanly")
-    print("%d failure(s)" % len(FAILURES))
-    if not FAILURES:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if FAILURES else 0
+    return check.finish(workdir)
 
 
 if __name__ == "__main__":
