@@ -120,9 +120,13 @@ std::string RandomKey(Random* rnd, int key_space) {
   return k;
 }
 
-TEST(MemTable, GetMatchesModelAtEverySnapshot) {
+// With 16 index buckets every chain holds about 20 keys; with 4096 most hold one.
+class MemTableIndexTest : public ::testing::TestWithParam<size_t> {};
+INSTANTIATE_TEST_SUITE_P(IndexBuckets, MemTableIndexTest, ::testing::Values(16, 4096));
+
+TEST_P(MemTableIndexTest, GetMatchesModelAtEverySnapshot) {
   Random rnd(TestSeed("MemTable.GetMatchesModelAtEverySnapshot"));
-  auto mem = std::make_shared<MemTable>();
+  auto mem = std::make_shared<MemTable>(Arena::kDefaultBlockBytes, GetParam());
   VersionModel model;
   SequenceNumber seq = 100;
   for (int i = 0; i < 3000; i++) {
@@ -327,7 +331,7 @@ TEST(MemTable, InsertBatchUsesConsecutiveSequences) {
 // One writer inserts keys 0..N-1 (value derived from the key) and publishes how many are done;
 // readers concurrently check that every published key is found, and that iteration is sorted
 // and never shows a malformed entry.
-TEST(MemTable, ConcurrentReadersWithOneWriter) {
+TEST_P(MemTableIndexTest, ConcurrentReadersWithOneWriter) {
   Random rnd(TestSeed("MemTable.ConcurrentReadersWithOneWriter"));
   constexpr int kKeys = 20000;
   std::vector<int> order(kKeys);
@@ -340,7 +344,7 @@ TEST(MemTable, ConcurrentReadersWithOneWriter) {
   };
   auto value_of = [](const std::string_view key) { return "value-of-" + std::string(key); };
 
-  auto mem = std::make_shared<MemTable>();
+  auto mem = std::make_shared<MemTable>(Arena::kDefaultBlockBytes, GetParam());
   std::atomic<int> published{0};
   std::atomic<bool> done{false};
   std::atomic<uint64_t> failures{0};
@@ -385,6 +389,59 @@ TEST(MemTable, ConcurrentReadersWithOneWriter) {
   for (auto& th : readers) th.join();
   EXPECT_EQ(failures.load(), 0u);
   EXPECT_EQ(mem->NumEntries(), static_cast<uint64_t>(kKeys));
+}
+
+// Readers at an old snapshot while the writer replaces every key's newest entry: the index
+// then points past the snapshot and the reader must fall back to the skiplist, never see the
+// newer value, and never miss the key.
+TEST_P(MemTableIndexTest, OldSnapshotReadersWhileKeysAreOverwritten) {
+  Random rnd(TestSeed("MemTable.OldSnapshotReadersWhileKeysAreOverwritten"));
+  constexpr int kKeys = 5000;
+  auto key_of = [](int i) { return "key" + std::to_string(i); };
+  auto mem = std::make_shared<MemTable>(Arena::kDefaultBlockBytes, GetParam());
+  for (int i = 0; i < kKeys; i++) mem->Add(i + 1, kTypeValue, key_of(i), "first" + key_of(i));
+  const SequenceNumber old_snapshot = kKeys;
+
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> failures{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; t++) {
+    readers.emplace_back([&, t] {
+      Random r(rnd.seed() + t + 1);
+      while (!done.load(std::memory_order_acquire)) {
+        const int i = static_cast<int>(r.Uniform(kKeys));
+        LookupResult old_read;
+        mem->Get(key_of(i), old_snapshot, &old_read);
+        if (old_read.state != LookupState::kFound || old_read.value != "first" + key_of(i) ||
+            old_read.sequence != static_cast<SequenceNumber>(i + 1)) {
+          failures.fetch_add(1);
+        }
+        LookupResult newest;
+        mem->Get(key_of(i), kMaxSequenceNumber, &newest);
+        const bool value_ok = newest.state == LookupState::kFound &&
+                              (newest.value == "first" + key_of(i) || newest.value == "later");
+        if (!value_ok && newest.state != LookupState::kDeleted) failures.fetch_add(1);
+      }
+    });
+  }
+  // Passes of puts then deletes: the last one deletes every key.
+  constexpr int kPasses = 10;
+  SequenceNumber seq = old_snapshot;
+  for (int pass = 0; pass < kPasses; pass++) {
+    const bool put = pass % 2 == 0;
+    for (int i = 0; i < kKeys; i++) {
+      mem->Add(++seq, put ? kTypeValue : kTypeDeletion, key_of(i), put ? "later" : "");
+    }
+  }
+  done.store(true, std::memory_order_release);
+  for (auto& th : readers) th.join();
+  EXPECT_EQ(failures.load(), 0u);
+  for (int i = 0; i < kKeys; i++) {
+    LookupResult newest;
+    mem->Get(key_of(i), kMaxSequenceNumber, &newest);
+    ASSERT_EQ(newest.state, LookupState::kDeleted) << key_of(i);
+    EXPECT_EQ(newest.sequence, old_snapshot + (kPasses - 1) * kKeys + i + 1);
+  }
 }
 
 }  // namespace

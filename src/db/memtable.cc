@@ -5,11 +5,14 @@
 // sequence and type descending, so the newest version of a user key comes first.
 #include "db/memtable.h"
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "util/coding.h"
+#include "util/hash.h"
 
 namespace cloudkv {
 namespace {
@@ -46,6 +49,30 @@ const char* EncodeSeekEntry(std::string_view internal_key, std::string* scratch)
   return scratch->data();
 }
 
+// Fills *result from a point entry's internal key (kTypeValue or kTypeDeletion).
+void ResolvePointEntry(std::string_view internal_key, LookupResult* result) {
+  const uint64_t trailer = ExtractTrailer(internal_key);
+  result->sequence = trailer >> 8;
+  switch (static_cast<ValueType>(trailer & 0xff)) {
+    case kTypeValue: {
+      std::string_view value = EntryValue(internal_key);
+      result->state = LookupState::kFound;
+      result->value.assign(value.data(), value.size());
+      return;
+    }
+    case kTypeDeletion:
+      result->state = LookupState::kDeleted;
+      return;
+    case kTypeRangeDeletion:
+      break;
+  }
+  assert(false && "range tombstones live in range_del_table_");
+}
+
+size_t IndexBuckets(size_t requested) {
+  return std::bit_ceil(std::clamp<size_t>(requested, 16, size_t{1} << 30));
+}
+
 }  // namespace
 
 int MemTable::EntryComparator::operator()(const char* a, const char* b) const {
@@ -65,8 +92,11 @@ int MemTable::EntryComparator::operator()(const char* a, const char* b) const {
   return 0;
 }
 
-MemTable::MemTable(size_t arena_block_bytes)
+MemTable::MemTable(size_t arena_block_bytes, size_t index_buckets)
     : arena_(arena_block_bytes),
+      index_mask_(IndexBuckets(index_buckets) - 1),
+      index_bytes_((index_mask_ + 1) * sizeof(std::atomic<const IndexNode*>)),
+      index_(new std::atomic<const IndexNode*>[index_mask_ + 1]()),
       table_(EntryComparator(), &arena_),
       range_del_table_(EntryComparator(), &arena_) {}
 
@@ -79,7 +109,9 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   const size_t entry_bytes = VarintLength(internal_key_length) + internal_key_length +
                              VarintLength(value_length) + value_length;
   Table& table = type == kTypeRangeDeletion ? range_del_table_ : table_;
+  const char* added = nullptr;
   table.InsertWithPayload(entry_bytes, [&](char* entry) -> const char* {
+    added = entry;
     char* p = EncodeVarint32(entry, internal_key_length);
     std::memcpy(p, user_key.data(), user_key.size());
     p += user_key.size();
@@ -90,6 +122,9 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
     assert(p + value_length == entry + entry_bytes);
     return entry;
   });
+  // After the skiplist insert: a reader that finds the entry in the index may fall back to
+  // the skiplist (for an older snapshot), and must then find it there too.
+  if (type != kTypeRangeDeletion) IndexEntry(user_key, seq, added);
 
   // Single writer: plain read-modify-write of the atomics is enough; readers see whole values.
   if (seq < smallest_seq_.load(std::memory_order_relaxed)) {
@@ -105,8 +140,55 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   num_entries_.store(num_entries_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
+void MemTable::IndexEntry(std::string_view user_key, SequenceNumber seq, const char* entry) {
+  const uint64_t hash = Hash64(user_key);
+  const uint32_t tag = static_cast<uint32_t>(hash);
+  std::atomic<const IndexNode*>& bucket = index_[(hash >> 32) & index_mask_];
+  // Single writer: relaxed loads of what only this thread stores.
+  for (const IndexNode* n = bucket.load(std::memory_order_relaxed); n != nullptr;
+       n = n->next.load(std::memory_order_relaxed)) {
+    if (n->hash != tag) continue;
+    std::string_view newest = EntryInternalKey(n->entry.load(std::memory_order_relaxed));
+    if (ExtractUserKey(newest) != user_key) continue;
+    if (seq > ExtractTrailer(newest) >> 8) {
+      const_cast<IndexNode*>(n)->entry.store(entry, std::memory_order_release);
+    }
+    return;
+  }
+  auto* node = new (arena_.AllocateAligned(sizeof(IndexNode))) IndexNode;
+  node->hash = tag;
+  node->entry.store(entry, std::memory_order_relaxed);
+  node->next.store(bucket.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  bucket.store(node, std::memory_order_release);  // publishes the node and its entry
+}
+
+const char* MemTable::FindNewest(std::string_view user_key) const {
+  const uint64_t hash = Hash64(user_key);
+  const uint32_t tag = static_cast<uint32_t>(hash);
+  for (const IndexNode* n = index_[(hash >> 32) & index_mask_].load(std::memory_order_acquire);
+       n != nullptr; n = n->next.load(std::memory_order_acquire)) {
+    if (n->hash != tag) continue;
+    const char* entry = n->entry.load(std::memory_order_acquire);
+    if (ExtractUserKey(EntryInternalKey(entry)) == user_key) return entry;
+  }
+  return nullptr;
+}
+
 void MemTable::Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result) const {
   assert(snapshot <= kMaxSequenceNumber);
+  result->state = LookupState::kNotPresent;
+  const char* newest = FindNewest(user_key);
+  if (newest == nullptr) return;  // no point entry of user_key, at any sequence
+  std::string_view internal_key = EntryInternalKey(newest);
+  if (ExtractTrailer(internal_key) >> 8 <= snapshot) {
+    ResolvePointEntry(internal_key, result);
+    return;
+  }
+  GetFromSkipList(user_key, snapshot, result);
+}
+
+void MemTable::GetFromSkipList(std::string_view user_key, SequenceNumber snapshot,
+                               LookupResult* result) const {
   // The lookup entry sorts before every entry of user_key with sequence <= snapshot.
   char stack_buffer[200];
   std::string heap_buffer;
@@ -120,30 +202,11 @@ void MemTable::Get(std::string_view user_key, SequenceNumber snapshot, LookupRes
   } else {
     lookup = EncodeSeekEntry(MakeInternalKey(user_key, snapshot, kValueTypeForSeek), &heap_buffer);
   }
-
-  result->state = LookupState::kNotPresent;
   Table::Iterator it(&table_);
-  for (it.Seek(lookup); it.Valid(); it.Next()) {
-    std::string_view internal_key = EntryInternalKey(it.key());
-    if (ExtractUserKey(internal_key) != user_key) return;
-    const uint64_t trailer = ExtractTrailer(internal_key);
-    switch (static_cast<ValueType>(trailer & 0xff)) {
-      case kTypeValue: {
-        std::string_view value = EntryValue(internal_key);
-        result->state = LookupState::kFound;
-        result->value.assign(value.data(), value.size());
-        result->sequence = trailer >> 8;
-        return;
-      }
-      case kTypeDeletion:
-        result->state = LookupState::kDeleted;
-        result->sequence = trailer >> 8;
-        return;
-      case kTypeRangeDeletion:
-        assert(false && "range tombstones live in range_del_table_");
-        break;
-    }
-  }
+  it.Seek(lookup);
+  if (!it.Valid()) return;
+  std::string_view internal_key = EntryInternalKey(it.key());
+  if (ExtractUserKey(internal_key) == user_key) ResolvePointEntry(internal_key, result);
 }
 
 // An Iterator over the skiplist's entries. Seeks encode the target as an entry prefix in a

@@ -2,6 +2,12 @@
 // in an arena (DESIGN.md §5). Entries are never removed; a full or old memtable is made
 // immutable by the engine, flushed to an L0 SST, and dropped.
 //
+// Point lookups go through a hash index (user key -> that key's newest point entry) beside the
+// skiplist: a Get costs a bucket, a chain node and the entry, instead of a skiplist descent of
+// ~log4(n) levels with a cache miss and a key comparison each, and a key absent from the
+// memtable is known absent from its bucket alone. A Get at a snapshot older than the newest
+// entry of its key (an old snapshot, or a write not yet visible) falls back to the skiplist.
+//
 // Range tombstones (kTypeRangeDeletion) live in a second skiplist of the same arena, apart
 // from point entries: point lookups and point iterators never step over them, and a memtable
 // without any costs nothing extra. Readers get them fragmented (GetRangeTombstones), built on
@@ -40,7 +46,11 @@ class MemTable : public std::enable_shared_from_this<MemTable> {
   static constexpr size_t kMaxKeyBytes = (1u << 30) - 8;
   static constexpr size_t kMaxValueBytes = 1u << 30;
 
-  explicit MemTable(size_t arena_block_bytes = Arena::kDefaultBlockBytes);
+  // `index_buckets`: buckets of the point index, rounded up to a power of two (at least 16);
+  // about one per expected distinct key keeps chains short. It costs 8 bytes each, counted in
+  // ApproximateMemoryUsage.
+  explicit MemTable(size_t arena_block_bytes = Arena::kDefaultBlockBytes,
+                    size_t index_buckets = 4096);
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
   ~MemTable() = default;
@@ -69,7 +79,7 @@ class MemTable : public std::enable_shared_from_this<MemTable> {
   RangeTombstoneListPtr GetRangeTombstones() const;
 
   // Arena bytes in use (an upper bound of the memtable's memory). Lock-free.
-  size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage(); }
+  size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage() + index_bytes_; }
   // Point entries plus range tombstones.
   uint64_t NumEntries() const { return num_entries_.load(std::memory_order_acquire); }
   uint64_t NumRangeDeletions() const {
@@ -98,7 +108,25 @@ class MemTable : public std::enable_shared_from_this<MemTable> {
   using Table = SkipList<const char*, EntryComparator>;
   class MemTableIterator;
 
+  // One per distinct user key of the point entries, in the arena. `entry` is the key's entry
+  // with the largest sequence; the writer replaces it (release) as newer entries arrive.
+  struct IndexNode {
+    std::atomic<const IndexNode*> next;
+    std::atomic<const char*> entry;
+    uint32_t hash;  // low half of the key's hash, checked before the key
+  };
+  // Points the index at `entry` (the point entry just added for user_key at seq).
+  void IndexEntry(std::string_view user_key, SequenceNumber seq, const char* entry);
+  // The newest point entry of user_key, or null if the memtable has none.
+  const char* FindNewest(std::string_view user_key) const;
+  // The skiplist part of Get, for snapshots older than the key's newest entry.
+  void GetFromSkipList(std::string_view user_key, SequenceNumber snapshot,
+                       LookupResult* result) const;
+
   Arena arena_;
+  const size_t index_mask_;  // buckets - 1
+  const size_t index_bytes_;
+  std::unique_ptr<std::atomic<const IndexNode*>[]> index_;
   Table table_;            // point entries
   Table range_del_table_;  // range tombstones (begin internal key -> end)
   std::atomic<uint64_t> num_entries_{0};
