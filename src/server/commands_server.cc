@@ -117,6 +117,8 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
     Line(&out, "l0_files", stats.l0_files);
     Line(&out, "wal_uploads", stats.wal_uploads);
     Line(&out, "wal_upload_bytes", stats.wal_upload_bytes);
+    Line(&out, "wal_upload_micros", stats.wal_upload_micros);
+    Line(&out, "wal_batches", stats.wal_batches);
     Line(&out, "flushes", stats.flushes);
     Line(&out, "compactions", stats.compactions);
     Line(&out, "block_cache_hits", stats.block_cache_hits);

@@ -99,6 +99,11 @@ std::string RenderPrometheus(ServerState& state) {
   Gauge(&out, "cloudkv_l0_files", "SSTs in level 0.", "gauge", static_cast<double>(s.l0_files));
   Gauge(&out, "cloudkv_wal_uploads_total", "WAL objects uploaded.", "counter",
         static_cast<double>(s.wal_uploads));
+  Gauge(&out, "cloudkv_wal_upload_seconds_total",
+        "Time WAL uploads took, summed from first attempt to stored.", "counter",
+        static_cast<double>(s.wal_upload_micros) / 1e6);
+  Gauge(&out, "cloudkv_wal_batches_total", "Write batches carried by the WAL uploads.", "counter",
+        static_cast<double>(s.wal_batches));
   Gauge(&out, "cloudkv_flushes_total", "Memtable flushes.", "counter",
         static_cast<double>(s.flushes));
   Gauge(&out, "cloudkv_compactions_total", "Compactions run.", "counter",

@@ -202,8 +202,15 @@ def cloudkv_only(binary, workdir):
         check('cloudkv_commands_total{cmd="set"} 1' in text, "metrics: command count")
         check("cloudkv_command_duration_seconds_bucket" in text, "metrics: histogram")
         check("cloudkv_store_requests_total" in text, "metrics: store requests")
+        # The four writes above each waited for their own durable WAL upload.
+        batches = [float(line.split()[1]) for line in text.splitlines()
+                   if line.startswith("cloudkv_wal_batches_total ")]
+        check(batches and batches[0] >= 4, "metrics: WAL batches carried (%s)" % batches)
+        check("cloudkv_wal_upload_seconds_total " in text, "metrics: WAL upload time")
         info = r.info("cloudkv")
         check("store_put_requests" in info, "INFO cloudkv section")
+        check(info.get("wal_batches", 0) >= 4 and info.get("wal_upload_micros", 0) > 0,
+              "INFO cloudkv WAL batches and upload time")
         check(r.select(0) if hasattr(r, "select") else True, "SELECT 0")
     finally:
         check(srv.stop() == 0, "file server stops cleanly")
