@@ -52,7 +52,9 @@ void WalWriter::Append(SequenceNumber first_seq, SequenceNumber last_seq,
   bool wake = false;
   if (durable_waiter) {
     buffer_has_waiter_ = true;
-    wake = true;
+    // Only when the flusher could start an upload now: otherwise the upload that finishes
+    // wakes it, and a wake-up per write while one runs is a context switch for nothing.
+    wake = uploading_ < options_.max_inflight;
   }
   if (buffer_bytes_ >= options_.wal_max_bytes) wake = true;
   lock.unlock();
