@@ -72,7 +72,8 @@ StoreFactory UrlChainFactory() {
 }
 
 INSTANTIATE_STORE_CONFORMANCE(Backends, MemoryFactory(), FileFactory("file", ""),
-                              FileFactory("file_nofsync", "?fsync=false"));
+                              FileFactory("file_nofsync", "?fsync=false"),
+                              FileFactory("file_named_temp", "?tmpfile=false"));
 INSTANTIATE_STORE_CONFORMANCE(Wrappers, FaultsOffFactory(), LatencyFactory(), CountingFactory(),
                               UrlChainFactory());
 
