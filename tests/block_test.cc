@@ -234,6 +234,38 @@ TEST(BlockCache, InsertIfRoomNeverEvictsAndGoesToTheColdEnd) {
   EXPECT_FALSE(cache->Contains(id, 0));
 }
 
+// Second chance: an entry hit between evictions is never the victim; once the hits stop, its
+// mark is spent on one pass of the cold end and it goes like any other.
+TEST(BlockCache, HitEntriesGetASecondChance) {
+  auto cache = BlockCache::Create(500, /*num_shard_bits=*/0);
+  const uint64_t id = cache->NewId();
+  auto b = EmptyBlock();
+  for (uint64_t off = 0; off < 5; off++) cache->Insert(id, off, b, 100);
+  for (uint64_t off = 100; off < 120; off++) {
+    ASSERT_NE(cache->Lookup(id, 0), nullptr) << off;
+    cache->Insert(id, off, b, 100);
+    EXPECT_TRUE(cache->Contains(id, off));
+  }
+  EXPECT_EQ(cache->GetStats().entries, 5u);
+  for (uint64_t off = 200; off < 206; off++) cache->Insert(id, off, b, 100);
+  EXPECT_FALSE(cache->Contains(id, 0));
+  EXPECT_EQ(cache->GetStats().bytes, 500u);
+}
+
+// A cache whose every entry is marked still evicts: the marks are cleared one pass at a time.
+TEST(BlockCache, EvictsWhenEveryEntryIsMarked) {
+  auto cache = BlockCache::Create(300, /*num_shard_bits=*/0);
+  const uint64_t id = cache->NewId();
+  auto b = EmptyBlock();
+  for (uint64_t off = 0; off < 3; off++) cache->Insert(id, off, b, 100);
+  for (uint64_t off = 0; off < 3; off++) ASSERT_NE(cache->Lookup(id, off), nullptr);
+  cache->Insert(id, 9, b, 250);  // needs room for itself: the other three must all go
+  auto s = cache->GetStats();
+  EXPECT_EQ(s.entries, 1u);
+  EXPECT_EQ(s.bytes, 250u);
+  EXPECT_TRUE(cache->Contains(id, 9));
+}
+
 TEST(BlockCache, EraseFreesCapacity) {
   auto cache = BlockCache::Create(300, /*num_shard_bits=*/0);
   const uint64_t id = cache->NewId();

@@ -43,9 +43,10 @@ class BlockCache::Shard {
       return nullptr;
     }
     hits_++;
+    // Second chance instead of a move to the front: a hit touches only its own entry, not its
+    // list neighbours (three more cache misses on a large cache).
     Entry* e = &it->second;
-    Unlink(e);
-    LinkFront(e);
+    e->referenced = true;
     return e->block;
   }
 
@@ -64,14 +65,21 @@ class BlockCache::Shard {
       auto [it, inserted] = map_.try_emplace(key);
       Entry* e = &it->second;
       if (!inserted) {
-        Unlink(e);
-        LinkFront(e);
+        e->referenced = true;
         return;
       }
       FillLocked(e, key, std::move(block), charge);
       LinkFront(e);
-      while (usage_ > capacity_ && head_.prev != e) {
+      // From the cold end: an entry hit since it was last here goes back to the front with its
+      // mark cleared, the first unmarked one is evicted. The new entry is never the victim.
+      while (usage_ > capacity_ && (head_.prev != e || e->prev != &head_)) {
         Entry* victim = head_.prev;
+        if (victim->referenced || victim == e) {
+          victim->referenced = false;
+          Unlink(victim);
+          LinkFront(victim);
+          continue;
+        }
         Unlink(victim);
         usage_ -= victim->charge;
         evictions_++;
@@ -130,6 +138,7 @@ class BlockCache::Shard {
     CacheKey key{};
     std::shared_ptr<const Block> block;
     size_t charge = 0;
+    bool referenced = false;  // hit since it last passed the cold end
     Entry* prev = nullptr;
     Entry* next = nullptr;
   };

@@ -1,4 +1,6 @@
 // BlockCache: a sharded, byte-bounded LRU cache of uncompressed data blocks (DESIGN.md §8).
+// The LRU order is approximated with second chance (CLOCK): a hit only marks its entry, and
+// eviction from the cold end moves marked entries back to the front instead of evicting them.
 //
 // Entries are keyed by (owner id, block offset): every SstReader takes a unique id from
 // NewId(), so a lookup builds no string key. Values are shared_ptr<const Block>; an entry
