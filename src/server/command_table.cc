@@ -22,6 +22,8 @@ const CommandSpec kCommands[] = {
      "Authenticates the connection."},
     {"select", 2, S | F, 0, 0, 0, nullptr, "Selects database 0 (the only one)."},
     {"quit", -1, S | F | kCmdNoAuth | kCmdNoMulti, 0, 0, 0, nullptr, "Closes the connection."},
+    {"shutdown", -1, S, 0, 0, 0, nullptr,
+     "Stops the server gracefully (writes in flight become durable first)."},
     {"reset", 1, S | F | kCmdNoAuth | kCmdNoMulti, 0, 0, 0, nullptr,
      "Resets the connection state."},
     {"client", -2, S, 0, 0, 0, nullptr, "CLIENT SETNAME/GETNAME/ID/INFO/SETINFO."},

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -56,6 +57,9 @@ struct ServerConfig {
   size_t engine_max_key_bytes = Options{}.max_key_bytes;
   size_t engine_max_value_bytes = Options{}.max_value_bytes;
   size_t engine_max_batch_bytes = Options{}.max_batch_bytes;
+  // SHUTDOWN calls this to ask whoever runs the server to stop it gracefully (RunServe: as on
+  // SIGTERM). Empty: SHUTDOWN is refused with an error.
+  std::function<void()> shutdown;
 };
 
 // Resumption points of SCAN/HSCAN: Redis cursors are integers, ours map to the last key

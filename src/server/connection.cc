@@ -614,6 +614,23 @@ void Connection::ExecuteSession(const CommandSpec& spec, const std::vector<std::
     closing_ = true;
     return out->Simple("OK");
   }
+  if (name == "shutdown") {
+    // SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: there is nothing to save (every
+    // acknowledged write is durable already), so the save options change nothing.
+    for (size_t i = 1; i < args.size(); i++) {
+      const std::string option = Lower(args[i]);
+      if (option == "abort") return out->Error("ERR No shutdown in progress.");
+      if (option != "nosave" && option != "save" && option != "now" && option != "force") {
+        return out->Error(kErrSyntax);
+      }
+    }
+    if (!state_->config.shutdown) return out->Error("ERR SHUTDOWN is not enabled here");
+    // As Redis: no reply; the connection closes when the server stops (after this client's
+    // earlier replies), which redis-cli takes as success.
+    closing_ = true;
+    state_->config.shutdown();
+    return;
+  }
   if (name == "reset") {
     in_multi_ = false;
     multi_dirty_ = false;

@@ -3,8 +3,10 @@
 
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <asio.hpp>
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <mutex>
@@ -216,6 +218,12 @@ int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& l
     return 1;
   }
   ServerConfig effective = config;
+  // SHUTDOWN takes the signal path: the wait below sees a SIGTERM sent to this process.
+  static std::atomic<bool> shutdown_requested{false};
+  effective.shutdown = [] {
+    shutdown_requested.store(true);
+    ::kill(::getpid(), SIGTERM);
+  };
   effective.engine_max_key_bytes = options.max_key_bytes;
   effective.engine_max_value_bytes = options.max_value_bytes;
   effective.engine_max_batch_bytes = options.max_batch_bytes;
@@ -230,7 +238,11 @@ int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& l
   log << std::endl;
   int sig = 0;
   sigwait(&signals, &sig);
-  log << "cloudkv serve: signal " << sig << ", shutting down" << std::endl;
+  if (shutdown_requested.load()) {
+    log << "cloudkv serve: SHUTDOWN from a client, shutting down" << std::endl;
+  } else {
+    log << "cloudkv serve: signal " << sig << ", shutting down" << std::endl;
+  }
   (*server)->Stop();
   Status closed = (*db)->Close();
   if (!closed.ok()) {

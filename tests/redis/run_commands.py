@@ -65,6 +65,15 @@ def generic(port, label):
         p.set("w", "mine")
         check(p.execute() == [True], label + ": WATCH without conflict")
     check(r.get("w") == b"mine", label + ": EXEC applied")
+    # SHUTDOWN's error replies (neither stops the server).
+    for argv, want in [(("SHUTDOWN", "ABORT"), "No shutdown in progress."),
+                       (("SHUTDOWN", "NOSAVE", "BOGUS"), "syntax error")]:
+        try:
+            r.execute_command(*argv)
+            check(False, label + ": %s refused" % " ".join(argv))
+        except redis.ResponseError as e:
+            check(str(e) == want, label + ": %s error: %s" % (" ".join(argv), e))
+    check(r.ping(), label + ": still serving after SHUTDOWN errors")
     # Concurrent INCRs from several clients lose nothing.
     r.delete("c")
     def worker():
@@ -231,10 +240,25 @@ def cloudkv_only(binary, workdir):
             check("out of range" in str(e), "SELECT 1 error")
     finally:
         check(srv.stop() == 0, "restarted server stops cleanly")
+    # SHUTDOWN from redis-cli: no reply (redis-cli prints nothing and succeeds), the server
+    # stops gracefully and exits 0, and the write just before it is durable.
+    srv = harness.start_cloudkv(binary, url, workdir)
+    try:
+        redis.Redis(port=srv.port).set("before-shutdown", "kept")
+        cli = subprocess.run(["redis-cli", "-p", str(srv.port), "shutdown"], capture_output=True,
+                             timeout=60)
+        check(cli.returncode == 0 and cli.stdout.strip() == b"",
+              "redis-cli shutdown: rc %d, output %r" % (cli.returncode, cli.stdout))
+        srv.proc.wait(timeout=60)
+        check(srv.proc.returncode == 0, "SHUTDOWN exits 0 (%s)" % srv.proc.returncode)
+        check("SHUTDOWN from a client" in srv.output(), "SHUTDOWN is logged")
+    finally:
+        srv.stop()
     srv = harness.start_cloudkv(binary, url, workdir, ["--read-only"])
     try:
         r = redis.Redis(port=srv.port)
         check(r.get("persist") == b"yes", "read-only server reads")
+        check(r.get("before-shutdown") == b"kept", "write before SHUTDOWN survives")
         try:
             r.set("x", 1)
             check(False, "read-only refuses writes")
