@@ -87,42 +87,33 @@ TEST(MemTableBench, InsertGetScan) {
     for (size_t i = 0; i < n; i++) seq_mem->Add(i + 1, kTypeValue, sorted[i], value);
     Report("memtable insert sequential", n, watch.Seconds());
   }
-  {
+  // n gets of key_at(i) at snapshot_at(i), in a scattered order; every one must give `want`.
+  auto time_gets = [&](const char* what, auto key_at, auto snapshot_at, LookupState want) {
     LookupResult result;
-    size_t found = 0;
-    Stopwatch watch;
-    for (size_t i = 0; i < n; i++) {
-      mem->Get(keys[(i * 7919) % n], kMaxSequenceNumber, &result);
-      found += result.state == LookupState::kFound;
-    }
-    Report("memtable get (hit)", n, watch.Seconds());
-    EXPECT_EQ(found, n);
-  }
-  {
-    // A snapshot older than each key's entry: the index cannot answer, the skiplist is searched
-    // (what every Get cost before the index) and finds nothing visible.
-    LookupResult result;
-    size_t absent = 0;
+    size_t as_wanted = 0;
     Stopwatch watch;
     for (size_t i = 0; i < n; i++) {
       const size_t k = (i * 7919) % n;
-      mem->Get(keys[k], k, &result);  // keys[k] was added at sequence k + 1
-      absent += result.state == LookupState::kNotPresent;
+      mem->Get(key_at(k), snapshot_at(k), &result);
+      as_wanted += result.state == want;
     }
-    Report("memtable get at an older snapshot (skiplist)", n, watch.Seconds());
-    EXPECT_EQ(absent, n);
-  }
-  {
-    LookupResult result;
-    size_t absent = 0;
-    Stopwatch watch;
-    for (size_t i = 0; i < n; i++) {
-      mem->Get("absent-" + std::to_string(i), kMaxSequenceNumber, &result);
-      absent += result.state == LookupState::kNotPresent;
-    }
-    Report("memtable get (miss)", n, watch.Seconds());
-    EXPECT_EQ(absent, n);
-  }
+    Report(what, n, watch.Seconds());
+    EXPECT_EQ(as_wanted, n) << what;
+  };
+  auto newest = [](size_t) { return kMaxSequenceNumber; };
+  time_gets(
+      "memtable get (hit)", [&](size_t k) -> const std::string& { return keys[k]; }, newest,
+      LookupState::kFound);
+  // A snapshot older than each key's entry (keys[k] was added at sequence k + 1): the index
+  // cannot answer, the skiplist is searched (what every Get cost before the index) and finds
+  // nothing visible.
+  time_gets(
+      "memtable get at an older snapshot (skiplist)",
+      [&](size_t k) -> const std::string& { return keys[k]; },
+      [](size_t k) { return static_cast<SequenceNumber>(k); }, LookupState::kNotPresent);
+  time_gets(
+      "memtable get (miss)", [](size_t k) { return "absent-" + std::to_string(k); }, newest,
+      LookupState::kNotPresent);
   {
     auto it = mem->NewIterator();
     size_t count = 0;

@@ -71,8 +71,9 @@ class BlockCache::Shard {
       FillLocked(e, key, std::move(block), charge);
       LinkFront(e);
       // From the cold end: an entry hit since it was last here goes back to the front with its
-      // mark cleared, the first unmarked one is evicted. The new entry is never the victim.
-      while (usage_ > capacity_ && (head_.prev != e || e->prev != &head_)) {
+      // mark cleared, the first unmarked one is evicted. The new entry is never the victim
+      // (it is passed over like a marked one), so this stops when it is the only one left.
+      while (usage_ > capacity_ && map_.size() > 1) {
         Entry* victim = head_.prev;
         if (victim->referenced || victim == e) {
           victim->referenced = false;

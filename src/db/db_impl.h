@@ -136,12 +136,11 @@ class DBImpl final : public DB {
   std::shared_ptr<MemTable> mem_;
   std::deque<Immutable> imm_;  // oldest first
   std::shared_ptr<Version> version_;
-  // Lock-free mirrors for the read path: what mem_/imm_/version_ hold, last_sequence_ (stored
-  // after the batch is in the memtable), and whether reads are refused (closed or fenced; the
-  // reason is then read under mu_).
-  // Guarded by its own mutex, held only to copy or swap the pointer: never contended with
-  // writers (who hold mu_ for longer). (std::atomic<std::shared_ptr> would do, but libstdc++
-  // 12's lock bit is invisible to ThreadSanitizer.)
+  // What the read path uses instead of mu_: the ReadState of mem_/imm_/version_, under its own
+  // mutex held only to copy or swap the pointer (std::atomic<std::shared_ptr> would do, but
+  // libstdc++ 12's lock bit is invisible to ThreadSanitizer); last_sequence_, stored after the
+  // batch is in the memtable; and whether reads are refused (closed or fenced; the reason is
+  // then read under mu_).
   mutable std::mutex read_state_mu_;
   std::shared_ptr<const ReadState> read_state_;
   std::atomic<SequenceNumber> visible_sequence_{0};

@@ -205,13 +205,6 @@ bool ReadHash(CommandContext& ctx, std::string_view key, std::optional<Metadata>
   return true;
 }
 
-std::vector<std::string_view> CommandKeys(const CommandSpec& spec,
-                                          const std::vector<std::string>& args) {
-  std::vector<std::string_view> keys;
-  CommandKeys(spec, args, &keys);
-  return keys;
-}
-
 void CommandKeys(const CommandSpec& spec, const std::vector<std::string>& args,
                  std::vector<std::string_view>* keys) {
   keys->clear();

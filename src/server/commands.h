@@ -151,10 +151,8 @@ std::span<const CommandSpec> AllCommands();
 // Looks a command up by its name in any case; null if unknown.
 const CommandSpec* FindCommand(std::string_view name);
 size_t CommandIndex(const CommandSpec* spec);
-// The key arguments of a command (views into args).
-std::vector<std::string_view> CommandKeys(const CommandSpec& spec,
-                                          const std::vector<std::string>& args);
-// The same into `keys` (cleared first), reusing its capacity.
+// The key arguments of a command (views into args) into `keys` (cleared first, so its
+// capacity is reused).
 void CommandKeys(const CommandSpec& spec, const std::vector<std::string>& args,
                  std::vector<std::string_view>* keys);
 bool ArityOk(const CommandSpec& spec, size_t argc);

@@ -500,13 +500,15 @@ void Connection::RunExec() {
     const CommandSpec* spec = FindCommand(args[0]);
     specs.push_back(spec);
     all_keys |= (spec->flags & kCmdAllKeys) != 0;
-    for (auto k : CommandKeys(*spec, args)) keys.push_back(k);
+    CommandKeys(*spec, args, &keys_);
+    keys.insert(keys.end(), keys_.begin(), keys_.end());
   }
   for (const auto& [key, version] : watched_) keys.emplace_back(key);
   uint64_t slot = NewSlot(1);
   std::string reply;
   ReplyWriter out(info_.protocol, &reply);
-  KeyLocks::Guard guard(&state_->locks, keys, all_keys);
+  KeyLocks::Set locks(&state_->locks);
+  locks.Lock(keys, all_keys);
   Txn txn(state_->db, true, NowMs());
   bool aborted = false;
   for (const auto& [key, version] : watched_) {

@@ -29,6 +29,13 @@ void PutBigEndian64(std::string* out, uint64_t v) {
 
 constexpr size_t kMetaHeaderBytes = 1 + 8;
 
+// The metadata record of a string: type, expiry, value.
+void AppendStringMetadata(std::string* out, std::string_view value, uint64_t expire_at_ms) {
+  out->push_back(static_cast<char>(ValueType::kString));
+  PutFixed64(out, expire_at_ms);
+  out->append(value);
+}
+
 }  // namespace
 
 std::string MetaKey(std::string_view user_key) {
@@ -54,11 +61,11 @@ std::string FieldKey(uint64_t version, std::string_view field) {
 std::string EncodeMetadata(const Metadata& meta) {
   std::string out;
   out.reserve(kMetaHeaderBytes + meta.value.size() + 16);
-  out.push_back(static_cast<char>(meta.type));
-  PutFixed64(&out, meta.expire_at_ms);
   if (meta.type == ValueType::kString) {
-    out.append(meta.value);
+    AppendStringMetadata(&out, meta.value, meta.expire_at_ms);
   } else {
+    out.push_back(static_cast<char>(meta.type));
+    PutFixed64(&out, meta.expire_at_ms);
     PutFixed64(&out, meta.version);
     PutFixed64(&out, meta.count);
   }
@@ -194,24 +201,6 @@ void KeyLocks::Set::Release() {
     is_held_[*it] = false;
   }
   held_.clear();
-}
-
-KeyLocks::Guard::Guard(KeyLocks* locks, const std::vector<std::string_view>& keys, bool all)
-    : locks_(locks) {
-  if (all) {
-    held_.resize(kStripes);
-    for (size_t i = 0; i < kStripes; i++) held_[i] = i;
-  } else {
-    held_.reserve(keys.size());
-    for (std::string_view key : keys) held_.push_back(StripeOf(key));
-    std::sort(held_.begin(), held_.end());
-    held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
-  }
-  for (size_t i : held_) locks_->mu_[i].lock();
-}
-
-KeyLocks::Guard::~Guard() {
-  for (auto it = held_.rbegin(); it != held_.rend(); ++it) locks_->mu_[*it].unlock();
 }
 
 // --- WatchRegistry --------------------------------------------------------------------------
@@ -464,9 +453,7 @@ void Txn::PutMeta(std::string_view user_key, const Metadata& meta) {
 void Txn::PutString(std::string_view user_key, std::string_view value, uint64_t expire_at_ms) {
   thread_local std::string encoded;
   encoded.clear();
-  encoded.push_back(static_cast<char>(ValueType::kString));
-  PutFixed64(&encoded, expire_at_ms);
-  encoded.append(value);
+  AppendStringMetadata(&encoded, value, expire_at_ms);
   batch_.Put(ScratchMetaKey(user_key), encoded);
 }
 

@@ -89,22 +89,10 @@ class KeyLocks {
 
   static size_t StripeOf(std::string_view key);
 
-  // Locks the stripes of `keys` in index order (no deadlock); all stripes if `all`.
-  class Guard {
-   public:
-    Guard(KeyLocks* locks, const std::vector<std::string_view>& keys, bool all);
-    ~Guard();
-    Guard(const Guard&) = delete;
-    Guard& operator=(const Guard&) = delete;
-
-   private:
-    KeyLocks* locks_;
-    std::vector<size_t> held_;
-  };
-
-  // A growing set of held stripes, for a group of commands that commit together: the first
-  // keys are locked blocking (in index order, holding nothing else), later ones only with
-  // try_lock, so a thread that holds stripes never waits for one and no deadlock is possible.
+  // A growing set of held stripes, released on destruction. Lock takes the first keys
+  // blocking, in index order while holding nothing else (a command, EXEC, or the first
+  // command of a write group); TryAdd adds more only with try_lock, so a thread that holds
+  // stripes never waits for one and no deadlock is possible.
   class Set {
    public:
     explicit Set(KeyLocks* locks) : locks_(locks) {}

@@ -218,9 +218,10 @@ int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& l
     return 1;
   }
   ServerConfig effective = config;
-  // SHUTDOWN takes the signal path: the wait below sees a SIGTERM sent to this process.
-  static std::atomic<bool> shutdown_requested{false};
-  effective.shutdown = [] {
+  // SHUTDOWN takes the signal path: the wait below sees a SIGTERM sent to this process. The
+  // flag outlives every caller: the server's threads are joined before this function returns.
+  std::atomic<bool> shutdown_requested{false};
+  effective.shutdown = [&shutdown_requested] {
     shutdown_requested.store(true);
     ::kill(::getpid(), SIGTERM);
   };
