@@ -314,6 +314,12 @@ TEST(LocalStore, OptionsAreCheckedAndConsumed) {
   ASSERT_TRUE(bad.status().IsInvalidArgument());
   EXPECT_NE(bad.status().message().find("fsync"), std::string::npos);
   EXPECT_NE(bad.status().message().find("perhaps"), std::string::npos);
+  EXPECT_NE(MustOpen("file://" + dir.path() + "?temp_pool=0"), nullptr);
+  bad = OpenObjectStore("file://" + dir.path() + "?temp_pool=5000");
+  ASSERT_TRUE(bad.status().IsInvalidArgument());
+  EXPECT_NE(bad.status().message().find("temp_pool"), std::string::npos);
+  bad = OpenObjectStore("file://" + dir.path() + "?temp_pool=-1");
+  ASSERT_TRUE(bad.status().IsInvalidArgument());
   bad = OpenObjectStore("file://" + dir.path() + "?fsnyc=false");
   ASSERT_TRUE(bad.status().IsInvalidArgument());
   EXPECT_NE(bad.status().message().find("fsnyc"), std::string::npos);
@@ -347,8 +353,50 @@ TEST(LocalStore, OnDiskLayoutAndHiddenNames) {
   std::vector<std::string> keys;
   for (const ObjectInfo& o : list->objects) keys.push_back(o.key);
   EXPECT_EQ(keys, (std::vector<std::string>{".cloudkv/tmp/x", "a/.b/..c", "sst/000001.sst"}));
-  // Nothing was left in the temp directory.
+  // Nothing was left in the temp directory once the store (and its pool of empty temp files)
+  // is gone.
+  store.reset();
   EXPECT_TRUE(fs::is_empty(dir.path() + "/.cloudkv/tmp"));
+}
+
+TEST(LocalStore, PooledTempFilesAreEmptyBoundedAndRemovedOnClose) {
+  TempDir dir("pool");
+  std::shared_ptr<ObjectStore> store = MustOpen("file://" + dir.path() + "?temp_pool=4");
+  const std::string tmp = dir.path() + "/.cloudkv/tmp";
+  for (int i = 0; i < 64; i++) {
+    std::string key = "wal/" + std::to_string(i);
+    ASSERT_TRUE(store->Put(key, std::string(100 + i, 'v'), PutOptions::IfAbsent()).ok());
+    ASSERT_TRUE(store->Put("manifest", key, PutOptions::Overwrite()).ok());
+    size_t files = 0;
+    for (const fs::directory_entry& e : fs::directory_iterator(tmp)) {
+      files++;
+      EXPECT_EQ(fs::file_size(e.path()), 0u) << e.path();  // made ahead, not yet written
+    }
+    EXPECT_LE(files, 4u);
+  }
+  for (int i = 0; i < 64; i++) {
+    EXPECT_EQ(ReadFile(dir.path() + "/wal/" + std::to_string(i)), std::string(100 + i, 'v'));
+  }
+  EXPECT_EQ(ReadFile(dir.path() + "/manifest"), "wal/63");
+  // The pool thread tops the pool up again, and the next put takes one of its files (the
+  // oldest, so one that exists already).
+  std::set<ino_t> pooled;
+  for (int wait = 0; wait < 1000 && pooled.empty(); wait++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    pooled.clear();
+    for (const fs::directory_entry& e : fs::directory_iterator(tmp)) {
+      struct stat st;
+      ASSERT_EQ(::stat(e.path().c_str(), &st), 0);
+      pooled.insert(st.st_ino);
+    }
+  }
+  ASSERT_FALSE(pooled.empty());
+  ASSERT_TRUE(store->Put("wal/last", "v", PutOptions::IfAbsent()).ok());
+  struct stat st;
+  ASSERT_EQ(::stat((dir.path() + "/wal/last").c_str(), &st), 0);
+  EXPECT_EQ(pooled.count(st.st_ino), 1u);
+  store.reset();
+  EXPECT_TRUE(fs::is_empty(tmp));
 }
 
 TEST(LocalStore, StaleTempFilesAreRemovedOnOpen) {
@@ -379,11 +427,13 @@ TEST(LocalStore, KeyAndPrefixConflictIsRefusedCleanly) {
   EXPECT_TRUE(store->Get("a/b/c").status().IsNotFound());
   EXPECT_TRUE(store->Delete("a").ok());
   EXPECT_EQ(store->Get("a/b")->data, "1");
-  EXPECT_TRUE(fs::is_empty(dir.path() + "/.cloudkv/tmp"));
   // A segment longer than a file name can be is InvalidArgument.
   EXPECT_TRUE(store->Put("x/" + std::string(256, 'y'), "v").status().IsInvalidArgument());
   EXPECT_TRUE(store->Put("x/." + std::string(254, 'y'), "v").status().IsInvalidArgument());
   EXPECT_TRUE(store->Put("x/" + std::string(255, 'y'), "v").ok());
+  // The refused puts left no temp file behind.
+  store.reset();
+  EXPECT_TRUE(fs::is_empty(dir.path() + "/.cloudkv/tmp"));
 }
 
 TEST(LocalStore, EtagsNeverRepeatWhenInodesAreReused) {

@@ -73,7 +73,7 @@ StoreFactory UrlChainFactory() {
 
 INSTANTIATE_STORE_CONFORMANCE(Backends, MemoryFactory(), FileFactory("file", ""),
                               FileFactory("file_nofsync", "?fsync=false"),
-                              FileFactory("file_named_temp", "?tmpfile=false"));
+                              FileFactory("file_no_temp_pool", "?temp_pool=0"));
 INSTANTIATE_STORE_CONFORMANCE(Wrappers, FaultsOffFactory(), LatencyFactory(), CountingFactory(),
                               UrlChainFactory());
 

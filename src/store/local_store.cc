@@ -9,15 +9,15 @@
 //
 // Protocol (every mutation of a key runs under the key's stripe lock, which is an in-process
 // mutex plus flock(2) on the stripe's lock file, so it excludes other threads and processes):
-//   put:    write a temp file, set its mtime to (now, random nanoseconds), fsync it; take the
-//           lock; for if-match, stat the target and compare etags; commit with rename(2)
-//           (overwrite, if-match) or link(2) (if-absent: EEXIST = PreconditionFailed); release
-//           the lock; unlink the temp name (link only); fsync the target's directory and the
-//           parent of every directory the put had to create.
-//           An if-absent put writes an unnamed O_TMPFILE instead, where the kernel and the
-//           process allow linking one in (probed when the store opens): its fsync then has no
-//           temp directory entry to make durable, and there is no temp name to unlink, so a put
-//           costs two fewer synchronous metadata writes (docs/object-stores.md).
+//   put:    take an empty temp file from the pool (or create one), write the bytes, set its
+//           mtime to (now, random nanoseconds), fsync it; take the lock; for if-match, stat the
+//           target and compare etags; commit with rename(2) (overwrite, if-match) or link(2)
+//           (if-absent: EEXIST = PreconditionFailed); release the lock; unlink the temp name
+//           (link only); fsync the target's directory and the parent of every directory the put
+//           had to create.
+//   pool:   a background thread creates and fsyncs empty temp files ahead of the puts (at most
+//           temp_pool of them), so that creating a file, and on ext4 without a journal syncing
+//           the temp directory's new entry, is off a put's path (docs/object-stores.md).
 //   delete: under the lock unlink(2); fsync the directory; rmdir(2) empty parents best-effort.
 //   get/head/list: no locks; a file is never modified after its rename, so an open descriptor
 //           reads exactly one version.
@@ -38,7 +38,10 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <mutex>
+#include <optional>
+#include <thread>
 
 #include "store/posix_file.h"
 #include "store/stores.h"
@@ -58,6 +61,9 @@ constexpr uint64_t kMaxObjectBytes = uint64_t{5} << 30;  // S3's single-PUT limi
 constexpr int kMaxCommitAttempts = 64;                   // against racing rmdir of parents
 constexpr size_t kMaxListDepth = 512;                    // a 1024-byte key has <= 512 segments
 constexpr uint64_t kStaleTempSeconds = 3600;
+// A pooled temp file older than this is not used but removed, well before another process's
+// open could take it for a crashed put's leftover (kStaleTempSeconds).
+constexpr uint64_t kPooledTempMaxSeconds = 600;
 
 std::string EtagOf(const struct stat& st) {
   uint64_t mtime_ns = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000ull +
@@ -114,44 +120,19 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-// How an unnamed O_TMPFILE gets its name: linkat(2) of the descriptor itself (AT_EMPTY_PATH,
-// which Linux allows only with CAP_DAC_READ_SEARCH), or of its /proc/self/fd link (which fails
-// across mount namespaces and without /proc); kNone when neither works, or no O_TMPFILE.
-enum class TmpfileLink { kNone, kEmptyPath, kProcFd };
-
-int LinkTmpfile(TmpfileLink how, int fd, int dir_fd, const char* name) {
-  if (how == TmpfileLink::kEmptyPath) return ::linkat(fd, "", dir_fd, name, AT_EMPTY_PATH);
-  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
-  return ::linkat(AT_FDCWD, proc.c_str(), dir_fd, name, AT_SYMLINK_FOLLOW);
-}
-
-// Finds how this process can link an O_TMPFILE into `tmp_fd`, by trying (the probe's name is
-// a temp name, so a crash mid-probe leaves only a stale temp file).
-TmpfileLink ProbeTmpfileLink(int tmp_fd, const std::string& probe_name) {
-  for (TmpfileLink how : {TmpfileLink::kEmptyPath, TmpfileLink::kProcFd}) {
-    UniqueFd fd(::openat(tmp_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
-    if (!fd.valid()) return TmpfileLink::kNone;  // no O_TMPFILE here (kernel or file system)
-    if (LinkTmpfile(how, fd.get(), tmp_fd, probe_name.c_str()) == 0) {
-      ::unlinkat(tmp_fd, probe_name.c_str(), 0);
-      return how;
-    }
-  }
-  return TmpfileLink::kNone;
-}
-
 class LocalStore final : public ObjectStore {
  public:
   LocalStore(std::string display_root, UniqueFd root, UniqueFd tmp, UniqueFd locks, bool fsync,
-             bool use_tmpfile)
+             size_t temp_pool)
       : display_root_(std::move(display_root)),
         root_fd_(std::move(root)),
         tmp_fd_(std::move(tmp)),
         lock_dir_fd_(std::move(locks)),
         fsync_(fsync),
         nonce_(RandomSeed()),
-        tmpfile_link_(use_tmpfile ? ProbeTmpfileLink(tmp_fd_.get(), NewTempName())
-                                  : TmpfileLink::kNone),
+        pool_capacity_(fsync ? temp_pool : 0),
         rng_(RandomSeed()) {}
+  ~LocalStore() override;
 
   Result<GetResult> Get(std::string_view key, std::optional<ByteRange> range) override;
   Result<ObjectInfo> Head(std::string_view key) override;
@@ -205,16 +186,29 @@ class LocalStore final : public ObjectStore {
                                 ": a key and a key below it ('k' and 'k/...') cannot coexist in "
                                 "file://");
   }
+  // An empty temp file in .cloudkv/tmp, made ahead of a put by the pool thread.
+  struct PooledTemp {
+    std::string name;
+    UniqueFd fd;  // open for writing
+    uint64_t created = 0;  // seconds since the epoch
+  };
+
   std::string NewTempName();
-  // Writes `data` into a new temp file: named tmp_name in .cloudkv/tmp, or unnamed (O_TMPFILE)
-  // when tmp_name is empty, then left open in *unnamed for Commit to link.
-  Status WriteTemp(std::string_view key, const std::string& tmp_name, std::string_view data,
-                   struct stat* st, UniqueFd* unnamed);
-  // Gives the temp file the key's path: the named temp file `tmp_name`, or else the unnamed
-  // one open as `unnamed_fd`.
+  // Returns an empty temp file from the pool, or nullopt when the pool is off or empty (the put
+  // then creates its own). Starts the pool thread on first use and wakes it when the pool runs
+  // low.
+  std::optional<PooledTemp> TakePooledTemp();
+  // Creates and fsyncs `count` empty temp files, appending them to *out; on an error, the ones
+  // made so far.
+  Status CreatePooledTemps(size_t count, std::vector<PooledTemp>* out);
+  void FillPool();  // the pool thread's loop
+  // Writes `data` into the temp file `tmp_name` in .cloudkv/tmp: the empty file open as `fd`
+  // (from the pool), or a new one when `fd` is not valid. Closes it.
+  Status WriteTemp(std::string_view key, const std::string& tmp_name, UniqueFd fd,
+                   std::string_view data, struct stat* st);
+  // Gives the temp file `tmp_name` the key's path.
   Result<bool> Commit(std::string_view key, const std::string& path, const std::string& tmp_name,
-                      int unnamed_fd, const PutOptions& options,
-                      std::vector<std::string>* dirs_to_sync);
+                      const PutOptions& options, std::vector<std::string>* dirs_to_sync);
   Status CreateParents(const std::string& path, std::vector<std::string>* dirs_to_sync);
   // fsyncs a directory (relative to the root; "" is the root). A missing directory is OK when
   // `missing_ok`.
@@ -231,8 +225,16 @@ class LocalStore final : public ObjectStore {
   const UniqueFd lock_dir_fd_;
   const bool fsync_;
   const uint64_t nonce_;
-  std::atomic<uint64_t> temp_counter_{0};  // before tmpfile_link_: its probe takes a name
-  const TmpfileLink tmpfile_link_;
+  std::atomic<uint64_t> temp_counter_{0};
+  const size_t pool_capacity_;  // 0: no pool
+
+  Mutex pool_mu_;
+  CondVar pool_cv_{&pool_mu_};  // wakes the pool thread: filling_ or pool_stop_ set
+  std::deque<PooledTemp> pool_ GUARDED_BY(pool_mu_);
+  bool filling_ GUARDED_BY(pool_mu_) = true;  // the thread tops the pool up to capacity
+  bool pool_stop_ GUARDED_BY(pool_mu_) = false;
+  bool pool_warned_ GUARDED_BY(pool_mu_) = false;  // a failure to create one is logged once
+  std::thread pool_thread_ GUARDED_BY(pool_mu_);   // started by the first put that wants one
 
   Mutex rng_mu_;
   Random rng_ GUARDED_BY(rng_mu_);
@@ -269,14 +271,107 @@ std::string LocalStore::NewTempName() {
   return fmt::format("{}.{}.{:x}", ::getpid(), temp_counter_.fetch_add(1), nonce_);
 }
 
-Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name,
-                             std::string_view data, struct stat* st, UniqueFd* unnamed) {
-  const bool named = !tmp_name.empty();
-  UniqueFd fd(named ? ::openat(tmp_fd_.get(), tmp_name.c_str(),
-                               O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)
-                    : ::openat(tmp_fd_.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
-  std::string where = display_root_ + "/.cloudkv/tmp/" + (named ? tmp_name : "(O_TMPFILE)") +
-                      " (for '" + std::string(key) + "')";
+LocalStore::~LocalStore() {
+  std::thread thread;
+  {
+    MutexLock lock(&pool_mu_);
+    pool_stop_ = true;
+    thread = std::move(pool_thread_);
+  }
+  pool_cv_.SignalAll();
+  if (thread.joinable()) thread.join();
+  MutexLock lock(&pool_mu_);
+  for (const PooledTemp& t : pool_) ::unlinkat(tmp_fd_.get(), t.name.c_str(), 0);
+}
+
+std::optional<LocalStore::PooledTemp> LocalStore::TakePooledTemp() {
+  if (pool_capacity_ == 0) return std::nullopt;
+  const uint64_t now = static_cast<uint64_t>(::time(nullptr));
+  std::optional<PooledTemp> taken;
+  std::vector<std::string> expired;
+  bool wake = false;
+  {
+    MutexLock lock(&pool_mu_);
+    if (!pool_thread_.joinable() && !pool_stop_) pool_thread_ = std::thread([this] { FillPool(); });
+    while (!pool_.empty() && !taken) {
+      PooledTemp t = std::move(pool_.front());
+      pool_.pop_front();
+      if (t.created + kPooledTempMaxSeconds < now) {
+        expired.push_back(std::move(t.name));
+      } else {
+        taken = std::move(t);
+      }
+    }
+    if (!filling_ && pool_.size() <= pool_capacity_ / 2) wake = filling_ = true;
+  }
+  if (wake) pool_cv_.Signal();
+  for (const std::string& name : expired) ::unlinkat(tmp_fd_.get(), name.c_str(), 0);
+  return taken;
+}
+
+Status LocalStore::CreatePooledTemps(size_t count, std::vector<PooledTemp>* out) {
+  const size_t first = out->size();
+  Status status;
+  for (size_t i = 0; i < count; i++) {
+    PooledTemp t;
+    t.name = NewTempName();
+    t.fd = UniqueFd(::openat(tmp_fd_.get(), t.name.c_str(),
+                             O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!t.fd.valid()) {
+      status = PosixError("create temp file", display_root_ + "/.cloudkv/tmp/" + t.name, errno);
+      break;
+    }
+    out->push_back(std::move(t));
+  }
+  // On ext4 without a journal, a new file's first fsync also syncs its directory. Syncing the
+  // batch here takes that off the puts' path, and the directory is written once for the batch
+  // (with a journal it costs one commit).
+  const uint64_t now = static_cast<uint64_t>(::time(nullptr));
+  for (size_t i = first; i < out->size();) {
+    PooledTemp& t = (*out)[i];
+    t.created = now;
+    if (int err = FsyncFd(t.fd.get()); err != 0) {
+      if (status.ok()) status = PosixError("fsync", display_root_ + "/.cloudkv/tmp/" + t.name, err);
+      ::unlinkat(tmp_fd_.get(), t.name.c_str(), 0);
+      out->erase(out->begin() + static_cast<ptrdiff_t>(i));
+      continue;
+    }
+    i++;
+  }
+  return status;
+}
+
+void LocalStore::FillPool() {
+  while (true) {
+    size_t want;
+    {
+      MutexLock lock(&pool_mu_);
+      while (!pool_stop_ && !filling_) pool_cv_.Wait();
+      if (pool_stop_) return;
+      want = pool_capacity_ > pool_.size() ? pool_capacity_ - pool_.size() : 0;
+    }
+    std::vector<PooledTemp> made;
+    Status s = want > 0 ? CreatePooledTemps(want, &made) : Status::OK();
+    MutexLock lock(&pool_mu_);
+    for (PooledTemp& t : made) pool_.push_back(std::move(t));
+    // Puts create their own temp files while the pool is empty; after a failure, the next put
+    // that finds the pool low tries again.
+    if (!s.ok() && !pool_warned_) {
+      LOG_WARN("{}: temp file pool: {}", Describe(), s.ToString());
+      pool_warned_ = true;
+    }
+    if (!s.ok() || pool_.size() >= pool_capacity_) filling_ = false;
+  }
+}
+
+Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name, UniqueFd fd,
+                             std::string_view data, struct stat* st) {
+  if (!fd.valid()) {
+    fd = UniqueFd(::openat(tmp_fd_.get(), tmp_name.c_str(),
+                           O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  }
+  std::string where =
+      display_root_ + "/.cloudkv/tmp/" + tmp_name + " (for '" + std::string(key) + "')";
   if (!fd.valid()) return PosixError("create temp file", where, errno);
   if (int err = WriteFully(fd.get(), data); err != 0) return PosixError("write", where, err);
   // The etag includes the mtime; random nanoseconds keep it unique even when the inode number
@@ -294,10 +389,6 @@ Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name,
     if (int err = FsyncFd(fd.get()); err != 0) return PosixError("fsync", where, err);
   }
   if (::fstat(fd.get(), st) != 0) return PosixError("fstat", where, errno);
-  if (!named) {
-    *unnamed = std::move(fd);  // closed after the link; its bytes are durable already
-    return Status::OK();
-  }
   if (int err = fd.Close(); err != 0) return PosixError("close", where, err);
   return Status::OK();
 }
@@ -341,10 +432,8 @@ Status LocalStore::CreateParents(const std::string& path, std::vector<std::strin
 // Returns true when the key was committed; false is never returned with OK (errors carry the
 // reason). `dirs_to_sync` collects directories whose entries changed.
 Result<bool> LocalStore::Commit(std::string_view key, const std::string& path,
-                                const std::string& tmp_name, int unnamed_fd,
-                                const PutOptions& options, std::vector<std::string>* dirs_to_sync) {
-  assert(tmp_name.empty() == (unnamed_fd >= 0));
-  assert(unnamed_fd < 0 || options.mode == PutMode::kIfAbsent);
+                                const std::string& tmp_name, const PutOptions& options,
+                                std::vector<std::string>* dirs_to_sync) {
   KeyLock lock;
   RETURN_IF_ERROR(LockKey(key, &lock));
   if (options.mode == PutMode::kIfMatch) {
@@ -362,8 +451,7 @@ Result<bool> LocalStore::Commit(std::string_view key, const std::string& path,
     }
   }
   for (int attempt = 0; attempt < kMaxCommitAttempts; attempt++) {
-    int rc = unnamed_fd >= 0 ? LinkTmpfile(tmpfile_link_, unnamed_fd, root_fd_.get(), path.c_str())
-             : options.mode == PutMode::kIfAbsent
+    int rc = options.mode == PutMode::kIfAbsent
                  ? ::linkat(tmp_fd_.get(), tmp_name.c_str(), root_fd_.get(), path.c_str(), 0)
                  : ::renameat(tmp_fd_.get(), tmp_name.c_str(), root_fd_.get(), path.c_str());
     if (rc == 0) {
@@ -403,22 +491,18 @@ Result<std::string> LocalStore::Put(std::string_view key, std::string_view data,
     return Status::InvalidArgument("object '" + std::string(key) + "' is " +
                                    std::to_string(data.size()) + " bytes; the limit is 5 GiB");
   }
-  // An if-absent put links its temp file in, so it can be an unnamed one (see the top).
-  const bool unnamed = options.mode == PutMode::kIfAbsent && tmpfile_link_ != TmpfileLink::kNone;
-  std::string tmp_name = unnamed ? std::string() : NewTempName();
+  std::optional<PooledTemp> pooled = TakePooledTemp();
+  std::string tmp_name = pooled ? std::move(pooled->name) : NewTempName();
   struct stat st;
-  UniqueFd unnamed_fd;
-  Status written = WriteTemp(key, tmp_name, data, &st, &unnamed_fd);
+  Status written =
+      WriteTemp(key, tmp_name, pooled ? std::move(pooled->fd) : UniqueFd(), data, &st);
   std::vector<std::string> dirs_to_sync;
-  Result<bool> committed =
-      written.ok() ? Commit(key, path, tmp_name, unnamed_fd.get(), options, &dirs_to_sync)
-                   : Result<bool>(written);
-  // After a rename the temp name is gone; after a link or a failure it must be removed. An
-  // unnamed temp file vanishes with its descriptor.
-  if (!unnamed && (!committed.ok() || options.mode == PutMode::kIfAbsent)) {
+  Result<bool> committed = written.ok() ? Commit(key, path, tmp_name, options, &dirs_to_sync)
+                                        : Result<bool>(written);
+  // After a rename the temp name is gone; after a link or a failure it must be removed.
+  if (!committed.ok() || options.mode == PutMode::kIfAbsent) {
     ::unlinkat(tmp_fd_.get(), tmp_name.c_str(), 0);
   }
-  unnamed_fd.Close();
   if (!committed.ok()) return std::move(committed).status();
   if (fsync_) {
     std::sort(dirs_to_sync.begin(), dirs_to_sync.end());
@@ -664,9 +748,13 @@ Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
     ASSIGN_OR_RETURN(fsync, ParseBoolOption("fsync", it->second));
     params->erase(it);
   }
-  bool tmpfile = true;
-  if (auto it = params->find("tmpfile"); it != params->end()) {
-    ASSIGN_OR_RETURN(tmpfile, ParseBoolOption("tmpfile", it->second));
+  uint64_t temp_pool = 32;
+  if (auto it = params->find("temp_pool"); it != params->end()) {
+    ASSIGN_OR_RETURN(temp_pool, ParseUintOption("temp_pool", it->second));
+    if (temp_pool > 4096) {
+      return Status::InvalidArgument("file:// option temp_pool=" + it->second +
+                                     ": at most 4096 temp files may be made ahead");
+    }
     params->erase(it);
   }
   if (root.empty()) return Status::InvalidArgument("file:// needs a directory path");
@@ -689,7 +777,7 @@ Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
   ASSIGN_OR_RETURN(UniqueFd locks,
                    OpenOrCreateDir(internal.get(), "locks", root + "/" + kInternalDir + "/locks"));
   auto store = std::make_shared<LocalStore>(root, std::move(dir), std::move(tmp), std::move(locks),
-                                            fsync, tmpfile);
+                                            fsync, static_cast<size_t>(temp_pool));
   store->RemoveStaleTempFiles();
   return std::shared_ptr<ObjectStore>(std::move(store));
 }
