@@ -77,6 +77,20 @@ TEST(MemTableBench, InsertGetScan) {
     }
     Report("memtable insert random via WriteBatch", n, watch.Seconds());
   }
+  {
+    // Keys as redis-benchmark -r makes them ("key:" and 12 digits): long shared prefixes.
+    auto redis_mem = std::make_shared<MemTable>(Arena::kDefaultBlockBytes, n);
+    std::vector<std::string> redis_keys(n);
+    for (std::string& k : redis_keys) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "key:%012llu",
+                    static_cast<unsigned long long>(rnd.Uniform(1'000'000)));
+      k = buf;
+    }
+    Stopwatch watch;
+    for (size_t i = 0; i < n; i++) redis_mem->Add(i + 1, kTypeValue, redis_keys[i], value);
+    Report("memtable insert random (redis-benchmark keys)", n, watch.Seconds());
+  }
   std::printf("memtable bytes per entry: %.1f\n",
               static_cast<double>(mem->ApproximateMemoryUsage()) / n);
   {

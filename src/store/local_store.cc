@@ -43,6 +43,7 @@
 #include <optional>
 #include <thread>
 
+#include "store/local_journal.h"
 #include "store/posix_file.h"
 #include "store/stores.h"
 #include "util/hash.h"
@@ -64,6 +65,9 @@ constexpr uint64_t kStaleTempSeconds = 3600;
 // A pooled temp file older than this is not used but removed, well before another process's
 // open could take it for a crashed put's leftover (kStaleTempSeconds).
 constexpr uint64_t kPooledTempMaxSeconds = 600;
+// If-absent puts up to this size go through the put journal (local_journal.h); larger ones are
+// synced as files, where the second flush matters less.
+constexpr size_t kJournalMaxObjectBytes = size_t{1} << 20;
 
 std::string EtagOf(const struct stat& st) {
   uint64_t mtime_ns = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000ull +
@@ -122,8 +126,9 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 
 class LocalStore final : public ObjectStore {
  public:
+  // `journal_dir` is .cloudkv/journal, or not valid for a store without a put journal.
   LocalStore(std::string display_root, UniqueFd root, UniqueFd tmp, UniqueFd locks, bool fsync,
-             size_t temp_pool)
+             size_t temp_pool, UniqueFd journal_dir, PutJournal::Options journal_options)
       : display_root_(std::move(display_root)),
         root_fd_(std::move(root)),
         tmp_fd_(std::move(tmp)),
@@ -131,6 +136,8 @@ class LocalStore final : public ObjectStore {
         fsync_(fsync),
         nonce_(RandomSeed()),
         pool_capacity_(fsync ? temp_pool : 0),
+        journal_options_(journal_options),
+        journal_dir_fd_(fsync ? std::move(journal_dir) : UniqueFd()),
         rng_(RandomSeed()) {}
   ~LocalStore() override;
 
@@ -145,6 +152,8 @@ class LocalStore final : public ObjectStore {
   std::string Describe() const override { return "file://" + display_root_; }
 
   void RemoveStaleTempFiles();
+  // Replays the put journals of processes that ended (local_journal.h), at open.
+  Status ReplayJournals();
 
  private:
   struct Stripe {
@@ -203,12 +212,30 @@ class LocalStore final : public ObjectStore {
   Status CreatePooledTemps(size_t count, std::vector<PooledTemp>* out);
   void FillPool();  // the pool thread's loop
   // Writes `data` into the temp file `tmp_name` in .cloudkv/tmp: the empty file open as `fd`
-  // (from the pool), or a new one when `fd` is not valid. Closes it.
+  // (from the pool), or a new one when `fd` is not valid. Syncs it when `sync` (and the store
+  // syncs at all). Closes it.
   Status WriteTemp(std::string_view key, const std::string& tmp_name, UniqueFd fd,
-                   std::string_view data, struct stat* st);
-  // Gives the temp file `tmp_name` the key's path.
+                   std::string_view data, bool sync, struct stat* st);
+  // Gives the temp file `tmp_name` the key's path, under the key's lock (CommitLocked: the
+  // caller holds it).
   Result<bool> Commit(std::string_view key, const std::string& path, const std::string& tmp_name,
                       const PutOptions& options, std::vector<std::string>* dirs_to_sync);
+  Result<bool> CommitLocked(std::string_view key, const std::string& path,
+                            const std::string& tmp_name, const PutOptions& options,
+                            std::vector<std::string>* dirs_to_sync);
+  // A put made durable by syncing its temp file and the directories (the default path).
+  Result<std::string> PutSynced(std::string_view key, const std::string& path,
+                                std::string_view data, const PutOptions& options);
+  // An if-absent put made durable by a journal record; its file is synced by a checkpoint.
+  Result<std::string> PutJournaled(PutJournal* journal, std::string_view key,
+                                   const std::string& path, std::string_view data);
+  // The put journal, created by the first put that uses it; nullptr without one.
+  PutJournal* Journal();
+  // The put journal if a put has created it, else nullptr.
+  PutJournal* ExistingJournal();
+  // Checkpoints the journal if one of `keys` has a record not yet checkpointed, so that a
+  // delete or an overwrite cannot be undone by a replay.
+  Status CheckpointIfPending(std::span<const std::string_view> keys);
   Status CreateParents(const std::string& path, std::vector<std::string>* dirs_to_sync);
   // fsyncs a directory (relative to the root; "" is the root). A missing directory is OK when
   // `missing_ok`.
@@ -235,6 +262,11 @@ class LocalStore final : public ObjectStore {
   bool pool_stop_ GUARDED_BY(pool_mu_) = false;
   bool pool_warned_ GUARDED_BY(pool_mu_) = false;  // a failure to create one is logged once
   std::thread pool_thread_ GUARDED_BY(pool_mu_);   // started by the first put that wants one
+
+  const PutJournal::Options journal_options_;
+  const UniqueFd journal_dir_fd_;  // not valid: no journal
+  Mutex journal_mu_;
+  std::unique_ptr<PutJournal> journal_ GUARDED_BY(journal_mu_);  // never reset before the end
 
   Mutex rng_mu_;
   Random rng_ GUARDED_BY(rng_mu_);
@@ -272,6 +304,12 @@ std::string LocalStore::NewTempName() {
 }
 
 LocalStore::~LocalStore() {
+  {
+    // Its checkpoint makes the journaled puts' files durable, so a clean close leaves nothing
+    // to replay.
+    MutexLock lock(&journal_mu_);
+    journal_.reset();
+  }
   std::thread thread;
   {
     MutexLock lock(&pool_mu_);
@@ -325,12 +363,15 @@ Status LocalStore::CreatePooledTemps(size_t count, std::vector<PooledTemp>* out)
   }
   // On ext4 without a journal, a new file's first fsync also syncs its directory. Syncing the
   // batch here takes that off the puts' path, and the directory is written once for the batch
-  // (with a journal it costs one commit).
+  // (with a journal it costs one commit). With the put journal, the puts that take these files
+  // do not sync them (a checkpoint's syncfs does), and a sync here would only compete with the
+  // journal's for the disk.
+  const bool sync = !journal_dir_fd_.valid();
   const uint64_t now = static_cast<uint64_t>(::time(nullptr));
   for (size_t i = first; i < out->size();) {
     PooledTemp& t = (*out)[i];
     t.created = now;
-    if (int err = FsyncFd(t.fd.get()); err != 0) {
+    if (int err = sync ? FsyncFd(t.fd.get()) : 0; err != 0) {
       if (status.ok()) status = PosixError("fsync", display_root_ + "/.cloudkv/tmp/" + t.name, err);
       ::unlinkat(tmp_fd_.get(), t.name.c_str(), 0);
       out->erase(out->begin() + static_cast<ptrdiff_t>(i));
@@ -365,7 +406,7 @@ void LocalStore::FillPool() {
 }
 
 Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name, UniqueFd fd,
-                             std::string_view data, struct stat* st) {
+                             std::string_view data, bool sync, struct stat* st) {
   if (!fd.valid()) {
     fd = UniqueFd(::openat(tmp_fd_.get(), tmp_name.c_str(),
                            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
@@ -385,7 +426,7 @@ Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name, 
     times[1].tv_nsec = static_cast<long>(rng_.Uniform(1'000'000'000));
   }
   if (::futimens(fd.get(), times) != 0) return PosixError("futimens", where, errno);
-  if (fsync_) {
+  if (fsync_ && sync) {
     if (int err = FsyncFd(fd.get()); err != 0) return PosixError("fsync", where, err);
   }
   if (::fstat(fd.get(), st) != 0) return PosixError("fstat", where, errno);
@@ -436,6 +477,12 @@ Result<bool> LocalStore::Commit(std::string_view key, const std::string& path,
                                 std::vector<std::string>* dirs_to_sync) {
   KeyLock lock;
   RETURN_IF_ERROR(LockKey(key, &lock));
+  return CommitLocked(key, path, tmp_name, options, dirs_to_sync);
+}
+
+Result<bool> LocalStore::CommitLocked(std::string_view key, const std::string& path,
+                                      const std::string& tmp_name, const PutOptions& options,
+                                      std::vector<std::string>* dirs_to_sync) {
   if (options.mode == PutMode::kIfMatch) {
     struct stat st;
     if (::fstatat(root_fd_.get(), path.c_str(), &st, 0) != 0) {
@@ -491,11 +538,24 @@ Result<std::string> LocalStore::Put(std::string_view key, std::string_view data,
     return Status::InvalidArgument("object '" + std::string(key) + "' is " +
                                    std::to_string(data.size()) + " bytes; the limit is 5 GiB");
   }
+  if (options.mode == PutMode::kIfAbsent && data.size() <= kJournalMaxObjectBytes) {
+    if (PutJournal* journal = Journal(); journal != nullptr && journal->usable()) {
+      return PutJournaled(journal, key, path, data);
+    }
+  } else if (options.mode != PutMode::kIfAbsent) {
+    const std::string_view keys[] = {key};
+    RETURN_IF_ERROR(CheckpointIfPending(keys));
+  }
+  return PutSynced(key, path, data, options);
+}
+
+Result<std::string> LocalStore::PutSynced(std::string_view key, const std::string& path,
+                                          std::string_view data, const PutOptions& options) {
   std::optional<PooledTemp> pooled = TakePooledTemp();
   std::string tmp_name = pooled ? std::move(pooled->name) : NewTempName();
   struct stat st;
-  Status written =
-      WriteTemp(key, tmp_name, pooled ? std::move(pooled->fd) : UniqueFd(), data, &st);
+  Status written = WriteTemp(key, tmp_name, pooled ? std::move(pooled->fd) : UniqueFd(), data,
+                             /*sync=*/true, &st);
   std::vector<std::string> dirs_to_sync;
   Result<bool> committed = written.ok() ? Commit(key, path, tmp_name, options, &dirs_to_sync)
                                         : Result<bool>(written);
@@ -510,6 +570,103 @@ Result<std::string> LocalStore::Put(std::string_view key, std::string_view data,
     for (const std::string& dir : dirs_to_sync) RETURN_IF_ERROR(SyncDir(dir));
   }
   return EtagOf(st);
+}
+
+Result<std::string> LocalStore::PutJournaled(PutJournal* journal, std::string_view key,
+                                             const std::string& path, std::string_view data) {
+  // The temp file is written first and not synced: what makes the put durable is the record.
+  std::optional<PooledTemp> pooled = TakePooledTemp();
+  std::string tmp_name = pooled ? std::move(pooled->name) : NewTempName();
+  struct stat st;
+  Status written = WriteTemp(key, tmp_name, pooled ? std::move(pooled->fd) : UniqueFd(), data,
+                             /*sync=*/false, &st);
+  if (!written.ok()) {
+    ::unlinkat(tmp_fd_.get(), tmp_name.c_str(), 0);
+    return written;
+  }
+  Result<bool> committed = false;
+  bool journaled = false;
+  PutJournal::Ticket ticket;
+  {
+    KeyLock lock;
+    Status s = LockKey(key, &lock);
+    // Refuse an existing name before writing a record: a record whose put failed is removed
+    // only by a checkpoint.
+    struct stat existing;
+    if (s.ok() && ::fstatat(root_fd_.get(), path.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
+      s = S_ISDIR(existing.st_mode) ? Conflict(key)
+                                    : Status::PreconditionFailed("'" + std::string(key) +
+                                                                 "' already exists in " +
+                                                                 Describe());
+    } else if (s.ok() && errno == ENOTDIR) {
+      s = Conflict(key);
+    }
+    if (s.ok()) {
+      // Durable before the name appears: no reader sees an object that a crash takes back.
+      Result<PutJournal::Ticket> t = journal->Append(key, data);
+      if (t.ok()) {
+        ticket = *t;
+        journaled = true;
+      } else {
+        s = t.status();
+      }
+    }
+    std::vector<std::string> created_dirs;  // synced by the checkpoint, as the file is
+    committed = s.ok() ? CommitLocked(key, path, tmp_name, PutOptions::IfAbsent(), &created_dirs)
+                       : Result<bool>(s);
+  }
+  ::unlinkat(tmp_fd_.get(), tmp_name.c_str(), 0);
+  if (journaled) journal->Finish(ticket, committed.ok());
+  if (!committed.ok()) return std::move(committed).status();
+  return EtagOf(st);
+}
+
+PutJournal* LocalStore::Journal() {
+  if (!journal_dir_fd_.valid()) return nullptr;
+  MutexLock lock(&journal_mu_);
+  if (journal_ == nullptr) {
+    // Its own descriptor of the directory: the journal outlives nothing of the store's.
+    UniqueFd dir(::fcntl(journal_dir_fd_.get(), F_DUPFD_CLOEXEC, 0));
+    if (!dir.valid()) return nullptr;  // no descriptor left: puts sync their files instead
+    journal_ = std::make_unique<PutJournal>(std::move(dir), root_fd_.get(),
+                                            display_root_ + "/.cloudkv/journal",
+                                            journal_options_);
+  }
+  return journal_.get();
+}
+
+PutJournal* LocalStore::ExistingJournal() {
+  MutexLock lock(&journal_mu_);
+  return journal_.get();
+}
+
+Status LocalStore::CheckpointIfPending(std::span<const std::string_view> keys) {
+  PutJournal* journal = ExistingJournal();
+  if (journal == nullptr) return Status::OK();
+  for (std::string_view key : keys) {
+    if (journal->Pending(key)) return journal->Checkpoint();
+  }
+  return Status::OK();
+}
+
+Status LocalStore::ReplayJournals() {
+  if (!journal_dir_fd_.valid()) return Status::OK();
+  auto restore = [this](std::string_view key, std::string_view data) -> Status {
+    ASSIGN_OR_RETURN(std::string path, KeyToPath(key));
+    Result<GetResult> current = Get(key, std::nullopt);
+    if (current.ok() && current->data == data) return Status::OK();  // synced by the caller
+    // Missing, torn, or unreadable (a name whose inode was lost): write it again, durably.
+    Result<std::string> put = PutSynced(key, path, data, PutOptions::Overwrite());
+    if (put.status().IsNotSupported()) {
+      // A key and a key below it: cloudkv's layout never makes one, and nothing can be done.
+      LOG_WARN("{}: journal record for '{}' not restored: {}", Describe(), key,
+               put.status().ToString());
+      return Status::OK();
+    }
+    return put.status();
+  };
+  return PutJournal::ReplayDead(journal_dir_fd_.get(), root_fd_.get(),
+                                display_root_ + "/.cloudkv/journal", restore);
 }
 
 Result<GetResult> LocalStore::Get(std::string_view key, std::optional<ByteRange> range) {
@@ -571,6 +728,10 @@ Status LocalStore::DeleteMany(std::span<const std::string> keys) {
   for (const std::string& key : keys) {
     ASSIGN_OR_RETURN(std::string path, KeyToPath(key));
     paths.push_back(std::move(path));
+  }
+  {
+    std::vector<std::string_view> views(keys.begin(), keys.end());
+    RETURN_IF_ERROR(CheckpointIfPending(views));
   }
   std::vector<std::string> removed;  // paths actually unlinked
   for (size_t i = 0; i < keys.size(); i++) {
@@ -757,6 +918,21 @@ Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
     }
     params->erase(it);
   }
+  bool journal = true;
+  if (auto it = params->find("journal"); it != params->end()) {
+    ASSIGN_OR_RETURN(journal, ParseBoolOption("journal", it->second));
+    params->erase(it);
+  }
+  PutJournal::Options journal_options;
+  if (auto it = params->find("journal_checkpoint_ms"); it != params->end()) {
+    ASSIGN_OR_RETURN(uint64_t ms, ParseUintOption("journal_checkpoint_ms", it->second));
+    if (ms < 1 || ms > 600'000) {
+      return Status::InvalidArgument("file:// option journal_checkpoint_ms=" + it->second +
+                                     ": must be 1 to 600000");
+    }
+    journal_options.checkpoint_interval = std::chrono::milliseconds(ms);
+    params->erase(it);
+  }
   if (root.empty()) return Status::InvalidArgument("file:// needs a directory path");
   // Create the root and its missing ancestors, one component at a time.
   UniqueFd dir(::open(root.front() == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -776,8 +952,16 @@ Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
                    OpenOrCreateDir(internal.get(), "tmp", root + "/" + kInternalDir + "/tmp"));
   ASSIGN_OR_RETURN(UniqueFd locks,
                    OpenOrCreateDir(internal.get(), "locks", root + "/" + kInternalDir + "/locks"));
+  UniqueFd journal_dir;
+  if (fsync && journal) {
+    ASSIGN_OR_RETURN(journal_dir, OpenOrCreateDir(internal.get(), "journal",
+                                                  root + "/" + kInternalDir + "/journal"));
+  }
   auto store = std::make_shared<LocalStore>(root, std::move(dir), std::move(tmp), std::move(locks),
-                                            fsync, static_cast<size_t>(temp_pool));
+                                            fsync, static_cast<size_t>(temp_pool),
+                                            std::move(journal_dir), journal_options);
+  // Before anything reads: a dead process's journaled puts may have lost their files.
+  RETURN_IF_ERROR(store->ReplayJournals());
   store->RemoveStaleTempFiles();
   return std::shared_ptr<ObjectStore>(std::move(store));
 }
