@@ -250,64 +250,73 @@ TEST(LocalStoreMultiProcess, IfMatchCasRaceAcrossProcesses) {
   EXPECT_EQ(store->Get("counter")->data, std::to_string(total)) << "a compare-and-swap was lost";
 }
 
+// Without fsync, and with it (then the puts go through the put journal).
 TEST(LocalStoreMultiProcess, IfAbsentRaceAcrossProcesses) {
-  TempDir dir("mp-absent");
-  const std::string url = "file://" + dir.path() + "/db?fsync=false";
-  const int kChildren = 4, kRounds = 100;
-  std::vector<Child> children;
-  for (int i = 0; i < kChildren; i++) {
-    children.push_back(
-        SpawnChild({{"CLOUDKV_CHILD_MODE", "if_absent"},
-                    {"CLOUDKV_CHILD_URL", url},
-                    {"CLOUDKV_CHILD_ID", "child" + std::to_string(i)},
-                    {"CLOUDKV_CHILD_N", std::to_string(kRounds)},
-                    {"CLOUDKV_CHILD_GO", dir.path() + "/go"},
-                    {"CLOUDKV_CHILD_RESULT", dir.path() + "/r" + std::to_string(i)}}));
-  }
-  WriteFile(dir.path() + "/go", "");
-  std::map<int, std::vector<int>> winners;  // round -> children that won it
-  for (int i = 0; i < kChildren; i++) {
-    ASSERT_EQ(WaitChild(children[i]), 0) << "child " << i;
-    std::istringstream in(ReadFile(dir.path() + "/r" + std::to_string(i)));
-    for (int round; in >> round;) winners[round].push_back(i);
-  }
-  std::shared_ptr<ObjectStore> store = MustOpen(url);
-  for (int round = 0; round < kRounds; round++) {
-    ASSERT_EQ(winners[round].size(), 1u) << "round " << round;
-    EXPECT_EQ(store->Get("race/" + std::to_string(round))->data,
-              "child" + std::to_string(winners[round][0]));
+  for (const char* options : {"?fsync=false", ""}) {
+    SCOPED_TRACE(options);
+    TempDir dir("mp-absent");
+    const std::string url = "file://" + dir.path() + "/db" + options;
+    const int kChildren = 4, kRounds = 100;
+    std::vector<Child> children;
+    for (int i = 0; i < kChildren; i++) {
+      children.push_back(
+          SpawnChild({{"CLOUDKV_CHILD_MODE", "if_absent"},
+                      {"CLOUDKV_CHILD_URL", url},
+                      {"CLOUDKV_CHILD_ID", "child" + std::to_string(i)},
+                      {"CLOUDKV_CHILD_N", std::to_string(kRounds)},
+                      {"CLOUDKV_CHILD_GO", dir.path() + "/go"},
+                      {"CLOUDKV_CHILD_RESULT", dir.path() + "/r" + std::to_string(i)}}));
+    }
+    WriteFile(dir.path() + "/go", "");
+    std::map<int, std::vector<int>> winners;  // round -> children that won it
+    for (int i = 0; i < kChildren; i++) {
+      ASSERT_EQ(WaitChild(children[i]), 0) << "child " << i;
+      std::istringstream in(ReadFile(dir.path() + "/r" + std::to_string(i)));
+      for (int round; in >> round;) winners[round].push_back(i);
+    }
+    std::shared_ptr<ObjectStore> store = MustOpen(url);
+    for (int round = 0; round < kRounds; round++) {
+      ASSERT_EQ(winners[round].size(), 1u) << "round " << round;
+      EXPECT_EQ(store->Get("race/" + std::to_string(round))->data,
+                "child" + std::to_string(winners[round][0]));
+    }
   }
 }
 
+// Without fsync, and with it (then if-absent puts go through the put journal, and a killed
+// writer's segments are replayed by the next open).
 TEST(LocalStoreMultiProcess, KilledWriterLeavesWholeObjects) {
-  TempDir dir("mp-crash");
-  const std::string url = "file://" + dir.path() + "/db?fsync=false";
-  uint64_t seed = TestSeed("LocalStoreMultiProcess.KilledWriterLeavesWholeObjects");
-  Random rnd(seed);
-  for (int cycle = 0; cycle < 4; cycle++) {
-    std::string ready = dir.path() + "/ready" + std::to_string(cycle);
-    Child child = SpawnChild({{"CLOUDKV_CHILD_MODE", "crash"},
-                              {"CLOUDKV_CHILD_URL", url},
-                              {"CLOUDKV_CHILD_SEED", std::to_string(seed + cycle)},
-                              {"CLOUDKV_CHILD_GO", dir.path() + "/go"},
-                              {"CLOUDKV_CHILD_READY", ready},
-                              {"CLOUDKV_CHILD_RESULT", dir.path() + "/unused"}});
-    WriteFile(dir.path() + "/go", "");
-    ASSERT_TRUE(WaitForFileOrExit(ready, child)) << "the writer child failed (see its output)";
-    // Let it run a little further so the kill lands at an arbitrary point of some put.
-    std::this_thread::sleep_for(std::chrono::milliseconds(rnd.Range(1, 100)));
-    ASSERT_EQ(::kill(child.pid, SIGKILL), 0);
-    ASSERT_EQ(WaitChild(child), 128 + SIGKILL);
+  for (const char* options : {"?fsync=false", ""}) {
+    SCOPED_TRACE(options);
+    TempDir dir("mp-crash");
+    const std::string url = "file://" + dir.path() + "/db" + options;
+    uint64_t seed = TestSeed("LocalStoreMultiProcess.KilledWriterLeavesWholeObjects");
+    Random rnd(seed);
+    for (int cycle = 0; cycle < 4; cycle++) {
+      std::string ready = dir.path() + "/ready" + std::to_string(cycle);
+      Child child = SpawnChild({{"CLOUDKV_CHILD_MODE", "crash"},
+                                {"CLOUDKV_CHILD_URL", url},
+                                {"CLOUDKV_CHILD_SEED", std::to_string(seed + cycle)},
+                                {"CLOUDKV_CHILD_GO", dir.path() + "/go"},
+                                {"CLOUDKV_CHILD_READY", ready},
+                                {"CLOUDKV_CHILD_RESULT", dir.path() + "/unused"}});
+      WriteFile(dir.path() + "/go", "");
+      ASSERT_TRUE(WaitForFileOrExit(ready, child)) << "the writer child failed (see its output)";
+      // Let it run a little further so the kill lands at an arbitrary point of some put.
+      std::this_thread::sleep_for(std::chrono::milliseconds(rnd.Range(1, 100)));
+      ASSERT_EQ(::kill(child.pid, SIGKILL), 0);
+      ASSERT_EQ(WaitChild(child), 128 + SIGKILL);
 
-    std::shared_ptr<ObjectStore> store = MustOpen(url);
-    Result<ListResult> list = store->List("", "", 1000);
-    ASSERT_TRUE(list.ok());
-    EXPECT_FALSE(list->objects.empty());
-    for (const ObjectInfo& o : list->objects) {
-      EXPECT_EQ(o.key.rfind("obj/", 0), 0u) << "unexpected key " << o.key;
-      Result<GetResult> got = store->Get(o.key);
-      ASSERT_TRUE(got.ok()) << o.key << ": " << got.status().ToString();
-      EXPECT_EQ(CheckPayload(got->data), "") << o.key << " is torn";
+      std::shared_ptr<ObjectStore> store = MustOpen(url);
+      Result<ListResult> list = store->List("", "", 1000);
+      ASSERT_TRUE(list.ok());
+      EXPECT_FALSE(list->objects.empty());
+      for (const ObjectInfo& o : list->objects) {
+        EXPECT_EQ(o.key.rfind("obj/", 0), 0u) << "unexpected key " << o.key;
+        Result<GetResult> got = store->Get(o.key);
+        ASSERT_TRUE(got.ok()) << o.key << ": " << got.status().ToString();
+        EXPECT_EQ(CheckPayload(got->data), "") << o.key << " is torn";
+      }
     }
   }
 }

@@ -23,9 +23,9 @@ namespace cloudkv {
 struct JournalSegment {
   std::string name;
   UniqueFd fd;
-  uint64_t bytes = 0;      // appended so far
-  uint64_t first_us = 0;   // when its first record was appended (steady clock)
-  int inflight = 0;        // puts appended here whose file is not created yet
+  uint64_t bytes = 0;     // appended so far
+  uint64_t first_us = 0;  // when its first record was appended (steady clock)
+  int inflight = 0;       // puts appended here whose file is not created yet
   std::unordered_set<std::string> keys;
 };
 
@@ -113,9 +113,10 @@ Status PutJournal::CreateSegmentLocked() {
   while (true) {
     auto seg = std::make_unique<JournalSegment>();
     seg->name = fmt::format("{}.{:x}.{}", ::getpid(), nonce_, next_segment_++);
-    seg->fd = UniqueFd(::openat(dir_fd_.get(), seg->name.c_str(),
-                                O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!seg->fd.valid()) return PosixError("create journal segment", shown_ + "/" + seg->name, errno);
+    seg->fd = UniqueFd(
+        ::openat(dir_fd_.get(), seg->name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!seg->fd.valid())
+      return PosixError("create journal segment", shown_ + "/" + seg->name, errno);
     if (::flock(seg->fd.get(), LOCK_EX | LOCK_NB) != 0) {
       // Another process opening the store is looking at it (it sees an empty dead segment
       // and leaves it): take the next name.
@@ -284,7 +285,7 @@ Status PutJournal::ReplayDead(int journal_dir_fd, int fs_fd, const std::string& 
   while (struct dirent* ent = ::readdir(dir)) {
     if (ent->d_name[0] == '.') continue;
     UniqueFd seg(::openat(fd, ent->d_name, O_RDONLY | O_CLOEXEC));
-    if (!seg.valid()) continue;  // removed meanwhile
+    if (!seg.valid()) continue;                                // removed meanwhile
     if (::flock(seg.get(), LOCK_EX | LOCK_NB) != 0) continue;  // its process lives
     struct stat st;
     if (::fstat(seg.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
@@ -298,7 +299,8 @@ Status PutJournal::ReplayDead(int journal_dir_fd, int fs_fd, const std::string& 
   size_t records = 0;
   for (auto& [name, seg] : dead) {
     std::string bytes;
-    if (!ReadAll(seg.get(), &bytes)) return PosixError("read journal segment", shown + "/" + name, errno);
+    if (!ReadAll(seg.get(), &bytes))
+      return PosixError("read journal segment", shown + "/" + name, errno);
     size_t pos = 0;
     while (bytes.size() - pos >= kHeaderBytes) {
       const char* h = bytes.data() + pos;
@@ -309,7 +311,8 @@ Status PutJournal::ReplayDead(int journal_dir_fd, int fs_fd, const std::string& 
       std::string_view key(h + kHeaderBytes, key_len);
       std::string_view data(h + kHeaderBytes + key_len, data_len);
       if (DecodeFixed64(h + 12) != RecordChecksum(h, key, data)) break;
-      RETURN_IF_ERROR(restore(key, data).WithContext("replaying journal segment " + shown + "/" + name));
+      RETURN_IF_ERROR(
+          restore(key, data).WithContext("replaying journal segment " + shown + "/" + name));
       records++;
       pos += kHeaderBytes + key_len + data_len;
     }

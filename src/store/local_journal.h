@@ -108,7 +108,7 @@ class PutJournal {
   std::unique_ptr<JournalSegment> active_ GUARDED_BY(mu_);
   std::deque<std::unique_ptr<JournalSegment>> sealed_ GUARDED_BY(mu_);  // awaiting their checkpoint
   uint64_t next_segment_ GUARDED_BY(mu_) = 1;
-  Status failed_ GUARDED_BY(mu_);  // after a failed append or sync: the journal is unusable
+  Status failed_ GUARDED_BY(mu_);   // after a failed append or sync: the journal is unusable
   std::atomic<bool> usable_{true};  // failed_.ok(), read without the lock
   bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;

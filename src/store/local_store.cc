@@ -198,7 +198,7 @@ class LocalStore final : public ObjectStore {
   // An empty temp file in .cloudkv/tmp, made ahead of a put by the pool thread.
   struct PooledTemp {
     std::string name;
-    UniqueFd fd;  // open for writing
+    UniqueFd fd;           // open for writing
     uint64_t created = 0;  // seconds since the epoch
   };
 
@@ -353,8 +353,8 @@ Status LocalStore::CreatePooledTemps(size_t count, std::vector<PooledTemp>* out)
   for (size_t i = 0; i < count; i++) {
     PooledTemp t;
     t.name = NewTempName();
-    t.fd = UniqueFd(::openat(tmp_fd_.get(), t.name.c_str(),
-                             O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    t.fd = UniqueFd(
+        ::openat(tmp_fd_.get(), t.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!t.fd.valid()) {
       status = PosixError("create temp file", display_root_ + "/.cloudkv/tmp/" + t.name, errno);
       break;
@@ -408,8 +408,8 @@ void LocalStore::FillPool() {
 Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name, UniqueFd fd,
                              std::string_view data, bool sync, struct stat* st) {
   if (!fd.valid()) {
-    fd = UniqueFd(::openat(tmp_fd_.get(), tmp_name.c_str(),
-                           O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    fd = UniqueFd(
+        ::openat(tmp_fd_.get(), tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   }
   std::string where =
       display_root_ + "/.cloudkv/tmp/" + tmp_name + " (for '" + std::string(key) + "')";
@@ -557,8 +557,8 @@ Result<std::string> LocalStore::PutSynced(std::string_view key, const std::strin
   Status written = WriteTemp(key, tmp_name, pooled ? std::move(pooled->fd) : UniqueFd(), data,
                              /*sync=*/true, &st);
   std::vector<std::string> dirs_to_sync;
-  Result<bool> committed = written.ok() ? Commit(key, path, tmp_name, options, &dirs_to_sync)
-                                        : Result<bool>(written);
+  Result<bool> committed =
+      written.ok() ? Commit(key, path, tmp_name, options, &dirs_to_sync) : Result<bool>(written);
   // After a rename the temp name is gone; after a link or a failure it must be removed.
   if (!committed.ok() || options.mode == PutMode::kIfAbsent) {
     ::unlinkat(tmp_fd_.get(), tmp_name.c_str(), 0);
@@ -594,10 +594,10 @@ Result<std::string> LocalStore::PutJournaled(PutJournal* journal, std::string_vi
     // only by a checkpoint.
     struct stat existing;
     if (s.ok() && ::fstatat(root_fd_.get(), path.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
-      s = S_ISDIR(existing.st_mode) ? Conflict(key)
-                                    : Status::PreconditionFailed("'" + std::string(key) +
-                                                                 "' already exists in " +
-                                                                 Describe());
+      s = S_ISDIR(existing.st_mode)
+              ? Conflict(key)
+              : Status::PreconditionFailed("'" + std::string(key) + "' already exists in " +
+                                           Describe());
     } else if (s.ok() && errno == ENOTDIR) {
       s = Conflict(key);
     }
@@ -629,8 +629,7 @@ PutJournal* LocalStore::Journal() {
     UniqueFd dir(::fcntl(journal_dir_fd_.get(), F_DUPFD_CLOEXEC, 0));
     if (!dir.valid()) return nullptr;  // no descriptor left: puts sync their files instead
     journal_ = std::make_unique<PutJournal>(std::move(dir), root_fd_.get(),
-                                            display_root_ + "/.cloudkv/journal",
-                                            journal_options_);
+                                            display_root_ + "/.cloudkv/journal", journal_options_);
   }
   return journal_.get();
 }
