@@ -101,7 +101,7 @@ PutJournal::~PutJournal() {
     MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.SignalAll();
+  thread_cv_.Signal();
   thread_.join();
   if (Status s = Checkpoint(); !s.ok()) {
     LOG_WARN("{}: checkpoint at close: {} (the next open replays the journal)", shown_,
@@ -173,23 +173,26 @@ Result<PutJournal::Ticket> PutJournal::Append(std::string_view key, std::string_
   }
   if (seg->bytes == 0) {
     seg->first_us = SteadyMicros();
-    cv_.SignalAll();  // the thread times the checkpoint from the first record
+    thread_cv_.Signal();  // the thread times the checkpoint from the first record
   }
   seg->bytes += record.size();
   seg->inflight++;
   seg->keys.emplace(key);
-  if (seg->bytes >= options_.segment_bytes) cv_.SignalAll();
+  if (seg->bytes >= options_.segment_bytes) thread_cv_.Signal();
   Ticket ticket;
   ticket.segment_ = seg;
   return ticket;
 }
 
 void PutJournal::Finish(Ticket ticket, bool file_created) {
+  bool wake;
   {
     MutexLock lock(&mu_);
     ticket.segment_->inflight--;
+    // Only a checkpoint waits for this (rarely): waking nobody costs no system call per put.
+    wake = checkpoint_waiting_ > 0 && ticket.segment_->inflight == 0;
   }
-  cv_.SignalAll();
+  if (wake) inflight_cv_.SignalAll();
   if (!file_created) {
     if (Status s = Checkpoint(); !s.ok()) {
       LOG_WARN("{}: checkpoint after a failed put: {}", shown_, s.ToString());
@@ -222,7 +225,9 @@ Status PutJournal::Checkpoint() {
       }
       return false;
     };
-    while (busy()) cv_.Wait();
+    checkpoint_waiting_++;
+    while (busy()) inflight_cv_.Wait();
+    checkpoint_waiting_--;
     sealed = sealed_.size();
   }
   // New puts go to a new segment meanwhile; the sealed ones stay visible to Pending until
@@ -257,7 +262,7 @@ void PutJournal::Run() {
       wait = std::chrono::microseconds(due ? 0 : interval - age);
     }
     if (!due) {
-      cv_.WaitFor(wait);
+      thread_cv_.WaitFor(wait);
       continue;
     }
     mu_.Unlock();
@@ -265,7 +270,7 @@ void PutJournal::Run() {
     mu_.Lock();
     if (!s.ok()) {
       LOG_WARN("{}: journal checkpoint: {}", shown_, s.ToString());
-      cv_.WaitFor(options_.checkpoint_interval);  // try again later; puts carry on
+      thread_cv_.WaitFor(options_.checkpoint_interval);  // try again later; puts carry on
     }
   }
 }

@@ -104,7 +104,9 @@ class PutJournal {
 
   Mutex checkpoint_mu_;  // one checkpoint at a time; taken before mu_
   Mutex mu_;
-  CondVar cv_{&mu_};  // segments' in-flight counts, the thread's wake-ups
+  CondVar thread_cv_{&mu_};    // wakes the checkpoint thread: a first record, a full segment, stop_
+  CondVar inflight_cv_{&mu_};  // wakes a checkpoint waiting for puts in its sealed segments
+  int checkpoint_waiting_ GUARDED_BY(mu_) = 0;  // such checkpoints (0 or 1)
   std::unique_ptr<JournalSegment> active_ GUARDED_BY(mu_);
   std::deque<std::unique_ptr<JournalSegment>> sealed_ GUARDED_BY(mu_);  // awaiting their checkpoint
   uint64_t next_segment_ GUARDED_BY(mu_) = 1;
