@@ -233,9 +233,10 @@ class LocalStore final : public ObjectStore {
   PutJournal* Journal();
   // The put journal if a put has created it, else nullptr.
   PutJournal* ExistingJournal();
-  // Checkpoints the journal if one of `keys` has a record not yet checkpointed, so that a
-  // delete or an overwrite cannot be undone by a replay.
-  Status CheckpointIfPending(std::span<const std::string_view> keys);
+  // Checkpoints the journal if `key` has a record not yet checkpointed, so that a delete or an
+  // overwrite cannot be undone by a replay. Called under the key's lock, so that no journaled
+  // put of the key can slip in between the check and the change.
+  Status CheckpointIfPendingLocked(std::string_view key);
   Status CreateParents(const std::string& path, std::vector<std::string>* dirs_to_sync);
   // fsyncs a directory (relative to the root; "" is the root). A missing directory is OK when
   // `missing_ok`.
@@ -483,6 +484,7 @@ Result<bool> LocalStore::Commit(std::string_view key, const std::string& path,
 Result<bool> LocalStore::CommitLocked(std::string_view key, const std::string& path,
                                       const std::string& tmp_name, const PutOptions& options,
                                       std::vector<std::string>* dirs_to_sync) {
+  if (options.mode != PutMode::kIfAbsent) RETURN_IF_ERROR(CheckpointIfPendingLocked(key));
   if (options.mode == PutMode::kIfMatch) {
     struct stat st;
     if (::fstatat(root_fd_.get(), path.c_str(), &st, 0) != 0) {
@@ -542,9 +544,6 @@ Result<std::string> LocalStore::Put(std::string_view key, std::string_view data,
     if (PutJournal* journal = Journal(); journal != nullptr && journal->usable()) {
       return PutJournaled(journal, key, path, data);
     }
-  } else if (options.mode != PutMode::kIfAbsent) {
-    const std::string_view keys[] = {key};
-    RETURN_IF_ERROR(CheckpointIfPending(keys));
   }
   return PutSynced(key, path, data, options);
 }
@@ -639,13 +638,12 @@ PutJournal* LocalStore::ExistingJournal() {
   return journal_.get();
 }
 
-Status LocalStore::CheckpointIfPending(std::span<const std::string_view> keys) {
+Status LocalStore::CheckpointIfPendingLocked(std::string_view key) {
+  // A checkpoint waits only for puts already past their journal record, which hold their own
+  // keys' locks and take no other: waiting under this key's lock cannot deadlock.
   PutJournal* journal = ExistingJournal();
-  if (journal == nullptr) return Status::OK();
-  for (std::string_view key : keys) {
-    if (journal->Pending(key)) return journal->Checkpoint();
-  }
-  return Status::OK();
+  if (journal == nullptr || !journal->Pending(key)) return Status::OK();
+  return journal->Checkpoint();
 }
 
 Status LocalStore::ReplayJournals() {
@@ -728,14 +726,11 @@ Status LocalStore::DeleteMany(std::span<const std::string> keys) {
     ASSIGN_OR_RETURN(std::string path, KeyToPath(key));
     paths.push_back(std::move(path));
   }
-  {
-    std::vector<std::string_view> views(keys.begin(), keys.end());
-    RETURN_IF_ERROR(CheckpointIfPending(views));
-  }
   std::vector<std::string> removed;  // paths actually unlinked
   for (size_t i = 0; i < keys.size(); i++) {
     KeyLock lock;
     RETURN_IF_ERROR(LockKey(keys[i], &lock));
+    RETURN_IF_ERROR(CheckpointIfPendingLocked(keys[i]));
     if (::unlinkat(root_fd_.get(), paths[i].c_str(), 0) == 0) {
       removed.push_back(paths[i]);
     } else if (errno != ENOENT && errno != ENOTDIR && errno != EISDIR) {
