@@ -164,7 +164,7 @@ TEST(LocalStoreChild, DISABLED_Run) {
   } else if (mode == "if_absent") {
     for (int round = 0; round < n; round++) {
       Result<std::string> r =
-          store->Put("race/" + std::to_string(round), id, PutOptions::IfAbsent());
+          store->Put("race/" + std::to_string(round), id, PutOptions::IfAbsentWriteOnce());
       if (r.ok()) {
         result += std::to_string(round) + "\n";
       } else {
@@ -174,7 +174,7 @@ TEST(LocalStoreChild, DISABLED_Run) {
   } else if (mode == "journal") {
     for (int i = 0; i < 30; i++) {
       std::string key = "j/" + std::to_string(i);
-      Result<std::string> r = store->Put(key, "bytes of " + key, PutOptions::IfAbsent());
+      Result<std::string> r = store->Put(key, "bytes of " + key, PutOptions::IfAbsentWriteOnce());
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       // The later of the two checkpoints also covers the earlier one's records, so each
       // order tests the protection of the one that comes last.
@@ -366,7 +366,7 @@ TEST(LocalStoreMultiProcess, JournalReplayRestoresLostFilesOfADeadWriter) {
     }
     // Replayed segments are deleted; a store closed cleanly leaves none.
     EXPECT_TRUE(fs::is_empty(root + "/.cloudkv/journal"));
-    ASSERT_TRUE(store->Put("j/30", "x", PutOptions::IfAbsent()).ok());
+    ASSERT_TRUE(store->Put("j/30", "x", PutOptions::IfAbsentWriteOnce()).ok());
     EXPECT_FALSE(fs::is_empty(root + "/.cloudkv/journal"));
     store.reset();
     EXPECT_TRUE(fs::is_empty(root + "/.cloudkv/journal"));

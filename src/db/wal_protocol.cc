@@ -7,7 +7,7 @@ namespace cloudkv {
 WalPlacement PlaceWalObject(ObjectStore* store, uint64_t id, uint64_t epoch, uint64_t nonce,
                             const std::string& bytes, Status* error) {
   const std::string key = WalObjectKey(id);
-  auto put = store->Put(key, bytes, PutOptions::IfAbsent());
+  auto put = store->Put(key, bytes, PutOptions::IfAbsentWriteOnce());
   if (put.ok()) return WalPlacement::kStored;
   if (!put.status().IsPreconditionFailed()) {
     *error = put.status();
@@ -54,7 +54,7 @@ Result<uint64_t> ReplayWal(ObjectStore* store, uint64_t from_id, const WalReplay
       // The first missing id: put the fence in the hole, so a zombie writer's late upload to
       // this id fails.
       auto put = store->Put(key, EncodeFence(id, options.epoch, options.fence_nonce),
-                            PutOptions::IfAbsent());
+                            PutOptions::IfAbsentWriteOnce());
       if (put.ok()) return id + 1;
       if (!put.status().IsPreconditionFailed()) {
         if (put.status().retryable()) {

@@ -540,7 +540,9 @@ Result<std::string> LocalStore::Put(std::string_view key, std::string_view data,
     return Status::InvalidArgument("object '" + std::string(key) + "' is " +
                                    std::to_string(data.size()) + " bytes; the limit is 5 GiB");
   }
-  if (options.mode == PutMode::kIfAbsent && data.size() <= kJournalMaxObjectBytes) {
+  // Only an object nobody will replace: a replay could undo another process's replacement.
+  if (options.mode == PutMode::kIfAbsent && options.write_once &&
+      data.size() <= kJournalMaxObjectBytes) {
     if (PutJournal* journal = Journal(); journal != nullptr && journal->usable()) {
       return PutJournaled(journal, key, path, data);
     }

@@ -179,19 +179,24 @@ TEST_P(StoreConformanceTest, MissingKeysAreNotFound) {
   EXPECT_TRUE(store().Head("dir/sub/obj").status().IsNotFound());
 }
 
+// The same for a write-once put (file:// takes its put journal for those).
 TEST_P(StoreConformanceTest, IfAbsent) {
-  Result<std::string> first = store().Put("m/1", "first", PutOptions::IfAbsent());
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
-  Result<std::string> second = store().Put("m/1", "second", PutOptions::IfAbsent());
-  EXPECT_TRUE(second.status().IsPreconditionFailed()) << second.status().ToString();
-  Result<GetResult> got = store().Get("m/1");
-  ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->data, "first");
-  EXPECT_EQ(got->etag, *first);
-  // After a delete the key can be created again.
-  ASSERT_TRUE(store().Delete("m/1").ok());
-  EXPECT_TRUE(store().Put("m/1", "third", PutOptions::IfAbsent()).ok());
-  EXPECT_EQ(MustGet(store(), "m/1"), "third");
+  for (const PutOptions& mode : {PutOptions::IfAbsent(), PutOptions::IfAbsentWriteOnce()}) {
+    SCOPED_TRACE(mode.write_once ? "write once" : "if absent");
+    Result<std::string> first = store().Put("m/1", "first", mode);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    Result<std::string> second = store().Put("m/1", "second", mode);
+    EXPECT_TRUE(second.status().IsPreconditionFailed()) << second.status().ToString();
+    Result<GetResult> got = store().Get("m/1");
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->data, "first");
+    EXPECT_EQ(got->etag, *first);
+    // After a delete the key can be created again.
+    ASSERT_TRUE(store().Delete("m/1").ok());
+    EXPECT_TRUE(store().Put("m/1", "third", mode).ok());
+    EXPECT_EQ(MustGet(store(), "m/1"), "third");
+    ASSERT_TRUE(store().Delete("m/1").ok());
+  }
 }
 
 TEST_P(StoreConformanceTest, IfMatch) {
@@ -222,7 +227,10 @@ TEST_P(StoreConformanceTest, IfMatch) {
 
 TEST_P(StoreConformanceTest, IfAbsentRaceHasExactlyOneWinner) {
   const int threads = GetParam().race_threads;
-  for (int round = 0; round < 5; round++) {
+  for (int round = 0; round < 6; round++) {
+    // Odd rounds race write-once puts.
+    const PutOptions mode =
+        round % 2 == 0 ? PutOptions::IfAbsent() : PutOptions::IfAbsentWriteOnce();
     std::string key = "race/" + std::to_string(round);
     std::atomic<int> winners{0}, losers{0}, errors{0};
     std::atomic<int> winner_id{-1};
@@ -231,8 +239,7 @@ TEST_P(StoreConformanceTest, IfAbsentRaceHasExactlyOneWinner) {
     for (int t = 0; t < threads; t++) {
       workers.emplace_back([&, t] {
         while (!go.load()) std::this_thread::yield();
-        Result<std::string> r =
-            store().Put(key, "writer " + std::to_string(t), PutOptions::IfAbsent());
+        Result<std::string> r = store().Put(key, "writer " + std::to_string(t), mode);
         if (r.ok()) {
           winners++;
           winner_id = t;
