@@ -59,7 +59,9 @@ void BM_PutIfAbsent(benchmark::State& state) {
   if (store.get() == nullptr) return state.SkipWithError("cannot open the store");
   uint64_t i = 0;
   for (auto _ : state) {
-    if (!store.get()->Put("wal/" + std::to_string(i++), kValue, PutOptions::IfAbsentWriteOnce()).ok()) {
+    if (!store.get()
+             ->Put("wal/" + std::to_string(i++), kValue, PutOptions::IfAbsentWriteOnce())
+             .ok()) {
       return state.SkipWithError("put failed");
     }
   }
