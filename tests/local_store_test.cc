@@ -403,6 +403,14 @@ TEST(LocalStore, OptionsAreCheckedAndConsumed) {
   EXPECT_NE(bad.status().message().find("temp_pool"), std::string::npos);
   bad = OpenObjectStore("file://" + dir.path() + "?temp_pool=-1");
   ASSERT_TRUE(bad.status().IsInvalidArgument());
+  EXPECT_NE(MustOpen("file://" + dir.path() + "?journal=false&journal_checkpoint_ms=5"), nullptr);
+  for (const char* option : {"journal=maybe", "journal_checkpoint_ms=0",
+                             "journal_checkpoint_ms=600001", "journal_checkpoint_ms=soon"}) {
+    bad = OpenObjectStore("file://" + dir.path() + "?" + option);
+    ASSERT_TRUE(bad.status().IsInvalidArgument()) << option << ": " << bad.status().ToString();
+    EXPECT_NE(bad.status().message().find(std::string(option).substr(0, 7)), std::string::npos)
+        << bad.status().ToString();
+  }
   bad = OpenObjectStore("file://" + dir.path() + "?fsnyc=false");
   ASSERT_TRUE(bad.status().IsInvalidArgument());
   EXPECT_NE(bad.status().message().find("fsnyc"), std::string::npos);

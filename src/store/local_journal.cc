@@ -11,6 +11,7 @@
 #include <ctime>
 #include <vector>
 
+#include "store/posix_file.h"
 #include "util/coding.h"
 #include "util/hash.h"
 #include "util/logging.h"
@@ -49,26 +50,6 @@ uint64_t RecordChecksum(const char* header12, std::string_view key, std::string_
   return Checksum64(data, h);
 }
 
-int FdatasyncFd(int fd) {
-  while (::fdatasync(fd) != 0) {
-    if (errno != EINTR) return errno;
-  }
-  return 0;
-}
-
-int PwriteFully(int fd, std::string_view data, uint64_t offset) {
-  while (!data.empty()) {
-    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
-  }
-  return 0;
-}
-
 // Reads a whole file; false with errno set on failure.
 bool ReadAll(int fd, std::string* out) {
   struct stat st;
@@ -88,8 +69,8 @@ bool ReadAll(int fd, std::string* out) {
 
 }  // namespace
 
-PutJournal::PutJournal(UniqueFd journal_dir_fd, int fs_fd, std::string shown, Options options)
-    : dir_fd_(std::move(journal_dir_fd)),
+PutJournal::PutJournal(int journal_dir_fd, int fs_fd, std::string shown, Options options)
+    : dir_fd_(journal_dir_fd),
       fs_fd_(fs_fd),
       shown_(std::move(shown)),
       options_(options),
@@ -113,8 +94,8 @@ Status PutJournal::CreateSegmentLocked() {
   while (true) {
     auto seg = std::make_unique<JournalSegment>();
     seg->name = fmt::format("{}.{:x}.{}", ::getpid(), nonce_, next_segment_++);
-    seg->fd = UniqueFd(
-        ::openat(dir_fd_.get(), seg->name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    seg->fd =
+        UniqueFd(::openat(dir_fd_, seg->name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!seg->fd.valid())
       return PosixError("create journal segment", shown_ + "/" + seg->name, errno);
     if (::flock(seg->fd.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -124,8 +105,8 @@ Status PutJournal::CreateSegmentLocked() {
       return PosixError("flock", shown_ + "/" + seg->name, errno);
     }
     // The segment's name must be durable before any record in it counts.
-    if (int err = FsyncFd(dir_fd_.get()); err != 0) {
-      ::unlinkat(dir_fd_.get(), seg->name.c_str(), 0);
+    if (int err = FsyncFd(dir_fd_); err != 0) {
+      ::unlinkat(dir_fd_, seg->name.c_str(), 0);
       return PosixError("fsync directory", shown_, err);
     }
     active_ = std::move(seg);
@@ -241,10 +222,10 @@ Status PutJournal::Checkpoint() {
       sealed_.pop_front();
     }
   }
-  for (const auto& seg : done) ::unlinkat(dir_fd_.get(), seg->name.c_str(), 0);
+  for (const auto& seg : done) ::unlinkat(dir_fd_, seg->name.c_str(), 0);
   // Until the unlinks are durable a crash would replay the segments: harmless for files that
   // are durable now, but a delete that follows this checkpoint must not be undone.
-  if (int err = FsyncFd(dir_fd_.get()); err != 0) {
+  if (int err = FsyncFd(dir_fd_); err != 0) {
     return PosixError("fsync directory", shown_, err);
   }
   return Status::OK();

@@ -33,7 +33,6 @@
 #include <unordered_set>
 
 #include "cloudkv/status.h"
-#include "store/posix_file.h"
 #include "util/mutex.h"
 
 namespace cloudkv {
@@ -51,7 +50,7 @@ class PutJournal {
 
   // `journal_dir_fd` is .cloudkv/journal; `fs_fd` any descriptor on the store's file system
   // (for syncfs). `shown` names the journal directory in errors.
-  PutJournal(UniqueFd journal_dir_fd, int fs_fd, std::string shown, Options options);
+  PutJournal(int journal_dir_fd, int fs_fd, std::string shown, Options options);
   PutJournal(const PutJournal&) = delete;
   PutJournal& operator=(const PutJournal&) = delete;
   // Checkpoints what is pending (a clean close leaves nothing to replay) and stops the thread.
@@ -96,7 +95,7 @@ class PutJournal {
   void Run();  // the checkpoint thread
   Status CreateSegmentLocked() REQUIRES(mu_);
 
-  const UniqueFd dir_fd_;
+  const int dir_fd_;  // the caller's, like fs_fd_
   const int fs_fd_;
   const std::string shown_;
   const Options options_;

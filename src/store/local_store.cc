@@ -4,6 +4,7 @@
 //   <segment>/<segment>/.../<segment>   one regular file per object; '/' in a key is a directory
 //   .cloudkv/tmp/<pid>.<n>.<nonce>       a put's bytes before they are committed (never listed)
 //   .cloudkv/locks/<stripe>              lock files for flock(2), one per stripe (kLockStripes)
+//   .cloudkv/journal/<pid>.<nonce>.<n>   put journal segments (local_journal.h)
 // A key segment that starts with '.' is stored with one more '.' in front, so no key can name
 // .cloudkv (or any other name with a single leading dot, which listing skips as foreign).
 //
@@ -15,9 +16,15 @@
 //           (if-absent: EEXIST = PreconditionFailed); release the lock; unlink the temp name
 //           (link only); fsync the target's directory and the parent of every directory the put
 //           had to create.
-//   pool:   a background thread creates and fsyncs empty temp files ahead of the puts (at most
-//           temp_pool of them), so that creating a file, and on ext4 without a journal syncing
-//           the temp directory's new entry, is off a put's path (docs/object-stores.md).
+//           A write-once if-absent put of at most 1 MiB is made durable by a record in the put
+//           journal instead: write the temp file unsynced; under the lock refuse an existing
+//           name, append the record and fdatasync it, link; a checkpoint (syncfs) syncs the
+//           file later. A delete or replacement of a key with a pending record checkpoints
+//           first, under the lock; opening the store replays dead processes' journals.
+//   pool:   a background thread creates empty temp files ahead of the puts (at most temp_pool
+//           of them; without the journal it also fsyncs them), so that creating a file, and on
+//           ext4 without a journal syncing the temp directory's new entry, is off a put's path
+//           (docs/object-stores.md).
 //   delete: under the lock unlink(2); fsync the directory; rmdir(2) empty parents best-effort.
 //   get/head/list: no locks; a file is never modified after its rename, so an open descriptor
 //           reads exactly one version.
@@ -362,17 +369,17 @@ Status LocalStore::CreatePooledTemps(size_t count, std::vector<PooledTemp>* out)
     }
     out->push_back(std::move(t));
   }
+  const uint64_t now = static_cast<uint64_t>(::time(nullptr));
+  for (size_t i = first; i < out->size(); i++) (*out)[i].created = now;
   // On ext4 without a journal, a new file's first fsync also syncs its directory. Syncing the
   // batch here takes that off the puts' path, and the directory is written once for the batch
   // (with a journal it costs one commit). With the put journal, the puts that take these files
   // do not sync them (a checkpoint's syncfs does), and a sync here would only compete with the
   // journal's for the disk.
-  const bool sync = !journal_dir_fd_.valid();
-  const uint64_t now = static_cast<uint64_t>(::time(nullptr));
+  if (journal_dir_fd_.valid()) return status;
   for (size_t i = first; i < out->size();) {
     PooledTemp& t = (*out)[i];
-    t.created = now;
-    if (int err = sync ? FsyncFd(t.fd.get()) : 0; err != 0) {
+    if (int err = FsyncFd(t.fd.get()); err != 0) {
       if (status.ok()) status = PosixError("fsync", display_root_ + "/.cloudkv/tmp/" + t.name, err);
       ::unlinkat(tmp_fd_.get(), t.name.c_str(), 0);
       out->erase(out->begin() + static_cast<ptrdiff_t>(i));
@@ -626,10 +633,8 @@ PutJournal* LocalStore::Journal() {
   if (!journal_dir_fd_.valid()) return nullptr;
   MutexLock lock(&journal_mu_);
   if (journal_ == nullptr) {
-    // Its own descriptor of the directory: the journal outlives nothing of the store's.
-    UniqueFd dir(::fcntl(journal_dir_fd_.get(), F_DUPFD_CLOEXEC, 0));
-    if (!dir.valid()) return nullptr;  // no descriptor left: puts sync their files instead
-    journal_ = std::make_unique<PutJournal>(std::move(dir), root_fd_.get(),
+    // It borrows the store's descriptors: ~LocalStore ends it before they close.
+    journal_ = std::make_unique<PutJournal>(journal_dir_fd_.get(), root_fd_.get(),
                                             display_root_ + "/.cloudkv/journal", journal_options_);
   }
   return journal_.get();

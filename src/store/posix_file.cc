@@ -50,6 +50,21 @@ int WriteFully(int fd, std::string_view data) {
   return 0;
 }
 
+int PwriteFully(int fd, std::string_view data, uint64_t offset) {
+  constexpr size_t kMaxChunk = size_t{1} << 30;  // as WriteFully
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size() < kMaxChunk ? data.size() : kMaxChunk,
+                         static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+  return 0;
+}
+
 int PreadFully(int fd, char* out, uint64_t length, uint64_t offset) {
   constexpr uint64_t kMaxChunk = uint64_t{1} << 30;
   while (length > 0) {
@@ -69,6 +84,13 @@ int PreadFully(int fd, char* out, uint64_t length, uint64_t offset) {
 
 int FsyncFd(int fd) {
   while (::fsync(fd) != 0) {
+    if (errno != EINTR) return errno;
+  }
+  return 0;
+}
+
+int FdatasyncFd(int fd) {
+  while (::fdatasync(fd) != 0) {
     if (errno != EINTR) return errno;
   }
   return 0;

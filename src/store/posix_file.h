@@ -49,12 +49,19 @@ Status PosixError(std::string_view what, std::string_view path, int err);
 // Returns 0 or the errno.
 int WriteFully(int fd, std::string_view data);
 
+// Writes all of `data` at `offset` (pwrite(2)), retrying on EINTR and short writes. Returns 0
+// or the errno.
+int PwriteFully(int fd, std::string_view data, uint64_t offset);
+
 // Reads exactly `length` bytes at `offset` into `out` (which must have room). Returns 0, the
 // errno, or -1 when the file ended early.
 int PreadFully(int fd, char* out, uint64_t length, uint64_t offset);
 
 // fsync(2), retried on EINTR. Returns 0 or the errno.
 int FsyncFd(int fd);
+
+// fdatasync(2), retried on EINTR. Returns 0 or the errno.
+int FdatasyncFd(int fd);
 
 }  // namespace cloudkv
 
