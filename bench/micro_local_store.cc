@@ -43,14 +43,21 @@ class BenchStore {
   std::shared_ptr<ObjectStore> store_;
 };
 
-const char* const kOptions[] = {"", "?journal=false", "?fsync=false", "?temp_pool=0",
-                                "?journal=false&temp_pool=0"};
+const char* const kOptions[] = {"",
+                                "?journal=false",
+                                "?fsync=false",
+                                "?temp_pool=0",
+                                "?journal=false&temp_pool=0",
+                                "?journal_recycle=false"};
 const std::string kValue(100, 'v');
 
 void SetLabel(benchmark::State& state) {
-  static const char* const kLabels[] = {"fsync, journal", "fsync, journal=false", "fsync=false",
+  static const char* const kLabels[] = {"fsync, journal",
+                                        "fsync, journal=false",
+                                        "fsync=false",
                                         "fsync, journal, temp_pool=0",
-                                        "fsync, journal=false, temp_pool=0"};
+                                        "fsync, journal=false, temp_pool=0",
+                                        "fsync, journal, journal_recycle=false"};
   state.SetLabel(kLabels[state.range(0)]);
 }
 
@@ -67,7 +74,7 @@ void BM_PutIfAbsent(benchmark::State& state) {
   }
   SetLabel(state);
 }
-BENCHMARK(BM_PutIfAbsent)->DenseRange(0, 4)->UseRealTime();
+BENCHMARK(BM_PutIfAbsent)->DenseRange(0, 5)->UseRealTime();
 
 void BM_PutOverwrite(benchmark::State& state) {
   BenchStore store(kOptions[state.range(0)]);

@@ -7,7 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <vector>
 
@@ -23,6 +26,7 @@ namespace cloudkv {
 // One segment file, open and flocked by this process.
 struct JournalSegment {
   std::string name;
+  uint64_t seed = 0;  // of its records' checksums: Checksum64(name)
   UniqueFd fd;
   uint64_t bytes = 0;     // appended so far
   uint64_t first_us = 0;  // when its first record was appended (steady clock)
@@ -32,8 +36,13 @@ struct JournalSegment {
 
 namespace {
 
-constexpr uint32_t kRecordMagic = 0x4a4b4331;  // "1CKJ" little-endian
+constexpr uint32_t kRecordMagic = 0x4a4b4332;    // "2CKJ" little-endian: seeded checksum
+constexpr uint32_t kRecordMagicV1 = 0x4a4b4331;  // "1CKJ": checksum without a seed
 constexpr size_t kHeaderBytes = 20;
+// A spare segment is extended in steps of this size, to at most segment_bytes plus this (a
+// segment is sealed once it reaches segment_bytes; its last record may be up to 1 MiB).
+constexpr uint64_t kPreallocUnit = uint64_t{1} << 20;
+constexpr uint64_t kPreallocSlack = uint64_t{2} << 20;
 // A dead process's empty segment may be one another process has just created and not yet
 // locked; it is removed only once this old.
 constexpr uint64_t kEmptySegmentGraceSeconds = 60;
@@ -48,6 +57,15 @@ uint64_t RecordChecksum(const char* header12, std::string_view key, std::string_
   uint64_t h = Checksum64(std::string_view(header12, 12));
   h = Checksum64(key, h);
   return Checksum64(data, h);
+}
+
+uint64_t SegmentSeed(std::string_view name) { return Checksum64(name); }
+
+// The checksum stored in a record of the current format.
+uint64_t SeededChecksum(uint64_t record_checksum, uint64_t seed) {
+  char buf[8];
+  EncodeFixed64(buf, record_checksum);
+  return Checksum64(std::string_view(buf, sizeof(buf)), seed);
 }
 
 // Reads a whole file; false with errno set on failure.
@@ -88,12 +106,33 @@ PutJournal::~PutJournal() {
     LOG_WARN("{}: checkpoint at close: {} (the next open replays the journal)", shown_,
              s.ToString());
   }
+  std::unique_ptr<JournalSegment> spare;
+  {
+    MutexLock lock(&mu_);
+    spare = std::move(spare_);
+  }
+  if (spare != nullptr) {
+    // It holds no valid record: left behind, the next open's replay would delete it.
+    ::unlinkat(dir_fd_, spare->name.c_str(), 0);
+    if (int err = FsyncFd(dir_fd_); err != 0) {
+      LOG_WARN("{}: fsync directory at close: {}", shown_, std::strerror(err));
+    }
+  }
+}
+
+std::string PutJournal::NextNameLocked() {
+  return fmt::format("{}.{:x}.{}", ::getpid(), nonce_, next_segment_++);
 }
 
 Status PutJournal::CreateSegmentLocked() {
+  if (spare_ != nullptr) {  // renamed and durable in the directory already
+    active_ = std::move(spare_);
+    return Status::OK();
+  }
   while (true) {
     auto seg = std::make_unique<JournalSegment>();
-    seg->name = fmt::format("{}.{:x}.{}", ::getpid(), nonce_, next_segment_++);
+    seg->name = NextNameLocked();
+    seg->seed = SegmentSeed(seg->name);
     seg->fd =
         UniqueFd(::openat(dir_fd_, seg->name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!seg->fd.valid())
@@ -119,7 +158,8 @@ Result<PutJournal::Ticket> PutJournal::Append(std::string_view key, std::string_
   EncodeFixed32(header, kRecordMagic);
   EncodeFixed32(header + 4, static_cast<uint32_t>(key.size()));
   EncodeFixed32(header + 8, static_cast<uint32_t>(data.size()));
-  EncodeFixed64(header + 12, RecordChecksum(header, key, data));
+  // Hashed outside the lock; the segment's seed is mixed in once it is known.
+  const uint64_t checksum = RecordChecksum(header, key, data);
   std::string record;
   record.reserve(kHeaderBytes + key.size() + data.size());
   record.append(header, kHeaderBytes);
@@ -137,7 +177,7 @@ Result<PutJournal::Ticket> PutJournal::Append(std::string_view key, std::string_
     }
   }
   JournalSegment* seg = active_.get();
-  const std::string where = shown_ + "/" + seg->name;
+  EncodeFixed64(record.data() + 12, SeededChecksum(checksum, seg->seed));
   const char* what = "write";
   int err = PwriteFully(seg->fd.get(), record, seg->bytes);
   if (err == 0) {
@@ -147,7 +187,7 @@ Result<PutJournal::Ticket> PutJournal::Append(std::string_view key, std::string_
   if (err != 0) {
     // After a failed write or sync the segment's state is unknown (and the page cache may
     // have dropped the dirty pages): no further record is trusted to it.
-    failed_ = PosixError(what, where, err);
+    failed_ = PosixError(what, shown_ + "/" + seg->name, err);
     usable_.store(false, std::memory_order_release);
     LOG_ERROR("{}; puts now sync their files instead of the journal", failed_.ToString());
     return failed_;
@@ -194,6 +234,7 @@ bool PutJournal::Pending(std::string_view key) {
 Status PutJournal::Checkpoint() {
   MutexLock checkpoint(&checkpoint_mu_);
   size_t sealed;
+  std::string spare_name;  // empty: no segment is recycled this time
   {
     MutexLock lock(&mu_);
     if (active_ != nullptr && active_->bytes > 0) sealed_.push_back(std::move(active_));
@@ -210,6 +251,8 @@ Status PutJournal::Checkpoint() {
     while (busy()) inflight_cv_.Wait();
     checkpoint_waiting_--;
     sealed = sealed_.size();
+    // At close the spare would only be deleted again.
+    if (options_.recycle_segments && spare_ == nullptr && !stop_) spare_name = NextNameLocked();
   }
   // New puts go to a new segment meanwhile; the sealed ones stay visible to Pending until
   // their files are durable.
@@ -222,13 +265,81 @@ Status PutJournal::Checkpoint() {
       sealed_.pop_front();
     }
   }
-  for (const auto& seg : done) ::unlinkat(dir_fd_, seg->name.c_str(), 0);
-  // Until the unlinks are durable a crash would replay the segments: harmless for files that
-  // are durable now, but a delete that follows this checkpoint must not be undone.
+  // The last segment sized the spare: the load that filled it is the likeliest to come next.
+  const uint64_t last_bytes = done.back()->bytes;
+  std::unique_ptr<JournalSegment> spare;
+  for (auto& seg : done) {
+    // The spare is the last segment: under a steady load the largest file.
+    if (!spare_name.empty() && seg == done.back() &&
+        ::renameat2(dir_fd_, seg->name.c_str(), dir_fd_, spare_name.c_str(), RENAME_NOREPLACE) ==
+            0) {
+      seg->name = spare_name;
+      seg->seed = SegmentSeed(spare_name);
+      seg->bytes = 0;
+      seg->first_us = 0;
+      seg->keys.clear();
+      spare = std::move(seg);
+      continue;
+    }
+    ::unlinkat(dir_fd_, seg->name.c_str(), 0);
+  }
+  // Until the unlinks and the rename are durable a crash would replay the segments: harmless
+  // for files that are durable now, but a delete that follows this checkpoint must not be
+  // undone. The spare's records count only under its new name, so it may take new ones only
+  // after this too.
   if (int err = FsyncFd(dir_fd_); err != 0) {
+    if (spare != nullptr) ::unlinkat(dir_fd_, spare->name.c_str(), 0);
     return PosixError("fsync directory", shown_, err);
   }
+  if (spare != nullptr) {
+    MutexLock lock(&mu_);
+    spare_target_bytes_ =
+        std::min((last_bytes + last_bytes / 4 + kPreallocUnit - 1) / kPreallocUnit * kPreallocUnit,
+                 options_.segment_bytes + kPreallocSlack);
+    spare_ = std::move(spare);
+  }
   return Status::OK();
+}
+
+void PutJournal::PrepareSpare() {
+  std::unique_ptr<JournalSegment> seg;
+  uint64_t target;
+  {
+    MutexLock lock(&mu_);
+    if (spare_ == nullptr || stop_) return;
+    target = spare_target_bytes_;
+    seg = std::move(spare_);  // an append meanwhile creates a segment instead
+  }
+  struct stat st;
+  int err = ::fstat(seg->fd.get(), &st) != 0 ? errno : 0;
+  const char* what = "fstat";
+  uint64_t size = err == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  if (err == 0 && size < target) {
+    // Real zeros: fallocate would leave unwritten extents, whose conversion on the first write
+    // is again a metadata update for the append's fdatasync.
+    static const std::string zeros(kPreallocUnit, '\0');
+    what = "write";
+    for (; err == 0 && size < target; size += kPreallocUnit) {
+      err = PwriteFully(seg->fd.get(), std::string_view(zeros).substr(0, target - size), size);
+    }
+    if (err == 0) {
+      what = "fdatasync";
+      err = FdatasyncFd(seg->fd.get());
+    }
+  }
+  if (err != 0) {
+    // Only a lost optimization: the next segment is created instead.
+    LOG_WARN("{}: preparing spare journal segment {}: {}: {}", shown_, seg->name, what,
+             std::strerror(err));
+    ::unlinkat(dir_fd_, seg->name.c_str(), 0);
+    return;
+  }
+  MutexLock lock(&mu_);
+  if (spare_ == nullptr && !stop_) {
+    spare_ = std::move(seg);
+  } else {
+    ::unlinkat(dir_fd_, seg->name.c_str(), 0);
+  }
 }
 
 void PutJournal::Run() {
@@ -248,6 +359,7 @@ void PutJournal::Run() {
     }
     mu_.Unlock();
     Status s = Checkpoint();
+    if (s.ok()) PrepareSpare();
     mu_.Lock();
     if (!s.ok()) {
       LOG_WARN("{}: journal checkpoint: {}", shown_, s.ToString());
@@ -290,13 +402,16 @@ Status PutJournal::ReplayDead(int journal_dir_fd, int fs_fd, const std::string& 
     size_t pos = 0;
     while (bytes.size() - pos >= kHeaderBytes) {
       const char* h = bytes.data() + pos;
-      if (DecodeFixed32(h) != kRecordMagic) break;
+      const uint32_t magic = DecodeFixed32(h);
+      if (magic != kRecordMagic && magic != kRecordMagicV1) break;
       const uint64_t key_len = DecodeFixed32(h + 4);
       const uint64_t data_len = DecodeFixed32(h + 8);
       if (bytes.size() - pos - kHeaderBytes < key_len + data_len) break;  // torn tail
       std::string_view key(h + kHeaderBytes, key_len);
       std::string_view data(h + kHeaderBytes + key_len, data_len);
-      if (DecodeFixed64(h + 12) != RecordChecksum(h, key, data)) break;
+      uint64_t checksum = RecordChecksum(h, key, data);
+      if (magic == kRecordMagic) checksum = SeededChecksum(checksum, SegmentSeed(name));
+      if (DecodeFixed64(h + 12) != checksum) break;  // torn, or of the file's previous life
       RETURN_IF_ERROR(
           restore(key, data).WithContext("replaying journal segment " + shown + "/" + name));
       records++;

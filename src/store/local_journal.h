@@ -13,9 +13,21 @@
 // while it lives, so another process knows which segments are dead. A segment is a sequence of
 // records:
 //   record := fixed32(kRecordMagic) fixed32(key length) fixed32(data length)
-//             fixed64(checksum of the 12 bytes before and of key and data) key data
+//             fixed64(checksum) key data
+//   checksum := Checksum64(fixed64(Checksum64 of the 12 bytes before, then key, then data),
+//                          seed = Checksum64(segment's file name))
 // Reading stops at the first record that is incomplete or fails its checksum: the tail of a
-// put that was never acknowledged.
+// put that was never acknowledged, zeros, or a record of the file's previous life.
+//
+// Segments are recycled (cf. RocksDB's recycle_log_file_num, PostgreSQL's WAL segments): a
+// checkpoint renames one segment it retires to a new name instead of deleting it, and the
+// checkpoint thread extends it with zeros to the size the last segment needed. Records then
+// overwrite allocated blocks, so the append's fdatasync writes data only; an append that grows
+// the file must also write its inode (on ext4 without a journal, a second synchronous write:
+// 230-310 us per 3 KB append and fdatasync against 140-180 us in place, on the development
+// VM). The seed makes the old records of a renamed file invalid. Records of the first format
+// (magic "1CKJ", checksum without the seed), from segments that are never recycled, are still
+// replayed.
 //
 // Thread-safety: thread-safe.
 #ifndef CLOUDKV_STORE_LOCAL_JOURNAL_H_
@@ -46,6 +58,8 @@ class PutJournal {
     std::chrono::milliseconds checkpoint_interval{1000};
     // A segment this large is checkpointed without waiting for the interval.
     uint64_t segment_bytes = uint64_t{16} << 20;
+    // Reuse a retired segment's file (renamed, extended with zeros) for a later segment.
+    bool recycle_segments = true;
   };
 
   // `journal_dir_fd` is .cloudkv/journal; `fs_fd` any descriptor on the store's file system
@@ -94,6 +108,9 @@ class PutJournal {
  private:
   void Run();  // the checkpoint thread
   Status CreateSegmentLocked() REQUIRES(mu_);
+  std::string NextNameLocked() REQUIRES(mu_);
+  // Extends the spare segment with zeros (and syncs it) up to spare_target_bytes_.
+  void PrepareSpare();
 
   const int dir_fd_;  // the caller's, like fs_fd_
   const int fs_fd_;
@@ -108,6 +125,10 @@ class PutJournal {
   int checkpoint_waiting_ GUARDED_BY(mu_) = 0;  // such checkpoints (0 or 1)
   std::unique_ptr<JournalSegment> active_ GUARDED_BY(mu_);
   std::deque<std::unique_ptr<JournalSegment>> sealed_ GUARDED_BY(mu_);  // awaiting their checkpoint
+  // A retired segment's file under a new name, durable in the directory, holding no valid
+  // record: the next segment. Taken out of here while PrepareSpare extends it.
+  std::unique_ptr<JournalSegment> spare_ GUARDED_BY(mu_);
+  uint64_t spare_target_bytes_ GUARDED_BY(mu_) = 0;
   uint64_t next_segment_ GUARDED_BY(mu_) = 1;
   Status failed_ GUARDED_BY(mu_);   // after a failed append or sync: the journal is unusable
   std::atomic<bool> usable_{true};  // failed_.ok(), read without the lock

@@ -934,6 +934,11 @@ Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
     journal_options.checkpoint_interval = std::chrono::milliseconds(ms);
     params->erase(it);
   }
+  if (auto it = params->find("journal_recycle"); it != params->end()) {
+    ASSIGN_OR_RETURN(journal_options.recycle_segments,
+                     ParseBoolOption("journal_recycle", it->second));
+    params->erase(it);
+  }
   if (root.empty()) return Status::InvalidArgument("file:// needs a directory path");
   // Create the root and its missing ancestors, one component at a time.
   UniqueFd dir(::open(root.front() == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
