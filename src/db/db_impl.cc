@@ -323,7 +323,7 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
     // The WAL tail a recovery would replay for this memtable (DESIGN.md §5: bounded).
     bool tail_long =
         wal_->next_id() - mem_first_wal_id_ >= options_.max_wal_tail_objects ||
-        wal_->stats().upload_bytes - mem_first_wal_bytes_ >= options_.max_wal_tail_bytes;
+        wal_->upload_bytes() - mem_first_wal_bytes_ >= options_.max_wal_tail_bytes;
     bool imm_full = static_cast<int>(imm_.size()) >= options_.max_immutable_memtables;
     bool wal_full = wal_->unflushed_bytes() >= options_.max_unflushed_wal_bytes;
     if ((mem_full || mem_old || tail_long) && !mem_->empty() && !imm_full) {
@@ -371,7 +371,7 @@ void DBImpl::SwitchMemtableLocked() {
   PublishReadStateLocked();
   mem_created_micros_ = clock_->MonotonicMicros();
   mem_first_wal_id_ = boundary;
-  mem_first_wal_bytes_ = wal_->stats().upload_bytes;
+  mem_first_wal_bytes_ = wal_->upload_bytes();
   bg_cv_.notify_all();
 }
 

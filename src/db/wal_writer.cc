@@ -48,6 +48,7 @@ void WalWriter::Append(SequenceNumber first_seq, SequenceNumber last_seq,
   appended_seq_ = last_seq;
   if (buffer_.empty()) buffer_start_micros_ = clock_->MonotonicMicros();
   buffer_bytes_ += batch.ByteSize() + 24;
+  unflushed_bytes_.store(buffer_bytes_ + inflight_bytes_, std::memory_order_relaxed);
   buffer_.push_back(Buffered{first_seq, last_seq, commit_time_micros, batch, std::move(done)});
   bool wake = false;
   if (durable_waiter) {
@@ -65,7 +66,7 @@ uint64_t WalWriter::Seal() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!buffer_.empty()) SealLocked();
   flusher_cv_.notify_one();
-  return next_id_;
+  return next_id_.load(std::memory_order_relaxed);
 }
 
 bool WalWriter::CanStartLocked(uint64_t now) const {
@@ -219,6 +220,7 @@ void WalWriter::Upload(std::shared_ptr<Segment> seg) {
       seg->stored = true;
       stats_.uploads++;
       stats_.upload_bytes += bytes.size();
+      upload_bytes_.store(stats_.upload_bytes, std::memory_order_relaxed);
       stats_.batches += seg->batches.size();
       stats_.upload_micros_total += clock_->MonotonicMicros() - start;
       MarkSettledLocked(seg->id);
@@ -275,6 +277,7 @@ void WalWriter::ReleaseLocked(std::vector<std::pair<Callback, SequenceNumber>>* 
       durable_seq_.store(seg->last_seq, std::memory_order_release);
     }
     inflight_bytes_ -= seg->bytes;
+    unflushed_bytes_.store(buffer_bytes_ + inflight_bytes_, std::memory_order_relaxed);
     for (auto& b : seg->batches) {
       if (b.done) ready->emplace_back(std::move(b.done), b.last_seq);
     }
@@ -299,6 +302,7 @@ void WalWriter::FailAllLocked(const Status& status,
   buffer_.clear();
   buffer_bytes_ = 0;
   inflight_bytes_ = 0;
+  unflushed_bytes_.store(0, std::memory_order_relaxed);
 }
 
 Status WalWriter::WaitForDurable(SequenceNumber seq) {
@@ -327,14 +331,12 @@ Status WalWriter::health() const {
 }
 
 size_t WalWriter::unflushed_bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return buffer_bytes_ + inflight_bytes_;
+  return unflushed_bytes_.load(std::memory_order_relaxed);
 }
 
-uint64_t WalWriter::next_id() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return next_id_;
-}
+uint64_t WalWriter::next_id() const { return next_id_.load(std::memory_order_relaxed); }
+
+uint64_t WalWriter::upload_bytes() const { return upload_bytes_.load(std::memory_order_relaxed); }
 
 WalWriterStats WalWriter::stats() const {
   std::lock_guard<std::mutex> lock(mu_);

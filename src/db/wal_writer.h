@@ -87,6 +87,8 @@ class WalWriter {
   // Bytes appended but not yet durable.
   size_t unflushed_bytes() const;
   uint64_t next_id() const;
+  // stats().upload_bytes, without the writer's lock (the write path reads it per write).
+  uint64_t upload_bytes() const;
   WalWriterStats stats() const;
 
   // Uploads what is buffered, waits for in-flight uploads (bounded by `timeout_micros`), and
@@ -155,7 +157,10 @@ class WalWriter {
   std::deque<std::shared_ptr<Segment>> to_start_;  // sealed, upload not started
   int uploading_ = 0;
   size_t inflight_bytes_ = 0;
-  uint64_t next_id_;
+  // Written under mu_; read without it by the accessors above, which the write path calls.
+  std::atomic<uint64_t> next_id_;
+  std::atomic<size_t> unflushed_bytes_{0};  // buffer_bytes_ + inflight_bytes_
+  std::atomic<uint64_t> upload_bytes_{0};
   uint64_t settled_watermark_;      // every id < this is stored or skipped
   std::set<uint64_t> settled_ids_;  // settled ids >= settled_watermark_
   // Written under mu_; read without it by durable_sequence() (every read of the DB asks).
