@@ -404,7 +404,8 @@ TEST(LocalStore, OptionsAreCheckedAndConsumed) {
   bad = OpenObjectStore("file://" + dir.path() + "?temp_pool=-1");
   ASSERT_TRUE(bad.status().IsInvalidArgument());
   EXPECT_NE(MustOpen("file://" + dir.path() + "?journal=false&journal_checkpoint_ms=5"), nullptr);
-  for (const char* option : {"journal=maybe", "journal_checkpoint_ms=0",
+  EXPECT_NE(MustOpen("file://" + dir.path() + "?journal_recycle=false"), nullptr);
+  for (const char* option : {"journal=maybe", "journal_recycle=often", "journal_checkpoint_ms=0",
                              "journal_checkpoint_ms=600001", "journal_checkpoint_ms=soon"}) {
     bad = OpenObjectStore("file://" + dir.path() + "?" + option);
     ASSERT_TRUE(bad.status().IsInvalidArgument()) << option << ": " << bad.status().ToString();
