@@ -321,9 +321,8 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
     bool mem_old =
         !mem_->empty() && now - mem_created_micros_ >= options_.memtable_max_age_ms * 1000;
     // The WAL tail a recovery would replay for this memtable (DESIGN.md §5: bounded).
-    bool tail_long =
-        wal_->next_id() - mem_first_wal_id_ >= options_.max_wal_tail_objects ||
-        wal_->upload_bytes() - mem_first_wal_bytes_ >= options_.max_wal_tail_bytes;
+    bool tail_long = wal_->next_id() - mem_first_wal_id_ >= options_.max_wal_tail_objects ||
+                     wal_->upload_bytes() - mem_first_wal_bytes_ >= options_.max_wal_tail_bytes;
     bool imm_full = static_cast<int>(imm_.size()) >= options_.max_immutable_memtables;
     bool wal_full = wal_->unflushed_bytes() >= options_.max_unflushed_wal_bytes;
     if ((mem_full || mem_old || tail_long) && !mem_->empty() && !imm_full) {

@@ -5,9 +5,9 @@
 // after. A small if-absent put instead appends (key, bytes) to this process's journal and
 // syncs that, one flush; then it creates the file without syncing it. A checkpoint, in the
 // background at most `checkpoint_interval` after a put, makes those files durable with one
-// syncfs(2) and deletes (or recycles, below) the journal segments they came from. When a store opens, it replays
-// the segments of processes that have died: every file whose bytes differ from its record, or
-// that is missing, is written again durably.
+// syncfs(2) and deletes (or recycles, below) the journal segments they came from. When a store
+// opens, it replays the segments of processes that have died: every file whose bytes differ from
+// its record, or that is missing, is written again durably.
 //
 // On disk: .cloudkv/journal/<pid>.<nonce>.<n>, each held with flock(LOCK_EX) by its process
 // while it lives, so another process knows which segments are dead. A segment is a sequence of
