@@ -186,6 +186,39 @@ TEST(PutJournal, TheCheckpointThreadExtendsTheSpareWithZeros) {
             (std::vector<std::pair<std::string, std::string>>{{"after", "v"}}));
 }
 
+// Under a steady load the segment that follows a seal is created during the checkpoint's
+// syncfs, before the sealed segment is retired. With two spares kept, it is a recycled file all
+// the same: after the first two, no segment is a new (growing) file.
+TEST(PutJournal, UnderSteadyAppendsEverySegmentAfterTheFirstTwoIsRecycled) {
+  TempDir tmp("journal-steady");
+  JournalFixture fx(tmp.path());
+  PutJournal::Options options;
+  options.checkpoint_interval = std::chrono::milliseconds(3);
+  auto journal = fx.Open(options);
+  const std::string data(1000, 'v');
+  // Segment names end in a counter that counts new and recycled segments alike.
+  uint64_t names = 0;
+  size_t most_files = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int i = 0; names < 30; i++) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "only " << names << " segment names";
+    MustAppend(journal.get(), "k" + std::to_string(i), data);
+    if (i % 20 != 0) continue;
+    size_t files = 0;
+    for (const auto& entry : fs::directory_iterator(fx.dir())) {
+      const std::string name = entry.path().filename().string();
+      names = std::max<uint64_t>(names, std::stoull(name.substr(name.rfind('.') + 1)));
+      files++;
+    }
+    most_files = std::max(most_files, files);
+  }
+  EXPECT_LE(journal->segments_created(), 2u) << "of " << names << " segments";
+  // The active segment, one sealed and waiting for its syncfs, and two spares.
+  EXPECT_LE(most_files, 4u);
+  journal.reset();
+  EXPECT_TRUE(fs::is_empty(fx.dir()));
+}
+
 // Appends from several threads while the checkpoint thread retires, renames and extends
 // segments every few milliseconds (run it under TSan too). Whatever a replay finds must be
 // records that were appended, whole, and each at most once.

@@ -106,14 +106,14 @@ PutJournal::~PutJournal() {
     LOG_WARN("{}: checkpoint at close: {} (the next open replays the journal)", shown_,
              s.ToString());
   }
-  std::unique_ptr<JournalSegment> spare;
+  std::deque<std::unique_ptr<JournalSegment>> spares;
   {
     MutexLock lock(&mu_);
-    spare = std::move(spare_);
+    spares.swap(spares_);
   }
-  if (spare != nullptr) {
-    // It holds no valid record: left behind, the next open's replay would delete it.
-    ::unlinkat(dir_fd_, spare->name.c_str(), 0);
+  if (!spares.empty()) {
+    // They hold no valid record: left behind, the next open's replay would delete them.
+    for (const auto& spare : spares) ::unlinkat(dir_fd_, spare->name.c_str(), 0);
     if (int err = FsyncFd(dir_fd_); err != 0) {
       LOG_WARN("{}: fsync directory at close: {}", shown_, std::strerror(err));
     }
@@ -125,8 +125,9 @@ std::string PutJournal::NextNameLocked() {
 }
 
 Status PutJournal::CreateSegmentLocked() {
-  if (spare_ != nullptr) {  // renamed and durable in the directory already
-    active_ = std::move(spare_);
+  if (!spares_.empty()) {  // renamed and durable in the directory already
+    active_ = std::move(spares_.front());
+    spares_.pop_front();
     return Status::OK();
   }
   while (true) {
@@ -149,6 +150,7 @@ Status PutJournal::CreateSegmentLocked() {
       return PosixError("fsync directory", shown_, err);
     }
     active_ = std::move(seg);
+    segments_created_.fetch_add(1, std::memory_order_relaxed);
     return Status::OK();
   }
 }
@@ -252,7 +254,9 @@ Status PutJournal::Checkpoint() {
     checkpoint_waiting_--;
     sealed = sealed_.size();
     // At close the spare would only be deleted again.
-    if (options_.recycle_segments && spare_ == nullptr && !stop_) spare_name = NextNameLocked();
+    if (options_.recycle_segments && spares_.size() < kMaxSpares && !stop_) {
+      spare_name = NextNameLocked();
+    }
   }
   // New puts go to a new segment meanwhile; the sealed ones stay visible to Pending until
   // their files are durable.
@@ -296,7 +300,11 @@ Status PutJournal::Checkpoint() {
     spare_target_bytes_ =
         std::min((last_bytes + last_bytes / 4 + kPreallocUnit - 1) / kPreallocUnit * kPreallocUnit,
                  options_.segment_bytes + kPreallocSlack);
-    spare_ = std::move(spare);
+    if (spares_.size() < kMaxSpares) {
+      spares_.push_back(std::move(spare));
+    } else {  // a concurrent Checkpoint() filled the places; it holds no valid record
+      ::unlinkat(dir_fd_, spare->name.c_str(), 0);
+    }
   }
   return Status::OK();
 }
@@ -306,9 +314,12 @@ void PutJournal::PrepareSpare() {
   uint64_t target;
   {
     MutexLock lock(&mu_);
-    if (spare_ == nullptr || stop_) return;
+    if (spares_.empty() || stop_) return;
     target = spare_target_bytes_;
-    seg = std::move(spare_);  // an append meanwhile creates a segment instead
+    // The newest: the only one not extended yet. An append meanwhile takes an older one, or
+    // creates a segment.
+    seg = std::move(spares_.back());
+    spares_.pop_back();
   }
   struct stat st;
   int err = ::fstat(seg->fd.get(), &st) != 0 ? errno : 0;
@@ -335,8 +346,8 @@ void PutJournal::PrepareSpare() {
     return;
   }
   MutexLock lock(&mu_);
-  if (spare_ == nullptr && !stop_) {
-    spare_ = std::move(seg);
+  if (spares_.size() < kMaxSpares && !stop_) {
+    spares_.push_back(std::move(seg));
   } else {
     ::unlinkat(dir_fd_, seg->name.c_str(), 0);
   }

@@ -21,7 +21,10 @@
 //
 // Segments are recycled (cf. RocksDB's recycle_log_file_num, PostgreSQL's WAL segments): a
 // checkpoint renames one segment it retires to a new name instead of deleting it, and the
-// checkpoint thread extends it with zeros to the size the last segment needed. Records then
+// checkpoint thread extends it with zeros to the size the last segment needed. Up to two such
+// spares are kept: the segment that follows a seal is created while the checkpoint's syncfs
+// runs, before the sealed one can be retired, so under a steady load one spare would be taken
+// by every other segment only and the rest would be new, growing files. Records then
 // overwrite allocated blocks, so the append's fdatasync writes data only; an append that grows
 // the file must also write its inode (on ext4 without a journal, a second synchronous write:
 // 230-310 us per 3 KB append and fdatasync against 140-180 us in place, on the development
@@ -87,6 +90,9 @@ class PutJournal {
   // replayed: Finish checkpoints at once (which deletes the segment holding it).
   void Finish(Ticket ticket, bool file_created);
 
+  // Segment files created new (not recycled) so far.
+  uint64_t segments_created() const { return segments_created_.load(std::memory_order_relaxed); }
+
   // False once an append or a sync has failed: the store then syncs its puts' files instead.
   bool usable() const { return usable_.load(std::memory_order_acquire); }
 
@@ -109,7 +115,7 @@ class PutJournal {
   void Run();  // the checkpoint thread
   Status CreateSegmentLocked() REQUIRES(mu_);
   std::string NextNameLocked() REQUIRES(mu_);
-  // Extends the spare segment with zeros (and syncs it) up to spare_target_bytes_.
+  // Extends the newest spare with zeros (and syncs it) up to spare_target_bytes_.
   void PrepareSpare();
 
   const int dir_fd_;  // the caller's, like fs_fd_
@@ -125,10 +131,13 @@ class PutJournal {
   int checkpoint_waiting_ GUARDED_BY(mu_) = 0;  // such checkpoints (0 or 1)
   std::unique_ptr<JournalSegment> active_ GUARDED_BY(mu_);
   std::deque<std::unique_ptr<JournalSegment>> sealed_ GUARDED_BY(mu_);  // awaiting their checkpoint
-  // A retired segment's file under a new name, durable in the directory, holding no valid
-  // record: the next segment. Taken out of here while PrepareSpare extends it.
-  std::unique_ptr<JournalSegment> spare_ GUARDED_BY(mu_);
+  // Retired segments' files under new names, durable in the directory, holding no valid
+  // record: the next segments, oldest (extended already) first. At most kMaxSpares. The newest
+  // is taken out of here while PrepareSpare extends it.
+  static constexpr size_t kMaxSpares = 2;
+  std::deque<std::unique_ptr<JournalSegment>> spares_ GUARDED_BY(mu_);
   uint64_t spare_target_bytes_ GUARDED_BY(mu_) = 0;
+  std::atomic<uint64_t> segments_created_{0};
   uint64_t next_segment_ GUARDED_BY(mu_) = 1;
   Status failed_ GUARDED_BY(mu_);   // after a failed append or sync: the journal is unusable
   std::atomic<bool> usable_{true};  // failed_.ok(), read without the lock
