@@ -562,6 +562,35 @@ TEST(LocalStore, SurvivesReopenWithStableEtags) {
   EXPECT_TRUE(store->Put("wal/00000000000000000001.wal", "again", PutOptions::IfMatch(etag)).ok());
 }
 
+// A put's etag is the one Head, Get and List report, on every put path: journaled (if-absent,
+// write-once), synced if-absent, overwrite and if-match. (Puts compute the mtime part of it
+// without reading it back where the file system keeps it exactly.)
+TEST(LocalStore, PutReturnsTheEtagThatReadsReport) {
+  TempDir dir("put-etags");
+  std::shared_ptr<ObjectStore> store = MustOpen("file://" + dir.path());
+  auto check = [&](const std::string& key, const Result<std::string>& put) {
+    ASSERT_TRUE(put.ok()) << put.status().ToString();
+    Result<ObjectInfo> head = store->Head(key);
+    ASSERT_TRUE(head.ok()) << head.status().ToString();
+    EXPECT_EQ(head->etag, *put) << key;
+    Result<GetResult> got = store->Get(key);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->etag, *put) << key;
+    Result<ListResult> listed = store->List(key, "", 10);
+    ASSERT_TRUE(listed.ok());
+    ASSERT_EQ(listed->objects.size(), 1u);
+    EXPECT_EQ(listed->objects[0].etag, *put) << key;
+  };
+  check("wal/1.wal", store->Put("wal/1.wal", "journaled", PutOptions::IfAbsentWriteOnce()));
+  check("absent", store->Put("absent", "synced", PutOptions::IfAbsent()));
+  Result<std::string> first = store->Put("over", "one");
+  check("over", first);
+  Result<std::string> second = store->Put("over", "two");
+  check("over", second);
+  EXPECT_NE(*first, *second);
+  check("over", store->Put("over", "three", PutOptions::IfMatch(*second)));
+}
+
 TEST(LocalStore, DeleteRemovesEmptyParents) {
   TempDir dir("rmdir");
   std::shared_ptr<ObjectStore> store = MustOpen("file://" + dir.path());

@@ -159,6 +159,8 @@ class LocalStore final : public ObjectStore {
   std::string Describe() const override { return "file://" + display_root_; }
 
   void RemoveStaleTempFiles();
+  // Finds out whether the file system keeps a futimens mtime to the nanosecond (see WriteTemp).
+  void ProbeMtimePrecision();
   // Replays the put journals of processes that ended (local_journal.h), at open.
   Status ReplayJournals();
 
@@ -259,6 +261,9 @@ class LocalStore final : public ObjectStore {
   const UniqueFd tmp_fd_;
   const UniqueFd lock_dir_fd_;
   const bool fsync_;
+  // The file system stores a futimens mtime exactly: WriteTemp reads back only the inode and
+  // size. Set once at open.
+  bool exact_mtime_ = false;
   const uint64_t nonce_;
   std::atomic<uint64_t> temp_counter_{0};
   const size_t pool_capacity_;  // 0: no pool
@@ -437,9 +442,41 @@ Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name, 
   if (fsync_ && sync) {
     if (int err = FsyncFd(fd.get()); err != 0) return PosixError("fsync", where, err);
   }
-  if (::fstat(fd.get(), st) != 0) return PosixError("fstat", where, errno);
+  if (exact_mtime_) {
+    // Not fstat: reading a file's timestamps marks them queried (Linux 6.13+ multigrain
+    // timestamps), and the link and unlink that follow then take a fine-grained time, which
+    // raises the clock that every file's next write reads its mtime from. The put journal's
+    // segment then gets a new mtime on every append, and on ext4 without a journal each of its
+    // fdatasyncs also writes the inode table block (docs/object-stores.md).
+    struct statx stx;
+    if (::statx(fd.get(), "", AT_EMPTY_PATH, STATX_INO | STATX_SIZE, &stx) != 0) {
+      return PosixError("statx", where, errno);
+    }
+    *st = {};
+    st->st_ino = static_cast<ino_t>(stx.stx_ino);
+    st->st_size = static_cast<off_t>(stx.stx_size);
+    st->st_mtim = times[1];
+  } else if (::fstat(fd.get(), st) != 0) {
+    return PosixError("fstat", where, errno);
+  }
   if (int err = fd.Close(); err != 0) return PosixError("close", where, err);
   return Status::OK();
+}
+
+void LocalStore::ProbeMtimePrecision() {
+  const std::string name = NewTempName();
+  UniqueFd fd(::openat(tmp_fd_.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.valid()) return;  // stays false: puts read the mtime back
+  struct timespec times[2];
+  times[0].tv_sec = 0;
+  times[0].tv_nsec = UTIME_OMIT;
+  times[1].tv_sec = ::time(nullptr);
+  times[1].tv_nsec = 987'654'321;
+  struct stat st;
+  exact_mtime_ = ::futimens(fd.get(), times) == 0 && ::fstat(fd.get(), &st) == 0 &&
+                 st.st_mtim.tv_sec == times[1].tv_sec && st.st_mtim.tv_nsec == times[1].tv_nsec;
+  fd.Close();
+  ::unlinkat(tmp_fd_.get(), name.c_str(), 0);
 }
 
 Status LocalStore::SyncDir(std::string_view rel_dir, bool missing_ok) {
@@ -969,6 +1006,7 @@ Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
   // Before anything reads: a dead process's journaled puts may have lost their files.
   RETURN_IF_ERROR(store->ReplayJournals());
   store->RemoveStaleTempFiles();
+  store->ProbeMtimePrecision();
   return std::shared_ptr<ObjectStore>(std::move(store));
 }
 
