@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <thread>
 
 #include "cache/block_cache.h"
@@ -280,6 +281,64 @@ TEST(BlockCache, EraseFreesCapacity) {
   EXPECT_EQ(held, b);  // the user's reference stays valid
   EXPECT_TRUE(cache->InsertIfRoom(id, 5, b, 100));
   EXPECT_EQ(cache->GetStats().evictions, 0u);
+}
+
+// The shard's open-addressing index against a model: random inserts, erases and lookups over
+// a small key universe (so probe runs collide, wrap around and shift back on erase), first with
+// room for everything, then under eviction, where the cache must still agree with itself.
+TEST(BlockCache, IndexMatchesAModelUnderInsertEraseAndEviction) {
+  Random rnd(TestSeed("BlockCache.IndexMatchesAModelUnderInsertEraseAndEviction"));
+  auto b = EmptyBlock();
+  {
+    auto cache = BlockCache::Create(1 << 20, /*num_shard_bits=*/0);
+    const uint64_t id = cache->NewId();
+    std::set<uint64_t> model;
+    for (int i = 0; i < 20000; i++) {
+      const uint64_t off = rnd.Uniform(300);
+      switch (rnd.Uniform(4)) {
+        case 0:
+          cache->Insert(id, off, b, 10);
+          model.insert(off);
+          break;
+        case 1:
+          EXPECT_EQ(cache->InsertIfRoom(id, off, b, 10), model.insert(off).second) << off;
+          break;
+        case 2:
+          cache->Erase(id, off);
+          model.erase(off);
+          break;
+        default:
+          ASSERT_EQ(cache->Lookup(id, off) != nullptr, model.count(off) == 1) << "op " << i;
+      }
+    }
+    for (uint64_t off = 0; off < 300; off++) {
+      ASSERT_EQ(cache->Contains(id, off), model.count(off) == 1) << off;
+    }
+    EXPECT_EQ(cache->GetStats().entries, model.size());
+    EXPECT_EQ(cache->GetStats().bytes, model.size() * 10);
+    EXPECT_EQ(cache->GetStats().evictions, 0u);
+  }
+  {
+    auto cache = BlockCache::Create(50 * 10, /*num_shard_bits=*/0);
+    const uint64_t id = cache->NewId();
+    for (int i = 0; i < 20000; i++) {
+      const uint64_t off = rnd.Uniform(300);
+      if (rnd.Uniform(3) == 0) {
+        cache->Erase(id, off);
+        ASSERT_FALSE(cache->Contains(id, off));
+      } else if (cache->Lookup(id, off) == nullptr) {
+        cache->Insert(id, off, b, 10);
+        ASSERT_TRUE(cache->Contains(id, off)) << "a new entry is never its own victim";
+      }
+    }
+    size_t present = 0;
+    for (uint64_t off = 0; off < 300; off++) present += cache->Contains(id, off) ? 1 : 0;
+    auto s = cache->GetStats();
+    EXPECT_EQ(s.entries, present);
+    EXPECT_EQ(s.bytes, present * 10);
+    EXPECT_LE(s.bytes, 500u);
+    EXPECT_GT(s.evictions, 0u);
+  }
 }
 
 TEST(BlockCache, ConcurrentUse) {
