@@ -31,6 +31,7 @@ struct JournalSegment {
   uint64_t bytes = 0;     // appended so far
   uint64_t first_us = 0;  // when its first record was appended (steady clock)
   int inflight = 0;       // puts appended here whose file is not created yet
+  bool extended = false;  // a spare that PrepareSpare has extended to its target
   std::unordered_set<std::string> keys;
 };
 
@@ -282,6 +283,7 @@ Status PutJournal::Checkpoint() {
       seg->bytes = 0;
       seg->first_us = 0;
       seg->keys.clear();
+      seg->extended = false;
       spare = std::move(seg);
       continue;
     }
@@ -302,7 +304,7 @@ Status PutJournal::Checkpoint() {
                  options_.segment_bytes + kPreallocSlack);
     if (spares_.size() < kMaxSpares) {
       spares_.push_back(std::move(spare));
-    } else {  // a concurrent Checkpoint() filled the places; it holds no valid record
+    } else {  // PrepareSpare put back the one it extended meanwhile; this holds no record
       ::unlinkat(dir_fd_, spare->name.c_str(), 0);
     }
   }
@@ -310,21 +312,31 @@ Status PutJournal::Checkpoint() {
 }
 
 void PutJournal::PrepareSpare() {
+  // Usually one spare, the newest; two when a Checkpoint() called by a put recycled one too.
+  while (PrepareOneSpare()) {
+  }
+}
+
+bool PutJournal::PrepareOneSpare() {
   std::unique_ptr<JournalSegment> seg;
   uint64_t target;
   {
     MutexLock lock(&mu_);
-    if (spares_.empty() || stop_) return;
+    if (stop_) return false;
+    auto it = std::find_if(spares_.begin(), spares_.end(),
+                           [](const auto& spare) { return !spare->extended; });
+    if (it == spares_.end()) return false;
     target = spare_target_bytes_;
-    // The newest: the only one not extended yet. An append meanwhile takes an older one, or
-    // creates a segment.
-    seg = std::move(spares_.back());
-    spares_.pop_back();
+    // An append meanwhile takes another spare, or creates a segment.
+    seg = std::move(*it);
+    spares_.erase(it);
   }
-  struct stat st;
-  int err = ::fstat(seg->fd.get(), &st) != 0 ? errno : 0;
-  const char* what = "fstat";
-  uint64_t size = err == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  // statx without timestamps, like the store's puts (local_store.cc, WriteTemp): reading them
+  // would make the writes below take fine-grained times and move every file's mtime clock on.
+  struct statx stx;
+  int err = ::statx(seg->fd.get(), "", AT_EMPTY_PATH, STATX_SIZE, &stx) != 0 ? errno : 0;
+  const char* what = "statx";
+  uint64_t size = err == 0 ? stx.stx_size : 0;
   if (err == 0 && size < target) {
     // Real zeros: fallocate would leave unwritten extents, whose conversion on the first write
     // is again a metadata update for the append's fdatasync.
@@ -343,14 +355,16 @@ void PutJournal::PrepareSpare() {
     LOG_WARN("{}: preparing spare journal segment {}: {}: {}", shown_, seg->name, what,
              std::strerror(err));
     ::unlinkat(dir_fd_, seg->name.c_str(), 0);
-    return;
+    return true;  // the others may still be extended
   }
+  seg->extended = true;
   MutexLock lock(&mu_);
   if (spares_.size() < kMaxSpares && !stop_) {
-    spares_.push_back(std::move(seg));
+    spares_.push_front(std::move(seg));  // extended spares are taken first
   } else {
     ::unlinkat(dir_fd_, seg->name.c_str(), 0);
   }
+  return true;
 }
 
 void PutJournal::Run() {

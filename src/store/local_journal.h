@@ -115,8 +115,10 @@ class PutJournal {
   void Run();  // the checkpoint thread
   Status CreateSegmentLocked() REQUIRES(mu_);
   std::string NextNameLocked() REQUIRES(mu_);
-  // Extends the newest spare with zeros (and syncs it) up to spare_target_bytes_.
+  // Extends every spare not yet extended with zeros (and syncs it) up to spare_target_bytes_.
   void PrepareSpare();
+  // Extends one; false when none was left to extend.
+  bool PrepareOneSpare();
 
   const int dir_fd_;  // the caller's, like fs_fd_
   const int fs_fd_;
@@ -132,8 +134,8 @@ class PutJournal {
   std::unique_ptr<JournalSegment> active_ GUARDED_BY(mu_);
   std::deque<std::unique_ptr<JournalSegment>> sealed_ GUARDED_BY(mu_);  // awaiting their checkpoint
   // Retired segments' files under new names, durable in the directory, holding no valid
-  // record: the next segments, oldest (extended already) first. At most kMaxSpares. The newest
-  // is taken out of here while PrepareSpare extends it.
+  // record: the next segments, extended ones first. At most kMaxSpares. A spare is taken out
+  // of here while PrepareSpare extends it.
   static constexpr size_t kMaxSpares = 2;
   std::deque<std::unique_ptr<JournalSegment>> spares_ GUARDED_BY(mu_);
   uint64_t spare_target_bytes_ GUARDED_BY(mu_) = 0;
