@@ -134,9 +134,6 @@ std::string Env(const char* name) {
 //   cas:       CLOUDKV_CHILD_N increments of "counter" by if-match; writes successes to RESULT.
 //   if_absent: for round r < N, tries to create "race/r" holding its ID; writes the rounds won.
 //   crash:     overwrites/creates/deletes checksummed objects until killed; touches READY first.
-//   journal:   puts j/0..j/29 if-absent; after j/14 and after j/24 deletes j/12 and overwrites
-//              j/22 (N=0) or the other way round (N=1), each forcing a checkpoint; then
-//              touches READY and waits to be killed.
 // Every mode waits for the file GO before starting, so children race.
 TEST(LocalStoreChild, DISABLED_Run) {
   const std::string mode = Env("CLOUDKV_CHILD_MODE");
@@ -164,32 +161,13 @@ TEST(LocalStoreChild, DISABLED_Run) {
   } else if (mode == "if_absent") {
     for (int round = 0; round < n; round++) {
       Result<std::string> r =
-          store->Put("race/" + std::to_string(round), id, PutOptions::IfAbsentWriteOnce());
+          store->Put("race/" + std::to_string(round), id, PutOptions::IfAbsent());
       if (r.ok()) {
         result += std::to_string(round) + "\n";
       } else {
         ASSERT_TRUE(r.status().IsPreconditionFailed()) << r.status().ToString();
       }
     }
-  } else if (mode == "journal") {
-    for (int i = 0; i < 30; i++) {
-      std::string key = "j/" + std::to_string(i);
-      Result<std::string> r = store->Put(key, "bytes of " + key, PutOptions::IfAbsentWriteOnce());
-      ASSERT_TRUE(r.ok()) << r.status().ToString();
-      // The later of the two checkpoints also covers the earlier one's records, so each
-      // order tests the protection of the one that comes last.
-      const std::string deleted = n == 0 ? "j/12" : "j/22";
-      const std::string overwritten = n == 0 ? "j/22" : "j/12";
-      if (i == 14 || i == 24) {
-        if ((i == 14) == (deleted == "j/12")) {
-          ASSERT_TRUE(store->Delete(deleted).ok());
-        } else {
-          ASSERT_TRUE(store->Put(overwritten, "overwritten").ok());
-        }
-      }
-    }
-    WriteFile(Env("CLOUDKV_CHILD_READY"), "ready");
-    std::this_thread::sleep_for(std::chrono::minutes(10));
   } else if (mode == "crash") {
     Random rnd(std::strtoull(Env("CLOUDKV_CHILD_SEED").c_str(), nullptr, 10));
     for (uint64_t version = 1;; version++) {
@@ -250,7 +228,7 @@ TEST(LocalStoreMultiProcess, IfMatchCasRaceAcrossProcesses) {
   EXPECT_EQ(store->Get("counter")->data, std::to_string(total)) << "a compare-and-swap was lost";
 }
 
-// Without fsync, and with it (then the puts go through the put journal).
+// Without fsync, and with it.
 TEST(LocalStoreMultiProcess, IfAbsentRaceAcrossProcesses) {
   for (const char* options : {"?fsync=false", ""}) {
     SCOPED_TRACE(options);
@@ -283,8 +261,7 @@ TEST(LocalStoreMultiProcess, IfAbsentRaceAcrossProcesses) {
   }
 }
 
-// Without fsync, and with it (then if-absent puts go through the put journal, and a killed
-// writer's segments are replayed by the next open).
+// Without fsync, and with it.
 TEST(LocalStoreMultiProcess, KilledWriterLeavesWholeObjects) {
   for (const char* options : {"?fsync=false", ""}) {
     SCOPED_TRACE(options);
@@ -321,58 +298,6 @@ TEST(LocalStoreMultiProcess, KilledWriterLeavesWholeObjects) {
   }
 }
 
-// A machine crash loses what is only in the page cache. The test stands for it by killing a
-// writer whose journaled puts are not checkpointed yet and then removing, truncating and
-// scribbling over some of its files: opening the store must bring every one back from the
-// journal, and must not bring back what the writer deleted or overwrote.
-TEST(LocalStoreMultiProcess, JournalReplayRestoresLostFilesOfADeadWriter) {
-  for (int order = 0; order < 2; order++) {
-    SCOPED_TRACE("order " + std::to_string(order));
-    TempDir dir("mp-journal");
-    const std::string root = dir.path() + "/db";
-    const std::string ready = dir.path() + "/ready";
-    Child child =
-        SpawnChild({{"CLOUDKV_CHILD_MODE", "journal"},
-                    {"CLOUDKV_CHILD_URL", "file://" + root + "?journal_checkpoint_ms=600000"},
-                    {"CLOUDKV_CHILD_N", std::to_string(order)},
-                    {"CLOUDKV_CHILD_GO", dir.path() + "/go"},
-                    {"CLOUDKV_CHILD_READY", ready},
-                    {"CLOUDKV_CHILD_RESULT", dir.path() + "/unused"}});
-    WriteFile(dir.path() + "/go", "");
-    ASSERT_TRUE(WaitForFileOrExit(ready, child)) << "the writer child failed (see its output)";
-    // While it lives, its journal segment is locked: another store does not replay it.
-    ASSERT_NE(MustOpen("file://" + root), nullptr);
-    EXPECT_FALSE(fs::is_empty(root + "/.cloudkv/journal"));
-    ASSERT_EQ(::kill(child.pid, SIGKILL), 0);
-    ASSERT_EQ(WaitChild(child), 128 + SIGKILL);
-
-    fs::remove(root + "/j/25");
-    fs::resize_file(root + "/j/26", 3);
-    WriteFile(root + "/j/27", "scribbled over");
-    fs::remove_all(root + "/j/28");
-    std::shared_ptr<ObjectStore> store = MustOpen("file://" + root);
-    ASSERT_NE(store, nullptr);
-    const std::string deleted = order == 0 ? "j/12" : "j/22";
-    const std::string overwritten = order == 0 ? "j/22" : "j/12";
-    for (int i = 0; i < 30; i++) {
-      std::string key = "j/" + std::to_string(i);
-      Result<GetResult> got = store->Get(key);
-      if (key == deleted) {
-        EXPECT_TRUE(got.status().IsNotFound()) << "the deleted " << key << " came back";
-      } else {
-        EXPECT_EQ(got.ok() ? got->data : got.status().ToString(),
-                  key == overwritten ? "overwritten" : "bytes of " + key);
-      }
-    }
-    // Replayed segments are deleted; a store closed cleanly leaves none.
-    EXPECT_TRUE(fs::is_empty(root + "/.cloudkv/journal"));
-    ASSERT_TRUE(store->Put("j/30", "x", PutOptions::IfAbsentWriteOnce()).ok());
-    EXPECT_FALSE(fs::is_empty(root + "/.cloudkv/journal"));
-    store.reset();
-    EXPECT_TRUE(fs::is_empty(root + "/.cloudkv/journal"));
-  }
-}
-
 // --- Single-process behaviour. ---
 
 TEST(LocalStore, CreatesRootAndRejectsAFile) {
@@ -403,14 +328,16 @@ TEST(LocalStore, OptionsAreCheckedAndConsumed) {
   EXPECT_NE(bad.status().message().find("temp_pool"), std::string::npos);
   bad = OpenObjectStore("file://" + dir.path() + "?temp_pool=-1");
   ASSERT_TRUE(bad.status().IsInvalidArgument());
-  EXPECT_NE(MustOpen("file://" + dir.path() + "?journal=false&journal_checkpoint_ms=5"), nullptr);
-  EXPECT_NE(MustOpen("file://" + dir.path() + "?journal_recycle=false"), nullptr);
-  for (const char* option : {"journal=maybe", "journal_recycle=often", "journal_checkpoint_ms=0",
-                             "journal_checkpoint_ms=600001", "journal_checkpoint_ms=soon"}) {
-    bad = OpenObjectStore("file://" + dir.path() + "?" + option);
-    ASSERT_TRUE(bad.status().IsInvalidArgument()) << option << ": " << bad.status().ToString();
-    EXPECT_NE(bad.status().message().find(std::string(option).substr(0, 7)), std::string::npos)
-        << bad.status().ToString();
+  // The put journal's options are gone: refused by name, whatever their value.
+  for (const char* option : {"journal", "journal_checkpoint_ms", "journal_recycle"}) {
+    for (const char* value : {"false", "5"}) {
+      bad = OpenObjectStore("file://" + dir.path() + "?" + option + "=" + value);
+      ASSERT_TRUE(bad.status().IsInvalidArgument()) << option << ": " << bad.status().ToString();
+      EXPECT_NE(bad.status().message().find(std::string("'") + option + "'"), std::string::npos)
+          << bad.status().ToString();
+      EXPECT_NE(bad.status().message().find("removed"), std::string::npos)
+          << bad.status().ToString();
+    }
   }
   bad = OpenObjectStore("file://" + dir.path() + "?fsnyc=false");
   ASSERT_TRUE(bad.status().IsInvalidArgument());
@@ -562,9 +489,9 @@ TEST(LocalStore, SurvivesReopenWithStableEtags) {
   EXPECT_TRUE(store->Put("wal/00000000000000000001.wal", "again", PutOptions::IfMatch(etag)).ok());
 }
 
-// A put's etag is the one Head, Get and List report, on every put path: journaled (if-absent,
-// write-once), synced if-absent, overwrite and if-match. (Puts compute the mtime part of it
-// without reading it back where the file system keeps it exactly.)
+// A put's etag is the one Head, Get and List report, on every put path: if-absent (link),
+// overwrite and if-match (rename). (Puts compute the mtime part of it without reading it back
+// where the file system keeps it exactly.)
 TEST(LocalStore, PutReturnsTheEtagThatReadsReport) {
   TempDir dir("put-etags");
   std::shared_ptr<ObjectStore> store = MustOpen("file://" + dir.path());
@@ -581,8 +508,8 @@ TEST(LocalStore, PutReturnsTheEtagThatReadsReport) {
     ASSERT_EQ(listed->objects.size(), 1u);
     EXPECT_EQ(listed->objects[0].etag, *put) << key;
   };
-  check("wal/1.wal", store->Put("wal/1.wal", "journaled", PutOptions::IfAbsentWriteOnce()));
-  check("absent", store->Put("absent", "synced", PutOptions::IfAbsent()));
+  check("wal/1.wal", store->Put("wal/1.wal", "in a new directory", PutOptions::IfAbsent()));
+  check("absent", store->Put("absent", "at the root", PutOptions::IfAbsent()));
   Result<std::string> first = store->Put("over", "one");
   check("over", first);
   Result<std::string> second = store->Put("over", "two");

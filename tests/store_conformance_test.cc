@@ -73,8 +73,7 @@ StoreFactory UrlChainFactory() {
 
 INSTANTIATE_STORE_CONFORMANCE(Backends, MemoryFactory(), FileFactory("file", ""),
                               FileFactory("file_nofsync", "?fsync=false"),
-                              FileFactory("file_no_temp_pool", "?temp_pool=0"),
-                              FileFactory("file_no_journal", "?journal=false"));
+                              FileFactory("file_no_temp_pool", "?temp_pool=0"));
 INSTANTIATE_STORE_CONFORMANCE(Wrappers, FaultsOffFactory(), LatencyFactory(), CountingFactory(),
                               UrlChainFactory());
 

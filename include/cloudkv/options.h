@@ -64,9 +64,7 @@ struct Options {
   // WAL uploads in flight at once (acknowledged strictly in id order). Unset: 4 on s3:// (a
   // PUT takes tens of milliseconds; overlapping them hides the latency), 1 on file:// and
   // memory://, where uploads that overlap only split the waiting writers into smaller groups
-  // whose fsyncs contend for the same journal commits (docs/benchmarks.md: with 64 durable
-  // writers on file://, 4 in flight carried 5.7 writes per upload at 795 us each, 1 carries
-  // 31-50 writes at 390-540 us).
+  // whose fsyncs queue on the same disk.
   std::optional<int> max_inflight_wal_uploads;
   // Bytes written but not yet durable; writers wait beyond it.
   size_t max_unflushed_wal_bytes = 256ull << 20;

@@ -11,9 +11,11 @@ WalPlacement PlaceWalObject(ObjectStore* store, uint64_t id, uint64_t epoch, uin
   if (put.ok()) return WalPlacement::kStored;
   if (!put.status().IsPreconditionFailed()) {
     *error = put.status();
-    if (put.status().IsInvalidArgument() || put.status().IsNotSupported()) {
-      return WalPlacement::kFailed;
-    }
+    // Only an error that says the same request may succeed is retried. A non-retryable one
+    // (a failed fsync, no space, access denied) may have left the object visible but not
+    // durable: a retry would find it, take it for our own stored upload and acknowledge writes
+    // that a crash can still take back.
+    if (!put.status().retryable()) return WalPlacement::kFailed;
     return WalPlacement::kRetry;
   }
   // The id is taken: by our own earlier attempt whose response was lost, by a newer writer's

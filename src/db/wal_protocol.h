@@ -18,7 +18,8 @@ enum class WalPlacement {
   kRetry,            // the request failed; retry the same bytes
   kOccupiedByOlder,  // an older epoch's late upload holds the id: move the segment to a new id
   kFenced,           // a newer epoch holds the id: this writer is fenced
-  kFailed,           // a permanent error (bad request, unreadable object at the id)
+  kFailed,           // a permanent error (not retryable: bad request, failed fsync, unreadable
+                     // object at the id)
 };
 
 // One attempt. `error` receives the reason for kRetry/kFenced/kFailed, and the older epoch's

@@ -199,8 +199,7 @@ void WalWriter::Upload(std::shared_ptr<Segment> seg) {
       }
     }
     if (options_.max_attempts > 0 && attempts >= options_.max_attempts) {
-      error = error.WithContext("WAL upload gave up after " + std::to_string(attempts) +
-                                " attempts; the writer is read-only");
+      error = error.WithContext("gave up after " + std::to_string(attempts) + " attempts");
       placement = Placement::kFailed;
       break;
     }
@@ -226,8 +225,12 @@ void WalWriter::Upload(std::shared_ptr<Segment> seg) {
       MarkSettledLocked(seg->id);
       ReleaseLocked(&callbacks);
     } else if (health_.ok()) {
-      failure = error;
-      FailAllLocked(error, &callbacks);
+      failure = placement == Placement::kFenced
+                    ? error
+                    : error.WithContext("WAL upload of id " + std::to_string(seg->id) +
+                                        " failed; the writer acknowledges no more writes and is "
+                                        "read-only until the database is opened again");
+      FailAllLocked(failure, &callbacks);
     }
     // Notified under the lock: once uploading_ reaches 0, Close may return and the writer be
     // destroyed, so this thread must not touch it after unlocking.

@@ -2,9 +2,9 @@
 //
 // On-disk layout under the root directory:
 //   <segment>/<segment>/.../<segment>   one regular file per object; '/' in a key is a directory
-//   .cloudkv/tmp/<pid>.<n>.<nonce>       a put's bytes before they are committed (never listed)
+//   .cloudkv/tmp/<pid>.<n>.<nonce>       a put's bytes before they are committed (never listed),
+//                                        and the second name of an object not yet durable
 //   .cloudkv/locks/<stripe>              lock files for flock(2), one per stripe (kLockStripes)
-//   .cloudkv/journal/<pid>.<nonce>.<n>   put journal segments (local_journal.h)
 // A key segment that starts with '.' is stored with one more '.' in front, so no key can name
 // .cloudkv (or any other name with a single leading dot, which listing skips as foreign).
 //
@@ -12,21 +12,25 @@
 // mutex plus flock(2) on the stripe's lock file, so it excludes other threads and processes):
 //   put:    take an empty temp file from the pool (or create one), write the bytes, set its
 //           mtime to (now, random nanoseconds), fsync it; take the lock; for if-match, stat the
-//           target and compare etags; commit with rename(2) (overwrite, if-match) or link(2)
-//           (if-absent: EEXIST = PreconditionFailed); release the lock; unlink the temp name
-//           (link only); fsync the target's directory and the parent of every directory the put
-//           had to create.
-//           A write-once if-absent put of at most 1 MiB is made durable by a record in the put
-//           journal instead: write the temp file unsynced; under the lock refuse an existing
-//           name, append the record and fdatasync it, link; a checkpoint (syncfs) syncs the
-//           file later. A delete or replacement of a key with a pending record checkpoints
-//           first, under the lock; opening the store replays dead processes' journals.
-//   pool:   a background thread creates empty temp files ahead of the puts (at most temp_pool
-//           of them; without the journal it also fsyncs them), so that creating a file, and on
-//           ext4 without a journal syncing the temp directory's new entry, is off a put's path
-//           (docs/object-stores.md).
+//           target and compare etags; commit with link(2) (if-absent: EEXIST =
+//           PreconditionFailed) or, for overwrite and if-match, link a second temp name to the
+//           file and rename(2) the first over the key; fsync the key's directory and the parent
+//           of every directory the put created; release the lock; unlink the temp name left.
+//   not yet durable: from the commit until its directory fsync returns, the object's inode has
+//           a second name in .cloudkv/tmp, so its link count is 2. A get, head or list that
+//           sees a link count above 1 fsyncs the object's directories itself before it answers,
+//           so an object that any process has observed never disappears in a crash (a new
+//           writer could otherwise replay a WAL object, fence the id after it, and lose both).
+//   fsync errors: a failed fsync of a file or a directory fails the call with a non-retryable
+//           IOError and poisons the store: every later put and delete fails until the store is
+//           opened again. Linux reports a writeback error once; a later fsync that succeeds
+//           says nothing of the pages it dropped, so nothing after it could be acknowledged
+//           honestly (PostgreSQL's answer to "fsyncgate" is the same).
+//   pool:   a background thread creates and fsyncs empty temp files ahead of the puts (at most
+//           temp_pool of them), so that creating a file, and on ext4 without a journal syncing
+//           the temp directory's new entry, is off a put's path (docs/object-stores.md).
 //   delete: under the lock unlink(2); fsync the directory; rmdir(2) empty parents best-effort.
-//   get/head/list: no locks; a file is never modified after its rename, so an open descriptor
+//   get/head/list: no locks; a file is never modified after its commit, so an open descriptor
 //           reads exactly one version.
 // ETag: "<inode>-<mtime ns>-<size>" in hex. Each put creates a new inode, and its mtime carries
 // 30 random bits in the nanoseconds, so a recycled inode number does not repeat an etag.
@@ -50,7 +54,6 @@
 #include <optional>
 #include <thread>
 
-#include "store/local_journal.h"
 #include "store/posix_file.h"
 #include "store/stores.h"
 #include "util/hash.h"
@@ -72,10 +75,6 @@ constexpr uint64_t kStaleTempSeconds = 3600;
 // A pooled temp file older than this is not used but removed, well before another process's
 // open could take it for a crashed put's leftover (kStaleTempSeconds).
 constexpr uint64_t kPooledTempMaxSeconds = 600;
-// If-absent puts up to this size go through the put journal (local_journal.h); larger ones are
-// synced as files, where the second flush matters less.
-constexpr size_t kJournalMaxObjectBytes = size_t{1} << 20;
-
 std::string EtagOf(const struct stat& st) {
   uint64_t mtime_ns = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000ull +
                       static_cast<uint64_t>(st.st_mtim.tv_nsec);
@@ -133,9 +132,8 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 
 class LocalStore final : public ObjectStore {
  public:
-  // `journal_dir` is .cloudkv/journal, or not valid for a store without a put journal.
   LocalStore(std::string display_root, UniqueFd root, UniqueFd tmp, UniqueFd locks, bool fsync,
-             size_t temp_pool, UniqueFd journal_dir, PutJournal::Options journal_options)
+             size_t temp_pool, std::shared_ptr<LocalStoreHooks> hooks)
       : display_root_(std::move(display_root)),
         root_fd_(std::move(root)),
         tmp_fd_(std::move(tmp)),
@@ -143,8 +141,7 @@ class LocalStore final : public ObjectStore {
         fsync_(fsync),
         nonce_(RandomSeed()),
         pool_capacity_(fsync ? temp_pool : 0),
-        journal_options_(journal_options),
-        journal_dir_fd_(fsync ? std::move(journal_dir) : UniqueFd()),
+        hooks_(std::move(hooks)),
         rng_(RandomSeed()) {}
   ~LocalStore() override;
 
@@ -161,10 +158,10 @@ class LocalStore final : public ObjectStore {
   void RemoveStaleTempFiles();
   // Finds out whether the file system keeps a futimens mtime to the nanosecond (see WriteTemp).
   void ProbeMtimePrecision();
-  // Replays the put journals of processes that ended (local_journal.h), at open.
-  Status ReplayJournals();
 
  private:
+  using Op = LocalStoreHooks::Op;
+
   struct Stripe {
     std::mutex mu;
     UniqueFd fd;  // the stripe's lock file, opened on first use; guarded by mu
@@ -195,6 +192,18 @@ class LocalStore final : public ObjectStore {
     bool is_dir;
   };
 
+  // What a commit did, for the put to finish or undo.
+  struct CommitState {
+    // The temp file's name was given to the key (link); else it is still the temp's only name
+    // or was renamed onto the key.
+    bool linked = false;
+    bool renamed = false;
+    // For a rename: a second name of the file in .cloudkv/tmp, which marks the object as not
+    // yet durable (see the protocol above).
+    std::string marker;
+    std::vector<std::string> dirs_to_sync;  // directories whose entries changed
+  };
+
   Status LockKey(std::string_view key, KeyLock* lock);
   Status Missing(std::string_view key) const {
     return Status::NotFound("'" + std::string(key) + "' not found in " + Describe());
@@ -204,6 +213,15 @@ class LocalStore final : public ObjectStore {
                                 ": a key and a key below it ('k' and 'k/...') cannot coexist in "
                                 "file://");
   }
+  // The test seam: the errno to fail `op` with, or 0 to make the call.
+  int Hook(Op op, std::string_view path) const {
+    return hooks_ == nullptr ? 0 : hooks_->Before(op, path);
+  }
+  // A failed fsync: poisons the store and returns the non-retryable error for the call.
+  Status FsyncFailed(std::string_view what, std::string_view path, int err);
+  // OK, or why the store refuses to change anything (an earlier fsync failed).
+  Status CheckWritable() const;
+
   // An empty temp file in .cloudkv/tmp, made ahead of a put by the pool thread.
   struct PooledTemp {
     std::string name;
@@ -221,39 +239,29 @@ class LocalStore final : public ObjectStore {
   Status CreatePooledTemps(size_t count, std::vector<PooledTemp>* out);
   void FillPool();  // the pool thread's loop
   // Writes `data` into the temp file `tmp_name` in .cloudkv/tmp: the empty file open as `fd`
-  // (from the pool), or a new one when `fd` is not valid. Syncs it when `sync` (and the store
-  // syncs at all). Closes it.
+  // (from the pool), or a new one when `fd` is not valid. Syncs it (when the store syncs at
+  // all) and closes it.
   Status WriteTemp(std::string_view key, const std::string& tmp_name, UniqueFd fd,
-                   std::string_view data, bool sync, struct stat* st);
-  // Gives the temp file `tmp_name` the key's path, under the key's lock (CommitLocked: the
-  // caller holds it).
-  Result<bool> Commit(std::string_view key, const std::string& path, const std::string& tmp_name,
-                      const PutOptions& options, std::vector<std::string>* dirs_to_sync);
-  Result<bool> CommitLocked(std::string_view key, const std::string& path,
-                            const std::string& tmp_name, const PutOptions& options,
-                            std::vector<std::string>* dirs_to_sync);
-  // A put made durable by syncing its temp file and the directories (the default path).
-  Result<std::string> PutSynced(std::string_view key, const std::string& path,
-                                std::string_view data, const PutOptions& options);
-  // An if-absent put made durable by a journal record; its file is synced by a checkpoint.
-  Result<std::string> PutJournaled(PutJournal* journal, std::string_view key,
-                                   const std::string& path, std::string_view data);
-  // The put journal, created by the first put that uses it; nullptr without one.
-  PutJournal* Journal();
-  // The put journal if a put has created it, else nullptr.
-  PutJournal* ExistingJournal();
-  // Checkpoints the journal if `key` has a record not yet checkpointed, so that a delete or an
-  // overwrite cannot be undone by a replay. Called under the key's lock, so that no journaled
-  // put of the key can slip in between the check and the change.
-  Status CheckpointIfPendingLocked(std::string_view key);
+                   std::string_view data, struct stat* st);
+  // Gives the temp file `tmp_name` the key's path. REQUIRES: the key's lock is held.
+  Status CommitLocked(std::string_view key, const std::string& path, const std::string& tmp_name,
+                      const PutOptions& options, CommitState* state);
   Status CreateParents(const std::string& path, std::vector<std::string>* dirs_to_sync);
   // fsyncs a directory (relative to the root; "" is the root). A missing directory is OK when
   // `missing_ok`.
   Status SyncDir(std::string_view rel_dir, bool missing_ok = false);
+  // fsyncs each directory once, sorted.
+  Status SyncDirs(std::vector<std::string> dirs, bool missing_ok = false);
+  // For an object seen with more than one link (its put may not have synced its directory
+  // yet): fsyncs the directory of `path` and every ancestor up to the root, so that what the
+  // caller observed stays after a crash.
+  Status MakeObservedDurable(std::string_view path);
   void RemoveEmptyParents(std::string_view path);
+  // Lists `rel_dir` into *out. Directories holding an object seen with more than one link are
+  // added to *unsynced.
   Status ListDir(const std::string& rel_dir, const std::string& key_prefix, size_t depth,
                  std::string_view prefix, std::string_view start_after, size_t want,
-                 std::vector<ObjectInfo>* out);
+                 std::vector<ObjectInfo>* out, std::vector<std::string>* unsynced);
 
   // Constant after construction.
   const std::string display_root_;
@@ -266,7 +274,13 @@ class LocalStore final : public ObjectStore {
   bool exact_mtime_ = false;
   const uint64_t nonce_;
   std::atomic<uint64_t> temp_counter_{0};
-  const size_t pool_capacity_;  // 0: no pool
+  const size_t pool_capacity_;                    // 0: no pool
+  const std::shared_ptr<LocalStoreHooks> hooks_;  // null outside tests
+
+  // Set once by the first failed fsync; never cleared (a new store instance starts clean).
+  std::atomic<bool> poisoned_{false};
+  mutable Mutex poison_mu_;
+  Status poison_ GUARDED_BY(poison_mu_);
 
   Mutex pool_mu_;
   CondVar pool_cv_{&pool_mu_};  // wakes the pool thread: filling_ or pool_stop_ set
@@ -275,11 +289,6 @@ class LocalStore final : public ObjectStore {
   bool pool_stop_ GUARDED_BY(pool_mu_) = false;
   bool pool_warned_ GUARDED_BY(pool_mu_) = false;  // a failure to create one is logged once
   std::thread pool_thread_ GUARDED_BY(pool_mu_);   // started by the first put that wants one
-
-  const PutJournal::Options journal_options_;
-  const UniqueFd journal_dir_fd_;  // not valid: no journal
-  Mutex journal_mu_;
-  std::unique_ptr<PutJournal> journal_ GUARDED_BY(journal_mu_);  // never reset before the end
 
   Mutex rng_mu_;
   Random rng_ GUARDED_BY(rng_mu_);
@@ -316,13 +325,28 @@ std::string LocalStore::NewTempName() {
   return fmt::format("{}.{}.{:x}", ::getpid(), temp_counter_.fetch_add(1), nonce_);
 }
 
+Status LocalStore::FsyncFailed(std::string_view what, std::string_view path, int err) {
+  Status s = Status::IOError(
+      std::string(what) + " '" + std::string(path) + "': " + std::strerror(err) +
+          "; what it was to make durable may be lost, so it is not acknowledged, and " +
+          Describe() + " refuses writes until it is opened again",
+      /*retryable=*/false);
+  MutexLock lock(&poison_mu_);
+  if (poison_.ok()) poison_ = s;
+  poisoned_.store(true, std::memory_order_release);
+  LOG_ERROR("{}", s.ToString());
+  return s;
+}
+
+Status LocalStore::CheckWritable() const {
+  if (!poisoned_.load(std::memory_order_acquire)) return Status::OK();
+  MutexLock lock(&poison_mu_);
+  return Status::IOError(Describe() + " refuses writes since an fsync failed (" +
+                             std::string(poison_.message()) + "); open the store again",
+                         /*retryable=*/false);
+}
+
 LocalStore::~LocalStore() {
-  {
-    // Its checkpoint makes the journaled puts' files durable, so a clean close leaves nothing
-    // to replay.
-    MutexLock lock(&journal_mu_);
-    journal_.reset();
-  }
   std::thread thread;
   {
     MutexLock lock(&pool_mu_);
@@ -378,10 +402,8 @@ Status LocalStore::CreatePooledTemps(size_t count, std::vector<PooledTemp>* out)
   for (size_t i = first; i < out->size(); i++) (*out)[i].created = now;
   // On ext4 without a journal, a new file's first fsync also syncs its directory. Syncing the
   // batch here takes that off the puts' path, and the directory is written once for the batch
-  // (with a journal it costs one commit). With the put journal, the puts that take these files
-  // do not sync them (a checkpoint's syncfs does), and a sync here would only compete with the
-  // journal's for the disk.
-  if (journal_dir_fd_.valid()) return status;
+  // (with a journal it costs one commit). A failure here only drops the file from the pool:
+  // nothing was promised about it.
   for (size_t i = first; i < out->size();) {
     PooledTemp& t = (*out)[i];
     if (int err = FsyncFd(t.fd.get()); err != 0) {
@@ -419,7 +441,7 @@ void LocalStore::FillPool() {
 }
 
 Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name, UniqueFd fd,
-                             std::string_view data, bool sync, struct stat* st) {
+                             std::string_view data, struct stat* st) {
   if (!fd.valid()) {
     fd = UniqueFd(
         ::openat(tmp_fd_.get(), tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
@@ -427,7 +449,9 @@ Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name, 
   std::string where =
       display_root_ + "/.cloudkv/tmp/" + tmp_name + " (for '" + std::string(key) + "')";
   if (!fd.valid()) return PosixError("create temp file", where, errno);
-  if (int err = WriteFully(fd.get(), data); err != 0) return PosixError("write", where, err);
+  int err = Hook(Op::kWriteFile, tmp_name);
+  if (err == 0) err = WriteFully(fd.get(), data);
+  if (err != 0) return PosixError("write", where, err);
   // The etag includes the mtime; random nanoseconds keep it unique even when the inode number
   // of a deleted version is reused within one tick of the file system's clock.
   struct timespec times[2];
@@ -439,15 +463,16 @@ Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name, 
     times[1].tv_nsec = static_cast<long>(rng_.Uniform(1'000'000'000));
   }
   if (::futimens(fd.get(), times) != 0) return PosixError("futimens", where, errno);
-  if (fsync_ && sync) {
-    if (int err = FsyncFd(fd.get()); err != 0) return PosixError("fsync", where, err);
+  if (fsync_) {
+    err = Hook(Op::kFsyncFile, tmp_name);
+    if (err == 0) err = FsyncFd(fd.get());
+    if (err != 0) return FsyncFailed("fsync", where, err);
   }
   if (exact_mtime_) {
     // Not fstat: reading a file's timestamps marks them queried (Linux 6.13+ multigrain
     // timestamps), and the link and unlink that follow then take a fine-grained time, which
-    // raises the clock that every file's next write reads its mtime from. The put journal's
-    // segment then gets a new mtime on every append, and on ext4 without a journal each of its
-    // fdatasyncs also writes the inode table block (docs/object-stores.md).
+    // raises the clock that every other file's next write reads its mtime from
+    // (docs/object-stores.md).
     struct statx stx;
     if (::statx(fd.get(), "", AT_EMPTY_PATH, STATX_INO | STATX_SIZE, &stx) != 0) {
       return PosixError("statx", where, errno);
@@ -459,7 +484,7 @@ Status LocalStore::WriteTemp(std::string_view key, const std::string& tmp_name, 
   } else if (::fstat(fd.get(), st) != 0) {
     return PosixError("fstat", where, errno);
   }
-  if (int err = fd.Close(); err != 0) return PosixError("close", where, err);
+  if (int close_err = fd.Close(); close_err != 0) return PosixError("close", where, close_err);
   return Status::OK();
 }
 
@@ -480,22 +505,41 @@ void LocalStore::ProbeMtimePrecision() {
 }
 
 Status LocalStore::SyncDir(std::string_view rel_dir, bool missing_ok) {
-  if (rel_dir.empty()) {
-    if (int err = FsyncFd(root_fd_.get()); err != 0) {
-      return PosixError("fsync directory", display_root_, err);
+  const std::string shown =
+      rel_dir.empty() ? display_root_ : display_root_ + "/" + std::string(rel_dir);
+  UniqueFd owned;
+  int fd = root_fd_.get();
+  if (!rel_dir.empty()) {
+    std::string dir(rel_dir);
+    owned = UniqueFd(::openat(root_fd_.get(), dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!owned.valid()) {
+      if (missing_ok && errno == ENOENT) return Status::OK();
+      return PosixError("open directory", shown, errno);
     }
-    return Status::OK();
+    fd = owned.get();
   }
-  std::string dir(rel_dir);
-  UniqueFd fd(::openat(root_fd_.get(), dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (missing_ok && errno == ENOENT) return Status::OK();
-    return PosixError("open directory", display_root_ + "/" + dir, errno);
-  }
-  if (int err = FsyncFd(fd.get()); err != 0) {
-    return PosixError("fsync directory", display_root_ + "/" + dir, err);
-  }
+  int err = Hook(Op::kFsyncDir, rel_dir);
+  if (err == 0) err = FsyncFd(fd);
+  if (err != 0) return FsyncFailed("fsync directory", shown, err);
   return Status::OK();
+}
+
+Status LocalStore::SyncDirs(std::vector<std::string> dirs, bool missing_ok) {
+  std::sort(dirs.begin(), dirs.end());
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+  // Deepest first: a directory's entry in its parent is synced after the directory itself.
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) RETURN_IF_ERROR(SyncDir(*it, missing_ok));
+  return Status::OK();
+}
+
+Status LocalStore::MakeObservedDurable(std::string_view path) {
+  std::vector<std::string> dirs;
+  for (std::string_view dir = ParentOf(path);; dir = ParentOf(dir)) {
+    dirs.emplace_back(dir);
+    if (dir.empty()) break;
+  }
+  // A directory removed meanwhile took the object with it: nothing of it to keep.
+  return SyncDirs(std::move(dirs), /*missing_ok=*/true);
 }
 
 Status LocalStore::CreateParents(const std::string& path, std::vector<std::string>* dirs_to_sync) {
@@ -515,20 +559,9 @@ Status LocalStore::CreateParents(const std::string& path, std::vector<std::strin
   return Status::OK();
 }
 
-// Returns true when the key was committed; false is never returned with OK (errors carry the
-// reason). `dirs_to_sync` collects directories whose entries changed.
-Result<bool> LocalStore::Commit(std::string_view key, const std::string& path,
+Status LocalStore::CommitLocked(std::string_view key, const std::string& path,
                                 const std::string& tmp_name, const PutOptions& options,
-                                std::vector<std::string>* dirs_to_sync) {
-  KeyLock lock;
-  RETURN_IF_ERROR(LockKey(key, &lock));
-  return CommitLocked(key, path, tmp_name, options, dirs_to_sync);
-}
-
-Result<bool> LocalStore::CommitLocked(std::string_view key, const std::string& path,
-                                      const std::string& tmp_name, const PutOptions& options,
-                                      std::vector<std::string>* dirs_to_sync) {
-  if (options.mode != PutMode::kIfAbsent) RETURN_IF_ERROR(CheckpointIfPendingLocked(key));
+                                CommitState* state) {
   if (options.mode == PutMode::kIfMatch) {
     struct stat st;
     if (::fstatat(root_fd_.get(), path.c_str(), &st, 0) != 0) {
@@ -543,23 +576,40 @@ Result<bool> LocalStore::CommitLocked(std::string_view key, const std::string& p
                                         " does not have etag '" + options.if_match + "'");
     }
   }
-  for (int attempt = 0; attempt < kMaxCommitAttempts; attempt++) {
-    int rc = options.mode == PutMode::kIfAbsent
-                 ? ::linkat(tmp_fd_.get(), tmp_name.c_str(), root_fd_.get(), path.c_str(), 0)
-                 : ::renameat(tmp_fd_.get(), tmp_name.c_str(), root_fd_.get(), path.c_str());
-    if (rc == 0) {
-      dirs_to_sync->emplace_back(ParentOf(path));
-      return true;
+  const bool link = options.mode == PutMode::kIfAbsent;
+  if (!link && fsync_) {
+    // The rename takes the temp name away: a second one marks the object not yet durable.
+    state->marker = NewTempName();
+    int err = Hook(Op::kLink, state->marker);
+    if (err == 0 &&
+        ::linkat(tmp_fd_.get(), tmp_name.c_str(), tmp_fd_.get(), state->marker.c_str(), 0) != 0) {
+      err = errno;
     }
-    int err = errno;
+    if (err != 0) {
+      state->marker.clear();
+      return PosixError("link", display_root_ + "/.cloudkv/tmp/" + tmp_name, err);
+    }
+  }
+  for (int attempt = 0; attempt < kMaxCommitAttempts; attempt++) {
+    int err = Hook(link ? Op::kLink : Op::kRename, path);
+    if (err == 0) {
+      int rc = link ? ::linkat(tmp_fd_.get(), tmp_name.c_str(), root_fd_.get(), path.c_str(), 0)
+                    : ::renameat(tmp_fd_.get(), tmp_name.c_str(), root_fd_.get(), path.c_str());
+      err = rc == 0 ? 0 : errno;
+    }
+    if (err == 0) {
+      (link ? state->linked : state->renamed) = true;
+      state->dirs_to_sync.emplace_back(ParentOf(path));
+      return Status::OK();
+    }
     if (err == ENOENT) {
       // A parent directory is missing (new, or removed by a racing delete): create it.
-      Status s = CreateParents(path, dirs_to_sync);
+      Status s = CreateParents(path, &state->dirs_to_sync);
       if (s.IsNotFound()) return Conflict(key);
       RETURN_IF_ERROR(s);
       continue;
     }
-    if (err == EEXIST && options.mode == PutMode::kIfAbsent) {
+    if (err == EEXIST && link) {
       struct stat st;
       if (::fstatat(root_fd_.get(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
           S_ISDIR(st.st_mode)) {
@@ -569,8 +619,7 @@ Result<bool> LocalStore::CommitLocked(std::string_view key, const std::string& p
                                         Describe());
     }
     if (err == EISDIR || err == ENOTEMPTY || err == EEXIST || err == ENOTDIR) return Conflict(key);
-    return PosixError(options.mode == PutMode::kIfAbsent ? "link" : "rename",
-                      display_root_ + "/" + path, err);
+    return PosixError(link ? "link" : "rename", display_root_ + "/" + path, err);
   }
   return Status::IOError("'" + std::string(key) + "' in " + Describe() +
                              ": parent directories kept disappearing (racing deletes)",
@@ -584,130 +633,30 @@ Result<std::string> LocalStore::Put(std::string_view key, std::string_view data,
     return Status::InvalidArgument("object '" + std::string(key) + "' is " +
                                    std::to_string(data.size()) + " bytes; the limit is 5 GiB");
   }
-  // Only an object nobody will replace: a replay could undo another process's replacement.
-  if (options.mode == PutMode::kIfAbsent && options.write_once &&
-      data.size() <= kJournalMaxObjectBytes) {
-    if (PutJournal* journal = Journal(); journal != nullptr && journal->usable()) {
-      return PutJournaled(journal, key, path, data);
-    }
-  }
-  return PutSynced(key, path, data, options);
-}
-
-Result<std::string> LocalStore::PutSynced(std::string_view key, const std::string& path,
-                                          std::string_view data, const PutOptions& options) {
+  RETURN_IF_ERROR(CheckWritable());
   std::optional<PooledTemp> pooled = TakePooledTemp();
   std::string tmp_name = pooled ? std::move(pooled->name) : NewTempName();
   struct stat st;
-  Status written = WriteTemp(key, tmp_name, pooled ? std::move(pooled->fd) : UniqueFd(), data,
-                             /*sync=*/true, &st);
-  std::vector<std::string> dirs_to_sync;
-  Result<bool> committed =
-      written.ok() ? Commit(key, path, tmp_name, options, &dirs_to_sync) : Result<bool>(written);
-  // After a rename the temp name is gone; after a link or a failure it must be removed.
-  if (!committed.ok() || options.mode == PutMode::kIfAbsent) {
-    ::unlinkat(tmp_fd_.get(), tmp_name.c_str(), 0);
-  }
-  if (!committed.ok()) return std::move(committed).status();
-  if (fsync_) {
-    std::sort(dirs_to_sync.begin(), dirs_to_sync.end());
-    dirs_to_sync.erase(std::unique(dirs_to_sync.begin(), dirs_to_sync.end()), dirs_to_sync.end());
-    for (const std::string& dir : dirs_to_sync) RETURN_IF_ERROR(SyncDir(dir));
-  }
-  return EtagOf(st);
-}
-
-Result<std::string> LocalStore::PutJournaled(PutJournal* journal, std::string_view key,
-                                             const std::string& path, std::string_view data) {
-  // The temp file is written first and not synced: what makes the put durable is the record.
-  std::optional<PooledTemp> pooled = TakePooledTemp();
-  std::string tmp_name = pooled ? std::move(pooled->name) : NewTempName();
-  struct stat st;
-  Status written = WriteTemp(key, tmp_name, pooled ? std::move(pooled->fd) : UniqueFd(), data,
-                             /*sync=*/false, &st);
-  if (!written.ok()) {
-    ::unlinkat(tmp_fd_.get(), tmp_name.c_str(), 0);
-    return written;
-  }
-  Result<bool> committed = false;
-  bool journaled = false;
-  PutJournal::Ticket ticket;
-  {
+  Status s = WriteTemp(key, tmp_name, pooled ? std::move(pooled->fd) : UniqueFd(), data, &st);
+  CommitState state;
+  if (s.ok()) {
     KeyLock lock;
-    Status s = LockKey(key, &lock);
-    // Refuse an existing name before writing a record: a record whose put failed is removed
-    // only by a checkpoint.
-    struct stat existing;
-    if (s.ok() && ::fstatat(root_fd_.get(), path.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
-      s = S_ISDIR(existing.st_mode)
-              ? Conflict(key)
-              : Status::PreconditionFailed("'" + std::string(key) + "' already exists in " +
-                                           Describe());
-    } else if (s.ok() && errno == ENOTDIR) {
-      s = Conflict(key);
-    }
-    if (s.ok()) {
-      // Durable before the name appears: no reader sees an object that a crash takes back.
-      Result<PutJournal::Ticket> t = journal->Append(key, data);
-      if (t.ok()) {
-        ticket = *t;
-        journaled = true;
-      } else {
-        s = t.status();
-      }
-    }
-    std::vector<std::string> created_dirs;  // synced by the checkpoint, as the file is
-    committed = s.ok() ? CommitLocked(key, path, tmp_name, PutOptions::IfAbsent(), &created_dirs)
-                       : Result<bool>(s);
+    s = LockKey(key, &lock);
+    if (s.ok()) s = CommitLocked(key, path, tmp_name, options, &state);
+    // Under the lock: the next change of this key (a replacement, or a delete by GC) comes
+    // after this version is durable.
+    if (s.ok() && fsync_) s = SyncDirs(std::move(state.dirs_to_sync));
   }
-  ::unlinkat(tmp_fd_.get(), tmp_name.c_str(), 0);
-  if (journaled) journal->Finish(ticket, committed.ok());
-  if (!committed.ok()) return std::move(committed).status();
+  const bool committed = state.linked || state.renamed;
+  if (committed && !s.ok()) {
+    // The object is visible but its directory entry may not be durable. Its second name stays
+    // (until stale temp files are removed), so that whoever reads it syncs the directory first.
+    return s;
+  }
+  if (!state.renamed) ::unlinkat(tmp_fd_.get(), tmp_name.c_str(), 0);
+  if (!state.marker.empty()) ::unlinkat(tmp_fd_.get(), state.marker.c_str(), 0);
+  RETURN_IF_ERROR(s);
   return EtagOf(st);
-}
-
-PutJournal* LocalStore::Journal() {
-  if (!journal_dir_fd_.valid()) return nullptr;
-  MutexLock lock(&journal_mu_);
-  if (journal_ == nullptr) {
-    // It borrows the store's descriptors: ~LocalStore ends it before they close.
-    journal_ = std::make_unique<PutJournal>(journal_dir_fd_.get(), root_fd_.get(),
-                                            display_root_ + "/.cloudkv/journal", journal_options_);
-  }
-  return journal_.get();
-}
-
-PutJournal* LocalStore::ExistingJournal() {
-  MutexLock lock(&journal_mu_);
-  return journal_.get();
-}
-
-Status LocalStore::CheckpointIfPendingLocked(std::string_view key) {
-  // A checkpoint waits only for puts already past their journal record, which hold their own
-  // keys' locks and take no other: waiting under this key's lock cannot deadlock.
-  PutJournal* journal = ExistingJournal();
-  if (journal == nullptr || !journal->Pending(key)) return Status::OK();
-  return journal->Checkpoint();
-}
-
-Status LocalStore::ReplayJournals() {
-  if (!journal_dir_fd_.valid()) return Status::OK();
-  auto restore = [this](std::string_view key, std::string_view data) -> Status {
-    ASSIGN_OR_RETURN(std::string path, KeyToPath(key));
-    Result<GetResult> current = Get(key, std::nullopt);
-    if (current.ok() && current->data == data) return Status::OK();  // synced by the caller
-    // Missing, torn, or unreadable (a name whose inode was lost): write it again, durably.
-    Result<std::string> put = PutSynced(key, path, data, PutOptions::Overwrite());
-    if (put.status().IsNotSupported()) {
-      // A key and a key below it: cloudkv's layout never makes one, and nothing can be done.
-      LOG_WARN("{}: journal record for '{}' not restored: {}", Describe(), key,
-               put.status().ToString());
-      return Status::OK();
-    }
-    return put.status();
-  };
-  return PutJournal::ReplayDead(journal_dir_fd_.get(), root_fd_.get(),
-                                display_root_ + "/.cloudkv/journal", restore);
 }
 
 Result<GetResult> LocalStore::Get(std::string_view key, std::optional<ByteRange> range) {
@@ -720,6 +669,7 @@ Result<GetResult> LocalStore::Get(std::string_view key, std::optional<ByteRange>
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return PosixError("fstat", display_root_ + "/" + path, errno);
   if (!S_ISREG(st.st_mode)) return Missing(key);
+  if (fsync_ && st.st_nlink > 1) RETURN_IF_ERROR(MakeObservedDurable(path));
   GetResult out;
   out.etag = EtagOf(st);
   out.object_size = static_cast<uint64_t>(st.st_size);
@@ -756,6 +706,7 @@ Result<ObjectInfo> LocalStore::Head(std::string_view key) {
     return PosixError("stat", display_root_ + "/" + path, errno);
   }
   if (!S_ISREG(st.st_mode)) return Missing(key);
+  if (fsync_ && st.st_nlink > 1) RETURN_IF_ERROR(MakeObservedDurable(path));
   return ObjectInfo{std::string(key), static_cast<uint64_t>(st.st_size), EtagOf(st)};
 }
 
@@ -770,11 +721,11 @@ Status LocalStore::DeleteMany(std::span<const std::string> keys) {
     ASSIGN_OR_RETURN(std::string path, KeyToPath(key));
     paths.push_back(std::move(path));
   }
+  RETURN_IF_ERROR(CheckWritable());
   std::vector<std::string> removed;  // paths actually unlinked
   for (size_t i = 0; i < keys.size(); i++) {
     KeyLock lock;
     RETURN_IF_ERROR(LockKey(keys[i], &lock));
-    RETURN_IF_ERROR(CheckpointIfPendingLocked(keys[i]));
     if (::unlinkat(root_fd_.get(), paths[i].c_str(), 0) == 0) {
       removed.push_back(paths[i]);
     } else if (errno != ENOENT && errno != ENOTDIR && errno != EISDIR) {
@@ -784,10 +735,8 @@ Status LocalStore::DeleteMany(std::span<const std::string> keys) {
   if (fsync_) {
     std::vector<std::string> dirs;
     for (const std::string& path : removed) dirs.emplace_back(ParentOf(path));
-    std::sort(dirs.begin(), dirs.end());
-    dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
     // A directory may already be gone (a racing delete emptied and removed it).
-    for (const std::string& dir : dirs) RETURN_IF_ERROR(SyncDir(dir, /*missing_ok=*/true));
+    RETURN_IF_ERROR(SyncDirs(std::move(dirs), /*missing_ok=*/true));
   }
   for (const std::string& path : removed) RemoveEmptyParents(path);
   return Status::OK();
@@ -804,7 +753,7 @@ void LocalStore::RemoveEmptyParents(std::string_view path) {
 
 Status LocalStore::ListDir(const std::string& rel_dir, const std::string& key_prefix, size_t depth,
                            std::string_view prefix, std::string_view start_after, size_t want,
-                           std::vector<ObjectInfo>* out) {
+                           std::vector<ObjectInfo>* out, std::vector<std::string>* unsynced) {
   if (depth > kMaxListDepth) return Status::OK();
   UniqueFd fd(::openat(root_fd_.get(), rel_dir.empty() ? "." : rel_dir.c_str(),
                        O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -865,7 +814,7 @@ Status LocalStore::ListDir(const std::string& rel_dir, const std::string& key_pr
       std::string child = rel_dir + e.name;
       if (e.is_dir) {
         RETURN_IF_ERROR(
-            ListDir(child + "/", e.sort_key, depth + 1, prefix, start_after, want, out));
+            ListDir(child + "/", e.sort_key, depth + 1, prefix, start_after, want, out, unsynced));
         continue;
       }
       struct stat st;
@@ -874,6 +823,9 @@ Status LocalStore::ListDir(const std::string& rel_dir, const std::string& key_pr
         return PosixError("stat", display_root_ + "/" + child, errno);
       }
       if (!S_ISREG(st.st_mode)) continue;
+      if (fsync_ && st.st_nlink > 1 && (unsynced->empty() || unsynced->back() != child)) {
+        unsynced->push_back(child);  // MakeObservedDurable syncs its directories
+      }
       out->push_back(ObjectInfo{e.sort_key, static_cast<uint64_t>(st.st_size), EtagOf(st)});
     }
     begin = end;
@@ -886,8 +838,11 @@ Result<ListResult> LocalStore::List(std::string_view prefix, std::string_view st
   if (limit == 0) limit = 1000;
   limit = std::min<size_t>(limit, 100'000);
   std::vector<ObjectInfo> found;
+  std::vector<std::string> unsynced;  // objects seen before their put synced their directory
   // One more than asked, to learn whether the listing is truncated.
-  RETURN_IF_ERROR(ListDir("", "", 0, prefix, start_after, limit + 1, &found));
+  RETURN_IF_ERROR(ListDir("", "", 0, prefix, start_after, limit + 1, &found, &unsynced));
+  // Rare (a put racing the listing), so one object's directories at a time is cheap enough.
+  for (const std::string& path : unsynced) RETURN_IF_ERROR(MakeObservedDurable(path));
   ListResult out;
   if (found.size() > limit) {
     found.resize(limit);
@@ -938,10 +893,27 @@ Result<UniqueFd> OpenOrCreateDir(int parent_fd, const std::string& name, const s
   return fd;
 }
 
+// Versions before the put journal was removed kept .cloudkv/journal/. A clean close left it
+// empty; segments in it may hold acknowledged puts whose files never reached the disk, which
+// only that version can replay. An empty one is removed.
+Status RefuseOldPutJournal(int internal_fd, const std::string& shown) {
+  if (::unlinkat(internal_fd, "journal", AT_REMOVEDIR) == 0 || errno == ENOENT) {
+    return Status::OK();
+  }
+  if (errno != ENOTEMPTY && errno != EEXIST) return PosixError("rmdir", shown, errno);
+  return Status::InvalidArgument(
+      shown +
+      " holds put journal segments of an older cloudkv, which may hold acknowledged "
+      "writes whose files are not on disk yet. Open this directory once with that "
+      "version and close it cleanly (that empties the folder), or remove the folder if "
+      "its last process exited cleanly");
+}
+
 }  // namespace
 
 Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
-                                                   std::map<std::string, std::string>* params) {
+                                                   std::map<std::string, std::string>* params,
+                                                   std::shared_ptr<LocalStoreHooks> hooks) {
   bool fsync = true;
   if (auto it = params->find("fsync"); it != params->end()) {
     ASSIGN_OR_RETURN(fsync, ParseBoolOption("fsync", it->second));
@@ -956,25 +928,13 @@ Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
     }
     params->erase(it);
   }
-  bool journal = true;
-  if (auto it = params->find("journal"); it != params->end()) {
-    ASSIGN_OR_RETURN(journal, ParseBoolOption("journal", it->second));
-    params->erase(it);
-  }
-  PutJournal::Options journal_options;
-  if (auto it = params->find("journal_checkpoint_ms"); it != params->end()) {
-    ASSIGN_OR_RETURN(uint64_t ms, ParseUintOption("journal_checkpoint_ms", it->second));
-    if (ms < 1 || ms > 600'000) {
-      return Status::InvalidArgument("file:// option journal_checkpoint_ms=" + it->second +
-                                     ": must be 1 to 600000");
+  for (const char* removed : {"journal", "journal_checkpoint_ms", "journal_recycle"}) {
+    if (params->count(removed) != 0) {
+      return Status::InvalidArgument(
+          std::string("file:// option '") + removed +
+          "' no longer exists: the put journal was removed, and every file:// put now syncs "
+          "its file and its directory (docs/object-stores.md)");
     }
-    journal_options.checkpoint_interval = std::chrono::milliseconds(ms);
-    params->erase(it);
-  }
-  if (auto it = params->find("journal_recycle"); it != params->end()) {
-    ASSIGN_OR_RETURN(journal_options.recycle_segments,
-                     ParseBoolOption("journal_recycle", it->second));
-    params->erase(it);
   }
   if (root.empty()) return Status::InvalidArgument("file:// needs a directory path");
   // Create the root and its missing ancestors, one component at a time.
@@ -995,16 +955,10 @@ Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
                    OpenOrCreateDir(internal.get(), "tmp", root + "/" + kInternalDir + "/tmp"));
   ASSIGN_OR_RETURN(UniqueFd locks,
                    OpenOrCreateDir(internal.get(), "locks", root + "/" + kInternalDir + "/locks"));
-  UniqueFd journal_dir;
-  if (fsync && journal) {
-    ASSIGN_OR_RETURN(journal_dir, OpenOrCreateDir(internal.get(), "journal",
-                                                  root + "/" + kInternalDir + "/journal"));
-  }
-  auto store = std::make_shared<LocalStore>(root, std::move(dir), std::move(tmp), std::move(locks),
-                                            fsync, static_cast<size_t>(temp_pool),
-                                            std::move(journal_dir), journal_options);
-  // Before anything reads: a dead process's journaled puts may have lost their files.
-  RETURN_IF_ERROR(store->ReplayJournals());
+  RETURN_IF_ERROR(RefuseOldPutJournal(internal.get(), root + "/" + kInternalDir + "/journal"));
+  auto store =
+      std::make_shared<LocalStore>(root, std::move(dir), std::move(tmp), std::move(locks), fsync,
+                                   static_cast<size_t>(temp_pool), std::move(hooks));
   store->RemoveStaleTempFiles();
   store->ProbeMtimePrecision();
   return std::shared_ptr<ObjectStore>(std::move(store));
