@@ -95,6 +95,75 @@ TEST(Fencing, ZombieWithThreeUploadsInFlightAndAHole) {
   EXPECT_TRUE((*c)->Get({}, "later").status().IsNotFound());
 }
 
+// Issue #16: the new writer's first free id (the one after its fence) is taken by the zombie's
+// late upload, and the new writer moves its memtable before writing anything, so the recovery
+// point it commits is that id. Replay from there must not apply the zombie's object: nothing
+// of it was acknowledged, and its sequence numbers are the ones the new writer reuses.
+void ZombieUploadsAtTheRecoveryPoint(const std::function<Status(DB*)>& right_after_open) {
+  std::vector<std::promise<Status>> results(3);
+  auto base = NewPrivateMemoryStore("fencing-rp");
+  auto gated = std::make_shared<GatedStore>(base);
+  Options a_opts;
+  a_opts.store = gated;
+  a_opts.wal_max_bytes = 1;
+  a_opts.max_inflight_wal_uploads = 4;
+  auto a = DB::Open("test://fencing-rp", a_opts);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE((*a)->Put({}, "acked", "1").ok());
+
+  // Ids 3, 4, 5 in flight; 3 never lands, 4 and 5 do.
+  gated->Close(WalObjectKey(3));
+  for (int i = 0; i < 3; i++) {
+    WriteBatch b;
+    b.Put("unacked" + std::to_string(i), "zombie");
+    (*a)->WriteAsync(b, [&results, i](Status s, uint64_t) { results[i].set_value(s); });
+    ASSERT_TRUE(WaitUntil([&] {
+      return i == 0 ? gated->waiting() == 1 : base->Head(WalObjectKey(3 + i)).ok();
+    })) << "upload "
+        << i;
+  }
+
+  // B fences 3; its first free id is 4, which holds the zombie's object. It moves its memtable
+  // (the replayed "acked") before writing anything: the recovery point becomes 4.
+  Options b_opts;
+  b_opts.store = base;
+  b_opts.disable_auto_compaction = true;
+  auto b = DB::Open("test://fencing-rp", b_opts);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_TRUE(right_after_open(b->get()).ok());
+  ASSERT_TRUE((*b)->Put({}, "from-b", "2").ok());
+  ASSERT_TRUE((*b)->Put({}, "from-b-2", "3").ok());  // the sequence number of unacked1
+  gated->Open(WalObjectKey(3));
+  for (auto& r : results) EXPECT_TRUE(r.get_future().get().IsFenced());
+  EXPECT_TRUE((*b)->Get({}, "unacked2").status().IsNotFound());
+  ASSERT_TRUE((*b)->Close().ok());
+  a->reset();
+
+  // A third open sees all of B's writes and none of the zombie's.
+  for (bool read_only : {true, false}) {
+    Options c_opts;
+    c_opts.store = base;
+    c_opts.read_only = read_only;
+    auto c = DB::Open("test://fencing-rp", c_opts);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    EXPECT_EQ((*c)->Get({}, "acked").value_or("<missing>"), "1");
+    EXPECT_EQ((*c)->Get({}, "from-b").value_or("<missing>"), "2");
+    EXPECT_EQ((*c)->Get({}, "from-b-2").value_or("<missing>"), "3");
+    for (int i = 0; i < 3; i++) {
+      EXPECT_TRUE((*c)->Get({}, "unacked" + std::to_string(i)).status().IsNotFound())
+          << "unacked" << i << ", read_only " << read_only;
+    }
+  }
+}
+
+TEST(Fencing, ZombieUploadAtTheRecoveryPointAfterFlush) {
+  ZombieUploadsAtTheRecoveryPoint([](DB* db) { return db->Flush(); });
+}
+
+TEST(Fencing, ZombieUploadAtTheRecoveryPointAfterCompactAll) {
+  ZombieUploadsAtTheRecoveryPoint([](DB* db) { return db->CompactAll(); });
+}
+
 // Runs only as the child of AcrossProcesses.
 TEST(FencingChild, WriteUntilFenced) {
   const char* url = std::getenv("CLOUDKV_FENCING_CHILD_URL");

@@ -6,11 +6,18 @@
 //   1. no acknowledged write is lost (a fresh reader recovers each key at or after it);
 //   2. no write is acknowledged by a writer after a newer writer's fence below it;
 //   3. every object a manifest references exists;
-//   4. epochs never repeat.
+//   4. epochs never repeat;
+//   5. no write is visible that a newer writer's recovery left out (a fenced writer's write that
+//      was never acknowledged and was not in the WAL the newer writer replayed can never
+//      appear later, e.g. through a recovery point that starts on its late upload).
+// Right after a takeover the new writer may flush and the compactor run at once, before the
+// new writer's first upload (the recovery point then lands on the id after its fence, where a
+// fenced writer's late upload may sit).
 // CLOUDKV_SIM_SEEDS sets how many seeds run (default 1000, 150 steps each); CLOUDKV_SEED runs
-// one. The simulated writer's acknowledgement bookkeeping mirrors WalWriter's (settled ids and
-// release in sealing order); the store calls, the manifest commit, placement and replay are the
-// engine's own code.
+// one. CLOUDKV_SIM_NO_REPLAY_EPOCH=1 checks the checker: flushes then commit no replay_epoch, as
+// before issue #16, and check 5 must fail within the default seeds. The simulated writer's
+// acknowledgement bookkeeping mirrors WalWriter's (settled ids and release in sealing order); the
+// store calls, the manifest commit, placement and replay are the engine's own code.
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -234,17 +241,42 @@ class Simulation {
     ro.fence = true;
     ro.epoch = w->epoch;
     ro.fence_nonce = rnd_.Next64();
+    ro.min_epoch = bumped->replay_epoch();
     uint64_t max_seq = bumped->last_sequence();
+    std::set<std::string> replayed;
     auto first_free =
         ReplayWal(store_.get(), bumped->replay_point(), ro, [&](const WalObject& obj) {
           for (const auto& b : obj.batches)
             max_seq = std::max(max_seq, b.first_sequence + b.count - 1);
+          for (const auto& batch : obj.batches) {  // every value, also ones a later one hides
+            WalObject one = obj;
+            one.batches = {batch};
+            Rows rows;
+            RETURN_IF_ERROR(ApplyWalObject(one, &rows));
+            for (const auto& row : rows) replayed.insert(row.second.second);
+          }
           return ApplyWalObject(obj, &w->memtable);
         });
     if (!first_free.ok()) return;  // e.g. fenced by a newer opener, or the store failed
     w->first_id = w->next_id = w->watermark = *first_free;
     w->seq = max_seq;
+    // 5: every write of an older writer that neither this recovery nor an earlier one took in
+    // was not acknowledged (1 checks that) and is gone for good.
+    included_.insert(replayed.begin(), replayed.end());
+    for (const auto& older : writers_) {
+      auto left_out = [&](const Ack& a) {
+        if (!included_.count(a.value)) dead_.emplace(a.value, w->epoch);
+      };
+      for (const auto& a : older->buffer) left_out(a);
+      for (const auto& seg : older->segments) {
+        for (const auto& a : seg.writes) left_out(a);
+      }
+    }
     writers_.push_back(std::move(w));
+    // A takeover is often followed at once by a flush (the replayed memtable's age, Flush,
+    // CompactAll) and by compaction, before the new writer has uploaded anything.
+    if (rnd_.OneIn(2)) Flush(*writers_.back());
+    if (rnd_.OneIn(4)) Compact();
   }
 
   void ClientWrite(Writer& w) {
@@ -339,6 +371,7 @@ class Simulation {
     std::string bytes = EncodeSimSst(w.memtable);
     if (!net()->Put(key, bytes).ok()) return;  // try again later (nothing committed)
     uint64_t epoch = w.epoch, boundary = w.next_id, seq = w.seq;
+    const bool min_epoch_fix = !std::getenv("CLOUDKV_SIM_NO_REPLAY_EPOCH");
     auto committed = w.manifests->Commit(
         w.manifest,
         [&](const Manifest& latest, Manifest* next) {
@@ -346,7 +379,10 @@ class Simulation {
           auto* sst = next->add_l0();
           sst->set_object_key(key);
           sst->set_largest_seq(seq);
-          next->set_replay_point(std::max(latest.replay_point(), boundary));
+          if (boundary > latest.replay_point()) {
+            next->set_replay_point(boundary);
+            if (min_epoch_fix) next->set_replay_epoch(epoch);  // as DBImpl::FlushMemTable
+          }
           next->set_last_sequence(std::max(latest.last_sequence(), seq));
           return Status::OK();
         },
@@ -416,6 +452,7 @@ class Simulation {
     }
     // 1: a fresh reader (no fence) recovers every acknowledged write or a later one.
     WalReplayOptions ro;
+    ro.min_epoch = latest->replay_epoch();
     auto replayed = ReplayWal(base_.get(), latest->replay_point(), ro,
                               [&](const WalObject& obj) { return ApplyWalObject(obj, &state); });
     ASSERT_TRUE(replayed.ok()) << replayed.status().ToString();
@@ -429,6 +466,15 @@ class Simulation {
         ASSERT_EQ(it->second.second, ack.value);
       }
     }
+    // 5: nothing a recovery left out is visible.
+    for (const auto& [key, row] : state) {
+      auto dead = dead_.find(row.second);
+      ASSERT_TRUE(dead == dead_.end())
+          << "step " << step_ << ": " << key << "=" << row.second << " (seq " << row.first
+          << ") is visible, but the recovery of epoch " << dead->second
+          << " left it out (never acknowledged); manifest " << latest->version() << " replay point "
+          << latest->replay_point() << " epoch " << latest->replay_epoch();
+    }
   }
 
   ObjectStore* net() { return store_.get(); }
@@ -441,6 +487,8 @@ class Simulation {
   std::map<std::string, std::string> sst_cache_;
   std::vector<std::unique_ptr<Writer>> writers_;
   std::map<std::string, Ack> acked_;
+  std::set<std::string> included_;        // values some recovery replayed
+  std::map<std::string, uint64_t> dead_;  // value -> epoch of the recovery that left it out
   std::set<uint64_t> epochs_;
   int step_ = 0;
 };

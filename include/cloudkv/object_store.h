@@ -61,16 +61,9 @@ enum class PutMode : uint8_t {
 struct PutOptions {
   PutMode mode = PutMode::kOverwrite;
   std::string if_match;  // the etag to match, REQUIRED for kIfMatch, ignored otherwise
-  // The caller's promise that nobody will ever replace this object (it may be deleted). A store
-  // may then make the put durable more cheaply: file:// through its put journal, whose replay
-  // after a machine crash could otherwise undo another process's replacement
-  // (docs/object-stores.md). cloudkv's WAL objects, fences and manifest versions are written
-  // so; its manifest/BOUNDARY, created if-absent and then moved by if-match, is not.
-  bool write_once = false;
 
   static PutOptions Overwrite() { return {}; }
   static PutOptions IfAbsent() { return {PutMode::kIfAbsent, {}}; }
-  static PutOptions IfAbsentWriteOnce() { return {PutMode::kIfAbsent, {}, true}; }
   static PutOptions IfMatch(std::string etag) { return {PutMode::kIfMatch, std::move(etag)}; }
 };
 

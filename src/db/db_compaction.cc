@@ -31,6 +31,7 @@ SequenceNumber DBImpl::OldestSnapshotLocked() const {
 void DBImpl::InstallLocked(const Manifest& committed, std::shared_ptr<Version> version) {
   if (committed.version() <= manifest_.version()) return;  // a newer one is installed already
   manifest_ = committed;
+  installed_manifest_version_.store(committed.version(), std::memory_order_release);
   version_ = std::move(version);
   PublishReadStateLocked();
   last_epoch_confirm_micros_ = clock_->MonotonicMicros();

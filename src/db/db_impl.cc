@@ -159,6 +159,9 @@ Status DBImpl::Open() {
   sst_read_options_.cache = block_cache_;
   const bool remote = IsRemoteStore(*store_);
   sst_read_options_.read_unit_bytes = options_.read_unit_bytes.value_or(remote ? 64 * 1024 : 0);
+  sst_read_options_.missing_object_status = [this](const std::string& key) {
+    return MissingSstStatus(key);
+  };
   sst_cache_ = std::make_unique<SstCache>(store_, sst_read_options_);
   sst_nonce_base_ = RandomSeed();
   if (options_.num_levels < 2 || options_.num_levels > 64) {
@@ -237,13 +240,14 @@ Status DBImpl::Recover() {
     last_epoch_confirm_micros_ = clock_->MonotonicMicros();
   }
   manifest_ = m;
+  installed_manifest_version_.store(m.version(), std::memory_order_release);
   mem_first_wal_id_ = m.replay_point();
   last_sequence_ = m.last_sequence();
   last_commit_time_ = m.last_commit_time_micros();
   ASSIGN_OR_RETURN(version_, sst_cache_->BuildVersion(m));
 
   uint64_t first_free = 0;
-  RETURN_IF_ERROR(ReplayWal(m.replay_point(), !options_.read_only, &first_free));
+  RETURN_IF_ERROR(ReplayWal(m.replay_point(), m.replay_epoch(), !options_.read_only, &first_free));
   recovered_sequence_ = last_sequence_;
   {
     std::lock_guard<std::mutex> lock(mu_);  // no reader yet; for the annotations and clarity
@@ -269,9 +273,11 @@ Status DBImpl::Recover() {
   return Status::OK();
 }
 
-Status DBImpl::ReplayWal(uint64_t from_id, bool fence, uint64_t* first_free_id) {
+Status DBImpl::ReplayWal(uint64_t from_id, uint64_t min_epoch, bool fence,
+                         uint64_t* first_free_id) {
   static thread_local Random rnd(RandomSeed());
   WalReplayOptions ro;
+  ro.min_epoch = min_epoch;
   ro.fence = fence;
   ro.epoch = epoch_;
   ro.fence_nonce = rnd.Next64();
@@ -291,6 +297,25 @@ Status DBImpl::ReplayWal(uint64_t from_id, bool fence, uint64_t* first_free_id) 
   if (!next.ok()) return next.status().WithContext("opening " + url_);
   *first_free_id = *next;
   return Status::OK();
+}
+
+Status DBImpl::MissingSstStatus(const std::string& object_key) const {
+  const std::string version =
+      std::to_string(installed_manifest_version_.load(std::memory_order_acquire));
+  if (options_.read_only) {
+    // A read-only open never reloads the manifest and holds no lease: GC deletes the SSTs that
+    // newer manifests replaced once they are older than gc_min_age.
+    return Status::IOError("SST object '" + object_key + "' of " + url_ +
+                           " is gone: garbage collection deleted it after newer manifests "
+                           "replaced manifest " +
+                           version +
+                           ", which this read-only open loaded; reopen the database to read its "
+                           "current state (if the current manifest still lists the object, the "
+                           "database is damaged: run `cloudkv verify`)");
+  }
+  return Status::Corruption("SST object '" + object_key + "' of " + url_ +
+                            " is missing, though manifest " + version +
+                            " of this writer references it");
 }
 
 Status DBImpl::CheckWritable() const {
@@ -685,7 +710,12 @@ Status DBImpl::FlushOne(const Immutable& imm) {
               std::rotate(next->mutable_l0()->rbegin(), next->mutable_l0()->rbegin() + 1,
                           next->mutable_l0()->rend());
             }
-            next->set_replay_point(std::max(latest.replay_point(), imm.wal_boundary));
+            if (imm.wal_boundary > latest.replay_point()) {
+              // This writer's first WAL id may be taken by a fenced writer's late upload (its
+              // segment then moves up): replay from here must skip older epochs.
+              next->set_replay_point(imm.wal_boundary);
+              next->set_replay_epoch(epoch);
+            }
             next->set_next_wal_id(std::max(latest.next_wal_id(), next_wal));
             next->set_last_sequence(std::max(latest.last_sequence(), largest));
             next->set_last_commit_time_micros(

@@ -93,7 +93,9 @@ class DBImpl final : public DB {
   void SetBgErrorLocked(const Status& s);
   Status ConfirmEpochIfDue();
   Status Recover();
-  Status ReplayWal(uint64_t from_id, bool fence, uint64_t* first_free_id);
+  // The error of an SST read that finds the object gone (SstReadOptions::missing_object_status).
+  Status MissingSstStatus(const std::string& object_key) const;
+  Status ReplayWal(uint64_t from_id, uint64_t min_epoch, bool fence, uint64_t* first_free_id);
   void FlushLoop();
   void GcLoop();
   Status FlushOne(const Immutable& imm);
@@ -146,6 +148,8 @@ class DBImpl final : public DB {
   std::atomic<SequenceNumber> visible_sequence_{0};
   std::atomic<bool> reads_refused_{false};
   Manifest manifest_;
+  // manifest_.version(), readable without mu_ (for error messages of SST reads).
+  std::atomic<uint64_t> installed_manifest_version_{0};
   SequenceNumber last_sequence_ = 0;
   SequenceNumber recovered_sequence_ = 0;
   uint64_t last_commit_time_ = 0;

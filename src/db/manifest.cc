@@ -278,7 +278,7 @@ Status ManifestStore::PutIfAbsent(const Manifest& m) {
   bool ambiguous = false;
   Status last;
   for (int attempt = 0; attempt < options_.max_put_attempts; attempt++) {
-    auto put = store_->Put(key, bytes, PutOptions::IfAbsentWriteOnce());
+    auto put = store_->Put(key, bytes, PutOptions::IfAbsent());
     if (put.ok()) return Status::OK();
     last = put.status();
     if (last.IsPreconditionFailed()) {

@@ -32,10 +32,13 @@ namespace cloudkv {
 
 using Manifest = proto::ManifestProto;
 
-// Format version written by this binary, and the oldest it can read.
-constexpr uint32_t kManifestFormatVersion = 1;
+// Format version written by this binary; it reads every version up to this one.
+//   1: the first format.
+//   2: replay_epoch. A version-1 binary would ignore it and replay an older writer's late
+//      upload at the replay point, so it must refuse manifests of version 2.
+constexpr uint32_t kManifestFormatVersion = 2;
 // Readers older than this must refuse what this binary writes.
-constexpr uint32_t kManifestMinReaderVersion = 1;
+constexpr uint32_t kManifestMinReaderVersion = 2;
 
 std::string ManifestObjectKey(uint64_t version);
 // Parses "manifest/<digits>.manifest"; NotFound-free: InvalidArgument if not a manifest key.

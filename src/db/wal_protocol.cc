@@ -7,7 +7,7 @@ namespace cloudkv {
 WalPlacement PlaceWalObject(ObjectStore* store, uint64_t id, uint64_t epoch, uint64_t nonce,
                             const std::string& bytes, Status* error) {
   const std::string key = WalObjectKey(id);
-  auto put = store->Put(key, bytes, PutOptions::IfAbsentWriteOnce());
+  auto put = store->Put(key, bytes, PutOptions::IfAbsent());
   if (put.ok()) return WalPlacement::kStored;
   if (!put.status().IsPreconditionFailed()) {
     *error = put.status();
@@ -44,7 +44,9 @@ WalPlacement PlaceWalObject(ObjectStore* store, uint64_t id, uint64_t epoch, uin
 
 Result<uint64_t> ReplayWal(ObjectStore* store, uint64_t from_id, const WalReplayOptions& options,
                            const std::function<Status(const WalObject&)>& apply) {
-  uint64_t max_epoch_seen = 0;
+  // Not 0: the first object at the replay point may be an older writer's late upload that the
+  // writer which set the replay point never replayed (it fenced below it and moved on).
+  uint64_t max_epoch_seen = options.min_epoch;
   uint64_t id = std::max<uint64_t>(from_id, 1);
   int fence_attempts = 0;
   constexpr int kMaxFenceAttempts = 20;
@@ -56,7 +58,7 @@ Result<uint64_t> ReplayWal(ObjectStore* store, uint64_t from_id, const WalReplay
       // The first missing id: put the fence in the hole, so a zombie writer's late upload to
       // this id fails.
       auto put = store->Put(key, EncodeFence(id, options.epoch, options.fence_nonce),
-                            PutOptions::IfAbsentWriteOnce());
+                            PutOptions::IfAbsent());
       if (put.ok()) return id + 1;
       if (!put.status().IsPreconditionFailed()) {
         if (put.status().retryable()) {

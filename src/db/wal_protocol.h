@@ -28,6 +28,10 @@ WalPlacement PlaceWalObject(ObjectStore* store, uint64_t id, uint64_t epoch, uin
                             const std::string& bytes, Status* error);
 
 struct WalReplayOptions {
+  // The oldest epoch whose objects are applied: the manifest's replay_epoch, the epoch of the
+  // writer that set the replay point. Objects of older epochs from the replay point on are late
+  // uploads of writers fenced before that point was set; none of them was acknowledged.
+  uint64_t min_epoch = 0;
   // Write a fence with `epoch` into the first missing id (writers); readers only read.
   bool fence = false;
   uint64_t epoch = 0;
@@ -36,10 +40,10 @@ struct WalReplayOptions {
 
 // Replays WAL objects from `from_id` upward until the first missing id (DESIGN.md §4): calls
 // `apply` for each batch of each live object in id order, skipping objects of an older epoch
-// than one already seen (late uploads of fenced writers). With options.fence, writes the fence
-// into the hole (replaying an object that landed there meanwhile and moving on). Returns the
-// first id after the fence (or the first missing id for readers). Fenced if a newer epoch
-// appears while fencing.
+// than options.min_epoch or than one already seen (late uploads of fenced writers). With
+// options.fence, writes the fence into the hole (replaying an object that landed there meanwhile
+// and moving on). Returns the first id after the fence (or the first missing id for readers).
+// Fenced if a newer epoch appears while fencing.
 Result<uint64_t> ReplayWal(ObjectStore* store, uint64_t from_id, const WalReplayOptions& options,
                            const std::function<Status(const WalObject&)>& apply);
 

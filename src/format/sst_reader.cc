@@ -70,6 +70,10 @@ Result<std::string> SstReader::ReadRange(uint64_t begin, uint64_t end) {
   auto got = store_->Get(object_key_, ByteRange{begin, end - begin});
   if (!got.ok()) {
     if (got.status().IsInvalidArgument()) return Corrupt(begin, "object shorter than expected");
+    if (got.status().IsNotFound()) {
+      if (options_.missing_object_status) return options_.missing_object_status(object_key_);
+      return Status::Corruption("SST '" + object_key_ + "' is missing from the store");
+    }
     return got.status().WithContext("reading SST '" + object_key_ + "'");
   }
   if (got->object_size != object_size_) {

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +46,10 @@ struct SstReadOptions {
   size_t max_readahead_bytes = 1 << 20;
   // Size of Open's first GET of the object's tail.
   size_t open_tail_bytes = 64 * 1024;
+  // The error for a read that finds the object gone (the store answers NotFound); the reader's
+  // owner knows why it may be gone. Null: Corruption naming the object. A missing SST is never
+  // NotFound to the caller, who would take it for a missing key.
+  std::function<Status(const std::string& object_key)> missing_object_status;
 };
 
 // The data blocks of an SST being written, decoded and kept so that the block cache can be

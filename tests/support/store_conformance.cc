@@ -179,24 +179,21 @@ TEST_P(StoreConformanceTest, MissingKeysAreNotFound) {
   EXPECT_TRUE(store().Head("dir/sub/obj").status().IsNotFound());
 }
 
-// The same for a write-once put (file:// takes its put journal for those).
 TEST_P(StoreConformanceTest, IfAbsent) {
-  for (const PutOptions& mode : {PutOptions::IfAbsent(), PutOptions::IfAbsentWriteOnce()}) {
-    SCOPED_TRACE(mode.write_once ? "write once" : "if absent");
-    Result<std::string> first = store().Put("m/1", "first", mode);
-    ASSERT_TRUE(first.ok()) << first.status().ToString();
-    Result<std::string> second = store().Put("m/1", "second", mode);
-    EXPECT_TRUE(second.status().IsPreconditionFailed()) << second.status().ToString();
-    Result<GetResult> got = store().Get("m/1");
-    ASSERT_TRUE(got.ok());
-    EXPECT_EQ(got->data, "first");
-    EXPECT_EQ(got->etag, *first);
-    // After a delete the key can be created again.
-    ASSERT_TRUE(store().Delete("m/1").ok());
-    EXPECT_TRUE(store().Put("m/1", "third", mode).ok());
-    EXPECT_EQ(MustGet(store(), "m/1"), "third");
-    ASSERT_TRUE(store().Delete("m/1").ok());
-  }
+  const PutOptions mode = PutOptions::IfAbsent();
+  Result<std::string> first = store().Put("m/1", "first", mode);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  Result<std::string> second = store().Put("m/1", "second", mode);
+  EXPECT_TRUE(second.status().IsPreconditionFailed()) << second.status().ToString();
+  Result<GetResult> got = store().Get("m/1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->data, "first");
+  EXPECT_EQ(got->etag, *first);
+  // After a delete the key can be created again.
+  ASSERT_TRUE(store().Delete("m/1").ok());
+  EXPECT_TRUE(store().Put("m/1", "third", mode).ok());
+  EXPECT_EQ(MustGet(store(), "m/1"), "third");
+  ASSERT_TRUE(store().Delete("m/1").ok());
 }
 
 TEST_P(StoreConformanceTest, IfMatch) {
@@ -228,9 +225,7 @@ TEST_P(StoreConformanceTest, IfMatch) {
 TEST_P(StoreConformanceTest, IfAbsentRaceHasExactlyOneWinner) {
   const int threads = GetParam().race_threads;
   for (int round = 0; round < 6; round++) {
-    // Odd rounds race write-once puts.
-    const PutOptions mode =
-        round % 2 == 0 ? PutOptions::IfAbsent() : PutOptions::IfAbsentWriteOnce();
+    const PutOptions mode = PutOptions::IfAbsent();
     std::string key = "race/" + std::to_string(round);
     std::atomic<int> winners{0}, losers{0}, errors{0};
     std::atomic<int> winner_id{-1};
