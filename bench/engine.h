@@ -58,7 +58,7 @@ struct RequestCounts {
   }
 };
 
-// Dollars for the requests at S3 Standard list prices (DESIGN.md §13): PUT/LIST $0.005 per
+// Dollars for the requests at S3 Standard list prices (docs/design.md §13): PUT/LIST $0.005 per
 // 1,000; GET/HEAD $0.0004 per 1,000; DELETE free.
 inline double RequestDollars(const RequestCounts& c) {
   return (c.put + c.list) * 0.005 / 1000.0 + (c.get + c.head) * 0.0004 / 1000.0;

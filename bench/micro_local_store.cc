@@ -2,7 +2,7 @@
 // "Durability and cost"): a single thread, 100-byte objects.
 //   build/release/bench/micro_local_store --benchmark_min_time=2
 //   CLOUDKV_BENCH_DIR   where the stores go (default /tmp); file creation there can cost far more
-//                       CPU after many deletions (scripts/file-create-cost)
+//                       CPU after many deletions (tools/experiments/file-create-cost)
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -19,7 +19,7 @@ namespace {
 
 // Directories are removed only when the process ends: on ext4 without a journal, deleting
 // thousands of files makes the next ones' creation slow for about half a minute
-// (scripts/file-create-cost), which would charge one case for the one before.
+// (tools/experiments/file-create-cost), which would charge one case for the one before.
 std::vector<std::string>& DirsToRemove() {
   static auto* dirs = new std::vector<std::string>;
   return *dirs;

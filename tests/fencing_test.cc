@@ -1,4 +1,4 @@
-// Writer fencing (DESIGN.md §4): a new writer fences the old one, which can never corrupt the
+// Writer fencing (docs/design.md §4): a new writer fences the old one, which can never corrupt the
 // database or lose an acknowledged write afterwards.
 #include <gtest/gtest.h>
 #include <signal.h>

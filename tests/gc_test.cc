@@ -1,5 +1,5 @@
-// Garbage collection (DESIGN.md §10, docs/engine.md): what it keeps, what it deletes, and that a
-// randomized run of writes, flushes, reopens, clock advances and GC passes never loses an object
+// Garbage collection (docs/design.md §10, docs/engine.md): what it keeps, what it deletes, and that
+// a randomized run of writes, flushes, reopens, clock advances and GC passes never loses an object
 // a retained manifest references. Windows are seconds on a manual clock.
 // Prints its seed; CLOUDKV_SEED repeats a run, CLOUDKV_GC_STEPS makes it longer.
 #include "db/gc.h"

@@ -1,4 +1,4 @@
-// Deterministic protocol simulation (DESIGN.md §3–5). One thread, one seed, an injected clock.
+// Deterministic protocol simulation (docs/design.md §3–5). One thread, one seed, an injected clock.
 // It drives the real commit, fencing and replay code (ManifestStore, PlaceWalObject, ReplayWal)
 // for a writer, newly opened writers that fence it, and a compactor stand-in, against a store
 // whose requests fail, lose their responses, or land late, out of order or never.

@@ -369,7 +369,7 @@ TEST(CountingStore, CostArithmeticAtS3Prices) {
   c.requests[static_cast<size_t>(StoreOp::kHead)] = 5000;
   c.requests[static_cast<size_t>(StoreOp::kDelete)] = 1000000;  // free
   EXPECT_NEAR(c.EstimatedCostDollars(), 0.005 + 0.005 + 0.004 + 0.002, 1e-12);
-  // One PUT per second for a 30-day month is about $13 (DESIGN.md §13).
+  // One PUT per second for a 30-day month is about $13 (docs/design.md §13).
   StoreCounters month;
   month.requests[static_cast<size_t>(StoreOp::kPut)] = 30ull * 24 * 3600;
   EXPECT_NEAR(month.EstimatedCostDollars(), 12.96, 1e-9);

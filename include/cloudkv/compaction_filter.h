@@ -1,5 +1,5 @@
 // CompactionFilter: lets an application remove values during compaction, e.g. values whose
-// time-to-live has passed (DESIGN.md §9).
+// time-to-live has passed (docs/design.md §9).
 //
 // Compaction calls Filter for the newest version of a key when no live snapshot can see that
 // version (a version a snapshot reads is never filtered, so snapshots keep their view). A

@@ -1,6 +1,6 @@
 // DB: a key-value database whose only durable state lives in an object store.
 //
-// One process at a time is the writer of a database (DESIGN.md §4): opening a database as
+// One process at a time is the writer of a database (docs/design.md §4): opening a database as
 // writer fences the previous writer, which from then on gets Fenced for every write. Any
 // number of read-only opens may coexist.
 //
@@ -145,7 +145,7 @@ class DB {
   // as Flush, or the error of a compaction job (Busy when the database is closing).
   virtual Status CompactAll() = 0;
 
-  // Runs one garbage-collection pass now (DESIGN.md §10, docs/engine.md). Works also on a
+  // Runs one garbage-collection pass now (docs/design.md §10, docs/engine.md). Works also on a
   // read-only open (as `cloudkv gc` does): such a pass deletes only what no writer can need.
   // Errors: Fenced (a writer whose epoch was replaced; nothing deleted), Corruption (a damaged
   // manifest, named), IOError. GetStats() counts what was deleted.

@@ -1,4 +1,4 @@
-// ObjectStore: the only durable state cloudkv has (DESIGN.md §11).
+// ObjectStore: the only durable state cloudkv has (docs/design.md §11).
 //
 // An object store maps keys to immutable byte strings and offers three kinds of put:
 // overwrite, create-if-absent and replace-if-match(etag). The if-absent and if-match puts are

@@ -53,7 +53,7 @@ struct Options {
   // Largest batch accepted (encoded bytes).
   size_t max_batch_bytes = 64ull << 20;
 
-  // --- WAL group commit (DESIGN.md §5) ----------------------------------------------------
+  // --- WAL group commit (docs/design.md §5) ----------------------------------------------------
   // Upload the WAL buffer when it reaches this size.
   size_t wal_max_bytes = 4ull << 20;
   // Upload buffered non-durable writes at least this often.
@@ -73,7 +73,7 @@ struct Options {
   uint64_t max_wal_tail_objects = 2000;
   uint64_t max_wal_tail_bytes = 256ull << 20;
   // Attempts for one WAL upload before the writer gives up and goes read-only (each attempt
-  // uses the same bytes, see DESIGN.md §4). 0 = retry until fenced or closed.
+  // uses the same bytes, see docs/design.md §4). 0 = retry until fenced or closed.
   int wal_upload_max_attempts = 0;
 
   // --- SSTs and reads ---------------------------------------------------------------------
@@ -101,7 +101,7 @@ struct Options {
   // A writer that has not confirmed its epoch for this long confirms it before the next read.
   uint64_t epoch_check_interval_ms = 5000;
 
-  // --- Compaction and backpressure (DESIGN.md §9, docs/engine.md "Compaction") -------------
+  // --- Compaction and backpressure (docs/design.md §9, docs/engine.md "Compaction") -------------
   // No background compaction (CompactAll still works). Backpressure still applies, so writes
   // eventually get Busy once L0 reaches l0_stop_writes_trigger.
   bool disable_auto_compaction = false;
@@ -130,7 +130,7 @@ struct Options {
   // null = keep everything.
   std::shared_ptr<const CompactionFilter> compaction_filter;
 
-  // --- Garbage collection (DESIGN.md §10) --------------------------------------------------
+  // --- Garbage collection (docs/design.md §10) --------------------------------------------------
   // How often the writer runs GC; 0 disables the background run (DB::CollectGarbage still works).
   uint64_t gc_interval_ms = 10 * 60 * 1000;
 
@@ -147,7 +147,7 @@ struct Options {
 struct ReadOptions {
   // Read as of this snapshot; null = the latest durable state.
   const Snapshot* snapshot = nullptr;
-  // Also see writes that are acknowledged from memory but not yet durable (DESIGN.md §5).
+  // Also see writes that are acknowledged from memory but not yet durable (docs/design.md §5).
   bool read_unflushed = false;
   // Iterator bounds: lower inclusive, upper exclusive.
   std::optional<std::string> lower_bound;

@@ -263,7 +263,7 @@ Result<std::set<std::string>> ListCollectable(ObjectStore* store) {
   return keys;
 }
 
-// Runs one GC pass on a read-only open, so a running writer is not fenced (DESIGN.md §10).
+// Runs one GC pass on a read-only open, so a running writer is not fenced (docs/design.md §10).
 int Gc(const std::string& url, bool list) {
   auto db = OpenOrDie(url, true, false);
   std::set<std::string> before;

@@ -1,4 +1,4 @@
-// Compaction jobs (DESIGN.md §9, docs/engine.md "Compaction").
+// Compaction jobs (docs/design.md §9, docs/engine.md "Compaction").
 //
 // A CompactionJob is stateless: a CompactionSpec names everything it needs (input SSTs, the
 // output level, the snapshots to honour, whether nothing older lies below), so the same code can

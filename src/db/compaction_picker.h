@@ -1,4 +1,4 @@
-// The compaction picker: chooses the next job from a manifest's LSM shape (DESIGN.md §9).
+// The compaction picker: chooses the next job from a manifest's LSM shape (docs/design.md §9).
 //
 // Leveled scoring: L0 scores (number of L0 SSTs) / l0_compaction_trigger; Ln (1 <= n < last)
 // scores bytes(Ln) / (level1_target_bytes * level_size_ratio^(n-1)); the last level never

@@ -345,7 +345,7 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
     uint64_t now = clock_->MonotonicMicros();
     bool mem_old =
         !mem_->empty() && now - mem_created_micros_ >= options_.memtable_max_age_ms * 1000;
-    // The WAL tail a recovery would replay for this memtable (DESIGN.md §5: bounded).
+    // The WAL tail a recovery would replay for this memtable (docs/design.md §5: bounded).
     bool tail_long = wal_->next_id() - mem_first_wal_id_ >= options_.max_wal_tail_objects ||
                      wal_->upload_bytes() - mem_first_wal_bytes_ >= options_.max_wal_tail_bytes;
     bool imm_full = static_cast<int>(imm_.size()) >= options_.max_immutable_memtables;
@@ -354,7 +354,7 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
       SwitchMemtableLocked();
       continue;
     }
-    // Backpressure from L0 (DESIGN.md §9): reads probe every L0 SST, so L0 must not grow
+    // Backpressure from L0 (docs/design.md §9): reads probe every L0 SST, so L0 must not grow
     // without bound while compaction falls behind.
     const int l0_files = static_cast<int>(version_->l0.size());
     const bool l0_stop = l0_files >= options_.l0_stop_writes_trigger;
@@ -618,7 +618,7 @@ void DBImpl::FlushLoop() {
       continue;
     }
     if (closing_) break;
-    // Age-based flush of an idle memtable (DESIGN.md §5: bounded recovery work).
+    // Age-based flush of an idle memtable (docs/design.md §5: bounded recovery work).
     uint64_t now = clock_->MonotonicMicros();
     uint64_t max_age = options_.memtable_max_age_ms * 1000;
     if (bg_error_.ok() && !mem_->empty() && now - mem_created_micros_ >= max_age &&

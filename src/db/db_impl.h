@@ -1,4 +1,4 @@
-// DBImpl: the engine behind cloudkv::DB (DESIGN.md §3–6).
+// DBImpl: the engine behind cloudkv::DB (docs/design.md §3–6).
 //
 // Locking: mu_ guards the write path (sequence assignment, memtable insert, WAL append), the
 // sources of reads (memtables + Version), snapshots and background state. It is never held

@@ -1,6 +1,6 @@
-// Internal keys (DESIGN.md §7): user key + 8 bytes holding (sequence << 8 | type), little-endian.
-// Order: user key ascending (byte-wise), then sequence descending, then type descending, so the
-// newest version of a key comes first.
+// Internal keys (docs/design.md §7): user key + 8 bytes holding (sequence << 8 | type),
+// little-endian. Order: user key ascending (byte-wise), then sequence descending, then type
+// descending, so the newest version of a key comes first.
 #ifndef CLOUDKV_DB_DBFORMAT_H_
 #define CLOUDKV_DB_DBFORMAT_H_
 

@@ -203,7 +203,7 @@ Status GarbageCollector::PruneManifests(const Retained& retained, GcPassStats* p
   pass->boundary = retained.boundary;
   if (victims.empty()) return Status::OK();
   // The boundary moves first: from then on no process trusts a probe that ends below it, and
-  // no commit there counts (DESIGN.md §3).
+  // no commit there counts (docs/design.md §3).
   RETURN_IF_ERROR(manifests_->RaiseBoundary(retained.prune_below));
   pass->boundary = std::max(retained.boundary, retained.prune_below);
   std::vector<ObjectInfo> batch;
@@ -280,7 +280,7 @@ Status GarbageCollector::CollectWal(const Retained& retained, GcPassStats* pass)
         done = true;
         break;
       }
-      if (obj.size == kFenceBytes) continue;  // fences are never deleted (DESIGN.md §4)
+      if (obj.size == kFenceBytes) continue;  // fences are never deleted (docs/design.md §4)
       if (pinned_needs(*id)) {
         first_kept = std::min(first_kept, *id);
         continue;

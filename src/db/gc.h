@@ -1,6 +1,7 @@
-// GarbageCollector: deletes the objects of a database that nothing can need any more (DESIGN.md
-// §10, docs/engine.md "Garbage collection"). It depends only on the object store, the manifest
-// protocol and a clock, so the writer runs it in-process and `cloudkv gc` runs the same code.
+// GarbageCollector: deletes the objects of a database that nothing can need any more
+// (docs/design.md §10, docs/engine.md "Garbage collection"). It depends only on the object store,
+// the manifest protocol and a clock, so the writer runs it in-process and `cloudkv gc` runs the
+// same code.
 //
 // One pass (RunOnce):
 //   1. Reads the latest manifest. A writer whose epoch was replaced gets Fenced and deletes
@@ -9,7 +10,7 @@
 //      W = max(history_retention, gc_min_age) + max_clock_skew; the newest one committed before
 //      that (the state at the window's start); and every manifest a live checkpoint pins.
 //   3. Prunes manifests as a prefix below the oldest retained version: raises manifest/BOUNDARY
-//      first, then deletes (DESIGN.md §3).
+//      first, then deletes (docs/design.md §3).
 //   4. Deletes SSTs under sst/ that no retained manifest references, that are not in the
 //      caller's in-use set, and whose name says they were created more than
 //      gc_min_age + max_clock_skew ago. A name that does not parse is never deleted.

@@ -1,4 +1,4 @@
-// The manifest protocol (DESIGN.md §3, docs/format-manifest.md).
+// The manifest protocol (docs/design.md §3, docs/format-manifest.md).
 //
 // A manifest version v is the object manifest/<v as 20 digits>.manifest, written once with
 // create-if-absent. The latest version is found by probing forward from a known version (or the

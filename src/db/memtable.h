@@ -1,5 +1,5 @@
 // MemTable: the in-memory write buffer of the LSM tree, a skiplist of internal-key entries kept
-// in an arena (DESIGN.md §5). Entries are never removed; a full or old memtable is made
+// in an arena (docs/design.md §5). Entries are never removed; a full or old memtable is made
 // immutable by the engine, flushed to an L0 SST, and dropped.
 //
 // Point lookups go through a hash index (user key -> that key's newest point entry) beside the

@@ -1,4 +1,4 @@
-// The WAL side of writer fencing (DESIGN.md §4) as plain synchronous functions, shared by the
+// The WAL side of writer fencing (docs/design.md §4) as plain synchronous functions, shared by the
 // engine (DBImpl, WalWriter) and the deterministic protocol simulation.
 #ifndef CLOUDKV_DB_WAL_PROTOCOL_H_
 #define CLOUDKV_DB_WAL_PROTOCOL_H_
@@ -38,7 +38,7 @@ struct WalReplayOptions {
   uint64_t fence_nonce = 0;
 };
 
-// Replays WAL objects from `from_id` upward until the first missing id (DESIGN.md §4): calls
+// Replays WAL objects from `from_id` upward until the first missing id (docs/design.md §4): calls
 // `apply` for each batch of each live object in id order, skipping objects of an older epoch
 // than options.min_epoch or than one already seen (late uploads of fenced writers). With
 // options.fence, writes the fence into the hole (replaying an object that landed there meanwhile

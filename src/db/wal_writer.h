@@ -1,4 +1,4 @@
-// WalWriter: group commit of WAL objects (DESIGN.md §4–5).
+// WalWriter: group commit of WAL objects (docs/design.md §4–5).
 //
 // Batches are appended in sequence order (the DB calls Append under its write mutex) into a
 // buffer. A flusher thread seals the buffer into a segment and uploads it as wal/<id>.wal with

@@ -1,6 +1,6 @@
 // WAL object codec (docs/format-wal.md). A WAL object `wal/<20-digit id>.wal` holds one
 // group-commit segment (a run of write batches with their sequence numbers and commit times)
-// or, with no batches, a fence that a new writer places to cut off older writers (DESIGN.md
+// or, with no batches, a fence that a new writer places to cut off older writers (docs/design.md
 // §4).
 //
 // Objects read back are untrusted: DecodeWalObject verifies everything and returns Corruption

@@ -65,13 +65,13 @@ Result<Metadata> DecodeOwnedMetadata(std::string_view user_key, std::string&& by
 uint64_t NowMs();
 
 // The engine's compaction filter for this encoding: a metadata record whose expiry has passed
-// becomes a tombstone when compaction meets it (DESIGN.md §9), so expired keys stop taking
+// becomes a tombstone when compaction meets it (docs/design.md §9), so expired keys stop taking
 // space without a read or a DEL. Other records are kept (a hash's fields are reached only
 // through its metadata; DEL and past EXPIRE range-delete them).
 std::shared_ptr<const CompactionFilter> NewExpiryCompactionFilter();
 
 // Hands out hash versions unique over the database's life: the writer epoch (bumped on every
-// writer open, DESIGN.md §4) in the high 24 bits and a per-process counter below it.
+// writer open, docs/design.md §4) in the high 24 bits and a per-process counter below it.
 class VersionAllocator {
  public:
   explicit VersionAllocator(uint64_t writer_epoch);

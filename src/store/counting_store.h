@@ -1,5 +1,5 @@
 // CountingStore: counts the requests and bytes that pass through it, by kind, and estimates
-// what they would cost on S3 Standard (DESIGN.md §13). The engine reports requests per
+// what they would cost on S3 Standard (docs/design.md §13). The engine reports requests per
 // operation and dollars per million operations from these counters.
 //
 // Counting rules (as S3 bills): every request is counted, including those that fail (a lost
