@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "bench/generators.h"
-#include "db/dbformat.h"
 #include "db/memtable.h"
 #include "format/block.h"
 #include "format/block_builder.h"
 #include "format/bloom.h"
+#include "format/dbformat.h"
 #include "util/random.h"
 
 namespace cloudkv {

@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "cache/block_cache.h"
-#include "db/dbformat.h"
 #include "format/block_builder.h"
 #include "format/bloom.h"
+#include "format/dbformat.h"
 #include "format/sst_format.h"
 #include "support/iterator_harness.h"
 #include "util/random.h"

@@ -9,7 +9,7 @@
 #include <map>
 
 #include "db/compaction_picker.h"
-#include "db/dbformat.h"
+#include "format/dbformat.h"
 #include "format/sst_builder.h"
 #include "store/stores.h"
 #include "util/random.h"

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "cloudkv/iterator.h"
-#include "db/dbformat.h"
+#include "format/dbformat.h"
 #include "util/random.h"
 
 namespace cloudkv {

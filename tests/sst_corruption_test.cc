@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "cache/block_cache.h"
-#include "db/dbformat.h"
+#include "format/dbformat.h"
 #include "format/sst_builder.h"
 #include "format/sst_format.h"
 #include "format/sst_reader.h"

@@ -7,7 +7,8 @@
 #include <thread>
 
 #include "cache/block_cache.h"
-#include "db/dbformat.h"
+#include "db/version.h"
+#include "format/dbformat.h"
 #include "format/sst_builder.h"
 #include "format/sst_format.h"
 #include "format/sst_reader.h"
@@ -508,7 +509,8 @@ TEST_F(SstTest, RangeTombstonesRoundTrip) {
       return a.begin != b.begin ? a.begin < b.begin : a.seq > b.seq;
     });
     EXPECT_EQ(reader->range_tombstones(), sorted);
-    ASSERT_NE(reader->fragmented_range_tombstones(), nullptr);
+    auto fragmented = FragmentRangeTombstones(*reader);
+    ASSERT_NE(fragmented, nullptr);
     EXPECT_EQ(reader->properties().num_range_deletions, tombstones.size());
     // smallest/largest cover every tombstone and every point entry.
     std::string_view smallest = ExtractUserKey(reader->properties().smallest_key);
@@ -516,9 +518,7 @@ TEST_F(SstTest, RangeTombstonesRoundTrip) {
     for (const auto& t : tombstones) {
       EXPECT_LE(smallest, t.begin);
       EXPECT_GE(largest, t.end);
-      EXPECT_EQ(reader->fragmented_range_tombstones()->MaxCoveringSeq(t.begin,
-                                                                      kMaxSequenceNumber) >= t.seq,
-                true);
+      EXPECT_GE(fragmented->MaxCoveringSeq(t.begin, kMaxSequenceNumber), t.seq);
     }
     EXPECT_EQ(reader->properties().smallest_seq, entries.empty() ? 1000u : 100u);
     // Point data is unchanged.
@@ -542,7 +542,7 @@ TEST_F(SstTest, FormatVersionOneWithoutTombstonesAndUnknownVersionsRefused) {
   auto reader = Open(v1);
   ASSERT_NE(reader, nullptr);
   EXPECT_TRUE(reader->range_tombstones().empty());
-  EXPECT_EQ(reader->fragmented_range_tombstones(), nullptr);
+  EXPECT_EQ(FragmentRangeTombstones(*reader), nullptr);
   SstFooter footer;
   ASSERT_TRUE(
       DecodeSstFooter(std::string_view(v1).substr(v1.size() - kSstFooterSize), &footer).ok());
@@ -570,7 +570,7 @@ TEST_F(SstTest, FormatVersionOneWithoutTombstonesAndUnknownVersionsRefused) {
   auto tomb = Open(*sst);
   ASSERT_NE(tomb, nullptr);
   EXPECT_EQ(tomb->num_data_blocks(), 0u);
-  EXPECT_EQ(tomb->fragmented_range_tombstones()->MaxCoveringSeq("c", 10), 5u);
+  EXPECT_EQ(FragmentRangeTombstones(*tomb)->MaxCoveringSeq("c", 10), 5u);
   LookupResult r;
   ASSERT_TRUE(tomb->Get("c", 10, &r).ok());
   EXPECT_EQ(r.state, LookupState::kNotPresent);

@@ -2,7 +2,7 @@
 
 #include "cloudkv/object_store.h"
 #include "cloudkv/write_batch.h"
-#include "db/dbformat.h"
+#include "format/dbformat.h"
 #include "store/url.h"
 #include "util/coding.h"
 #include "util/hash.h"

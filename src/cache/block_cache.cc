@@ -41,7 +41,7 @@ class BlockCache::Shard {
   }
 
   // `hash` is HashKey(key) throughout.
-  std::shared_ptr<const Block> Lookup(const CacheKey& key, uint64_t hash) {
+  std::shared_ptr<const void> Lookup(const CacheKey& key, uint64_t hash) {
     MutexLock lock(&mu_);
     Entry* e = FindLocked(key, hash);
     if (e == nullptr) {
@@ -60,11 +60,11 @@ class BlockCache::Shard {
     return FindLocked(key, hash) != nullptr;
   }
 
-  void Insert(const CacheKey& key, uint64_t hash, std::shared_ptr<const Block> block,
+  void Insert(const CacheKey& key, uint64_t hash, std::shared_ptr<const void> block,
               size_t charge) {
     // Blocks evicted here are released after the lock is dropped: freeing memory is not
     // work to do under the shard mutex.
-    std::vector<std::shared_ptr<const Block>> evicted;
+    std::vector<std::shared_ptr<const void>> evicted;
     {
       MutexLock lock(&mu_);
       if (charge > capacity_) return;
@@ -91,7 +91,7 @@ class BlockCache::Shard {
     }
   }
 
-  bool InsertIfRoom(const CacheKey& key, uint64_t hash, std::shared_ptr<const Block> block,
+  bool InsertIfRoom(const CacheKey& key, uint64_t hash, std::shared_ptr<const void> block,
                     size_t charge) {
     MutexLock lock(&mu_);
     if (usage_ + charge > capacity_) return false;
@@ -101,7 +101,7 @@ class BlockCache::Shard {
   }
 
   void Erase(const CacheKey& key, uint64_t hash) {
-    std::shared_ptr<const Block> erased;  // released after the lock is dropped
+    std::shared_ptr<const void> erased;  // released after the lock is dropped
     MutexLock lock(&mu_);
     Entry* e = FindLocked(key, hash);
     if (e == nullptr) return;
@@ -133,7 +133,7 @@ class BlockCache::Shard {
  private:
   struct Entry {
     CacheKey key{};
-    std::shared_ptr<const Block> block;
+    std::shared_ptr<const void> block;
     size_t charge = 0;
     bool referenced = false;  // hit since it last passed the cold end
     Entry* prev = nullptr;
@@ -155,7 +155,7 @@ class BlockCache::Shard {
   }
 
   // Indexes a new entry (the key is not cached) and counts it; the caller links it.
-  Entry* AddLocked(const CacheKey& key, uint64_t hash, std::shared_ptr<const Block> block,
+  Entry* AddLocked(const CacheKey& key, uint64_t hash, std::shared_ptr<const void> block,
                    size_t charge) REQUIRES(mu_) {
     if ((entries_ + 1) * 2 > slots_.size()) GrowLocked();
     auto* e = new Entry;
@@ -185,7 +185,7 @@ class BlockCache::Shard {
   }
 
   // Unlinks, unindexes and frees `e`; returns its block for the caller to release unlocked.
-  std::shared_ptr<const Block> RemoveLocked(Entry* e) REQUIRES(mu_) {
+  std::shared_ptr<const void> RemoveLocked(Entry* e) REQUIRES(mu_) {
     const size_t mask = slots_.size() - 1;
     size_t hole = HashKey(e->key) & mask;
     while (slots_[hole].entry != e) hole = (hole + 1) & mask;
@@ -203,7 +203,7 @@ class BlockCache::Shard {
     Unlink(e);
     usage_ -= e->charge;
     entries_--;
-    std::shared_ptr<const Block> block = std::move(e->block);
+    std::shared_ptr<const void> block = std::move(e->block);
     delete e;
     return block;
   }
@@ -251,7 +251,7 @@ BlockCache::BlockCache(size_t capacity_bytes, int num_shard_bits)
 
 BlockCache::~BlockCache() = default;
 
-std::shared_ptr<const Block> BlockCache::Lookup(uint64_t id, uint64_t offset) {
+std::shared_ptr<const void> BlockCache::Lookup(uint64_t id, uint64_t offset) {
   const uint64_t hash = HashKey(id, offset);
   return ShardFor(hash).Lookup(CacheKey{id, offset}, hash);
 }
@@ -261,14 +261,14 @@ bool BlockCache::Contains(uint64_t id, uint64_t offset) {
   return ShardFor(hash).Contains(CacheKey{id, offset}, hash);
 }
 
-void BlockCache::Insert(uint64_t id, uint64_t offset, std::shared_ptr<const Block> block,
+void BlockCache::Insert(uint64_t id, uint64_t offset, std::shared_ptr<const void> block,
                         size_t charge) {
   assert(block != nullptr);
   const uint64_t hash = HashKey(id, offset);
   ShardFor(hash).Insert(CacheKey{id, offset}, hash, std::move(block), charge);
 }
 
-bool BlockCache::InsertIfRoom(uint64_t id, uint64_t offset, std::shared_ptr<const Block> block,
+bool BlockCache::InsertIfRoom(uint64_t id, uint64_t offset, std::shared_ptr<const void> block,
                               size_t charge) {
   assert(block != nullptr);
   const uint64_t hash = HashKey(id, offset);

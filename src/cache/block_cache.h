@@ -3,8 +3,10 @@
 // eviction from the cold end moves marked entries back to the front instead of evicting them.
 //
 // Entries are keyed by (owner id, block offset): every SstReader takes a unique id from
-// NewId(), so a lookup builds no string key. Values are shared_ptr<const Block>; an entry
-// evicted (or replaced) while a reader still uses it stays alive until the reader drops it.
+// NewId(), so a lookup builds no string key. Values are opaque to the cache
+// (shared_ptr<const void>; the SST reader stores its decoded blocks, format/block.h, and casts
+// back), charged the bytes the inserter says; an entry evicted (or replaced) while a reader
+// still uses it stays alive until the reader drops it. The cache sits below src/format.
 // Capacity is split evenly over the shards; an entry larger than a shard is not cached.
 //
 // Thread-safety: every method is safe for concurrent use; each shard has its own mutex, held
@@ -17,8 +19,6 @@
 #include <cstdint>
 #include <memory>
 #include <vector>
-
-#include "format/block.h"
 
 namespace cloudkv {
 
@@ -46,19 +46,18 @@ class BlockCache {
   uint64_t NewId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
   // The cached block, or null on a miss. Counts a hit or a miss.
-  std::shared_ptr<const Block> Lookup(uint64_t id, uint64_t offset);
+  std::shared_ptr<const void> Lookup(uint64_t id, uint64_t offset);
   // True if the entry is cached, without counting a hit or a miss or refreshing it.
   bool Contains(uint64_t id, uint64_t offset);
   // Inserts (or refreshes) an entry charged `charge` bytes, evicting least recently used
   // entries of its shard to stay within capacity. If the key is cached already the existing
   // block is kept.
-  void Insert(uint64_t id, uint64_t offset, std::shared_ptr<const Block> block, size_t charge);
+  void Insert(uint64_t id, uint64_t offset, std::shared_ptr<const void> block, size_t charge);
   // Inserts an entry only into spare capacity: never evicts anything for it. The entry goes
   // to the cold end of its shard's LRU list, so it is the first to go once the cache is under
   // pressure unless a lookup hits it first. Used to prepopulate the cache with the blocks of
   // SSTs this process writes. Returns false if the shard had no room (or the key was cached).
-  bool InsertIfRoom(uint64_t id, uint64_t offset, std::shared_ptr<const Block> block,
-                    size_t charge);
+  bool InsertIfRoom(uint64_t id, uint64_t offset, std::shared_ptr<const void> block, size_t charge);
   // Drops the entry if cached (a user still holding the block keeps it alive).
   void Erase(uint64_t id, uint64_t offset);
   // Drops every entry (entries in use stay alive with their users).

@@ -13,8 +13,8 @@
 
 #include "cli/cli.h"
 #include "cloudkv/clock.h"
-#include "db/dbformat.h"
 #include "db/manifest.h"
+#include "format/dbformat.h"
 #include "format/sst_reader.h"
 #include "format/wal_format.h"
 #include "store/url.h"

@@ -20,9 +20,9 @@
 #include <set>
 
 #include "cli/inspect.h"
-#include "db/dbformat.h"
 #include "db/manifest.h"
 #include "format/block.h"
+#include "format/dbformat.h"
 #include "format/sst_reader.h"
 #include "format/wal_format.h"
 #include "store/stores.h"

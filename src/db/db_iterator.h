@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "cloudkv/iterator.h"
-#include "db/dbformat.h"
 #include "db/range_tombstone.h"
+#include "format/dbformat.h"
 
 namespace cloudkv {
 

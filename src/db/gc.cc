@@ -13,7 +13,6 @@
 namespace cloudkv {
 namespace {
 
-constexpr std::string_view kManifestPrefix = "manifest/";
 constexpr std::string_view kSstPrefix = "sst/";
 constexpr std::string_view kWalPrefix = "wal/";
 constexpr std::string_view kCheckpointPrefix = "checkpoint/";

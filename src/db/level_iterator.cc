@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cassert>
 
-#include "db/dbformat.h"
+#include "format/dbformat.h"
 
 namespace cloudkv {
 namespace {

@@ -26,39 +26,14 @@
 
 #include "cloudkv/clock.h"
 #include "cloudkv/object_store.h"
-#include "proto/manifest.pb.h"
+#include "format/manifest_format.h"
 
 namespace cloudkv {
-
-using Manifest = proto::ManifestProto;
-
-// Format version written by this binary; it reads every version up to this one.
-//   1: the first format.
-//   2: replay_epoch. A version-1 binary would ignore it and replay an older writer's late
-//      upload at the replay point, so it must refuse manifests of version 2.
-constexpr uint32_t kManifestFormatVersion = 2;
-// Readers older than this must refuse what this binary writes.
-constexpr uint32_t kManifestMinReaderVersion = 2;
-
-std::string ManifestObjectKey(uint64_t version);
-// Parses "manifest/<digits>.manifest"; NotFound-free: InvalidArgument if not a manifest key.
-Result<uint64_t> ParseManifestObjectKey(std::string_view key);
-
-// The boundary object: the lowest manifest version that may still exist.
-inline constexpr std::string_view kManifestBoundaryKey = "manifest/BOUNDARY";
-std::string EncodeManifestBoundary(uint64_t version);
-// Corruption naming manifest/BOUNDARY for any damage.
-Result<uint64_t> DecodeManifestBoundary(std::string_view data);
 
 struct ManifestBoundary {
   uint64_t version = 0;  // 0: no boundary set yet (nothing was ever pruned)
   std::string etag;      // empty when absent
 };
-
-std::string EncodeManifest(const Manifest& manifest);
-// Corruption naming `object_key` for any damage; NotSupported if min_reader_version is newer
-// than this binary.
-Result<Manifest> DecodeManifest(std::string_view object_key, std::string_view data);
 
 // An edit recomputed against the latest manifest on every attempt. It receives a copy of the
 // latest (version already advanced to latest+1, nonce and commit time set) and mutates it.
@@ -132,9 +107,6 @@ class ManifestStore {
   const ManifestStoreOptions options_;
   std::atomic<uint64_t> latest_seen_{0};
 };
-
-// Prints a manifest as JSON (for `cloudkv inspect manifest`).
-std::string ManifestToJson(const Manifest& manifest);
 
 }  // namespace cloudkv
 

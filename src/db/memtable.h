@@ -34,9 +34,9 @@
 #include "cloudkv/status.h"
 #include "cloudkv/write_batch.h"
 #include "db/arena.h"
-#include "db/dbformat.h"
 #include "db/range_tombstone.h"
 #include "db/skiplist.h"
+#include "format/dbformat.h"
 
 namespace cloudkv {
 

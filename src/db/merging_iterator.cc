@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "db/dbformat.h"
+#include "format/dbformat.h"
 
 namespace cloudkv {
 namespace {

@@ -1,7 +1,6 @@
-// Range tombstones (DeleteRange) and their fragmented view.
+// The fragmented view of range tombstones (DeleteRange; RangeTombstone is in format/dbformat.h).
 //
-// A range tombstone [begin, end) @ seq deletes every user key k with begin <= k < end whose
-// entries have a sequence below seq, for readers whose snapshot is >= seq. Tombstones come
+// Tombstones come
 // from memtables and SSTs and may overlap arbitrarily. FragmentedRangeTombstoneList splits a
 // set of them into non-overlapping, sorted fragments, each carrying the sequence numbers of
 // every tombstone that covers it (the idea of RocksDB's FragmentedRangeTombstoneList), so
@@ -24,17 +23,9 @@
 #include <string_view>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "format/dbformat.h"  // RangeTombstone
 
 namespace cloudkv {
-
-struct RangeTombstone {
-  std::string begin;  // inclusive
-  std::string end;    // exclusive
-  SequenceNumber seq = 0;
-
-  bool operator==(const RangeTombstone&) const = default;
-};
 
 class FragmentedRangeTombstoneList {
  public:

@@ -15,7 +15,7 @@ namespace {
 // range tombstones, then looks for a point entry.
 Status GetFromSst(const SstFile& f, std::string_view user_key, SequenceNumber snapshot,
                   LookupResult* result, SequenceNumber* max_covering_seq) {
-  const RangeTombstoneListPtr& tombstones = f.reader->fragmented_range_tombstones();
+  const RangeTombstoneListPtr& tombstones = f.range_tombstones;
   if (tombstones != nullptr) {
     *max_covering_seq = std::max(*max_covering_seq, tombstones->MaxCoveringSeq(user_key, snapshot));
   }
@@ -56,15 +56,11 @@ Status Version::Get(std::string_view user_key, SequenceNumber snapshot, LookupRe
 
 void Version::AddRangeTombstones(std::vector<RangeTombstoneListPtr>* out) const {
   for (const auto& f : l0) {
-    if (f->reader->fragmented_range_tombstones()) {
-      out->push_back(f->reader->fragmented_range_tombstones());
-    }
+    if (f->range_tombstones) out->push_back(f->range_tombstones);
   }
   for (const auto& level : levels) {
     for (const auto& f : level) {
-      if (f->reader->fragmented_range_tombstones()) {
-        out->push_back(f->reader->fragmented_range_tombstones());
-      }
+      if (f->range_tombstones) out->push_back(f->range_tombstones);
     }
   }
 }
@@ -92,12 +88,18 @@ uint64_t Version::TotalBytes() const {
 SstCache::SstCache(std::shared_ptr<ObjectStore> store, SstReadOptions read_options)
     : store_(std::move(store)), read_options_(std::move(read_options)) {}
 
-void SstCache::Add(const std::string& object_key, std::shared_ptr<SstReader> reader) {
-  std::lock_guard<std::mutex> lock(mu_);
-  readers_[object_key] = std::move(reader);
+RangeTombstoneListPtr FragmentRangeTombstones(const SstReader& reader) {
+  if (reader.range_tombstones().empty()) return nullptr;
+  return std::make_shared<const FragmentedRangeTombstoneList>(reader.range_tombstones());
 }
 
-Result<std::shared_ptr<SstReader>> SstCache::GetReader(const proto::SstMeta& meta) {
+void SstCache::Add(const std::string& object_key, std::shared_ptr<SstReader> reader) {
+  RangeTombstoneListPtr tombstones = FragmentRangeTombstones(*reader);
+  std::lock_guard<std::mutex> lock(mu_);
+  readers_[object_key] = OpenSst{std::move(reader), std::move(tombstones)};
+}
+
+Result<SstCache::OpenSst> SstCache::Open(const proto::SstMeta& meta) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = readers_.find(meta.object_key());
@@ -106,22 +108,31 @@ Result<std::shared_ptr<SstReader>> SstCache::GetReader(const proto::SstMeta& met
   // Opened outside the lock: it reads the SST's tail from the store.
   ASSIGN_OR_RETURN(std::shared_ptr<SstReader> reader,
                    SstReader::Open(store_, meta.object_key(), meta.size_bytes(), read_options_));
+  RangeTombstoneListPtr tombstones = FragmentRangeTombstones(*reader);
   std::lock_guard<std::mutex> lock(mu_);
-  auto [it, inserted] = readers_.emplace(meta.object_key(), reader);
+  auto [it, inserted] =
+      readers_.emplace(meta.object_key(), OpenSst{std::move(reader), std::move(tombstones)});
   return it->second;
+}
+
+Result<std::shared_ptr<SstReader>> SstCache::GetReader(const proto::SstMeta& meta) {
+  ASSIGN_OR_RETURN(OpenSst open, Open(meta));
+  return open.reader;
 }
 
 Result<std::shared_ptr<Version>> SstCache::BuildVersion(const Manifest& manifest) {
   auto v = std::make_shared<Version>();
   for (const auto& meta : manifest.l0()) {
-    ASSIGN_OR_RETURN(auto reader, GetReader(meta));
-    v->l0.push_back(std::make_shared<SstFile>(SstFile{meta, std::move(reader)}));
+    ASSIGN_OR_RETURN(OpenSst open, Open(meta));
+    v->l0.push_back(std::make_shared<SstFile>(
+        SstFile{meta, std::move(open.reader), std::move(open.range_tombstones)}));
   }
   for (const auto& level : manifest.levels()) {
     v->levels.emplace_back();
     for (const auto& meta : level.ssts()) {
-      ASSIGN_OR_RETURN(auto reader, GetReader(meta));
-      v->levels.back().push_back(std::make_shared<SstFile>(SstFile{meta, std::move(reader)}));
+      ASSIGN_OR_RETURN(OpenSst open, Open(meta));
+      v->levels.back().push_back(std::make_shared<SstFile>(
+          SstFile{meta, std::move(open.reader), std::move(open.range_tombstones)}));
     }
   }
   std::lock_guard<std::mutex> lock(mu_);

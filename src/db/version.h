@@ -13,9 +13,9 @@
 
 #include "cloudkv/iterator.h"
 #include "cloudkv/object_store.h"
-#include "db/dbformat.h"
 #include "db/manifest.h"
 #include "db/range_tombstone.h"
+#include "format/dbformat.h"
 #include "format/sst_reader.h"
 
 namespace cloudkv {
@@ -23,7 +23,13 @@ namespace cloudkv {
 struct SstFile {
   proto::SstMeta meta;
   std::shared_ptr<SstReader> reader;
+  // The reader's range tombstones, fragmented for reads; null if it has none (or if the file
+  // is only scanned, as compaction inputs are).
+  RangeTombstoneListPtr range_tombstones;
 };
+
+// The fragmented range tombstones of an SST; null if it has none.
+RangeTombstoneListPtr FragmentRangeTombstones(const SstReader& reader);
 
 struct Version {
   std::vector<std::shared_ptr<SstFile>> l0;                   // newest first
@@ -62,10 +68,16 @@ class SstCache {
   std::set<std::string> LiveSstKeys();
 
  private:
+  struct OpenSst {
+    std::shared_ptr<SstReader> reader;
+    RangeTombstoneListPtr range_tombstones;
+  };
+  Result<OpenSst> Open(const proto::SstMeta& meta);
+
   const std::shared_ptr<ObjectStore> store_;
   const SstReadOptions read_options_;
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<SstReader>> readers_;
+  std::map<std::string, OpenSst> readers_;
   std::vector<std::weak_ptr<const Version>> built_;  // pruned of expired entries as it grows
 };
 

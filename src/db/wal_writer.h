@@ -32,7 +32,7 @@
 #include "cloudkv/clock.h"
 #include "cloudkv/object_store.h"
 #include "cloudkv/write_batch.h"
-#include "db/dbformat.h"
+#include "format/dbformat.h"
 
 namespace cloudkv {
 

@@ -4,7 +4,7 @@
 
 #include <cassert>
 
-#include "db/dbformat.h"
+#include "format/dbformat.h"
 #include "util/coding.h"
 
 namespace cloudkv {

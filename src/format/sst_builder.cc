@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cassert>
 
-#include "db/dbformat.h"
+#include "format/dbformat.h"
 #include "util/coding.h"
 #include "util/hash.h"
 #include "util/status_macros.h"

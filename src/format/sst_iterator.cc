@@ -135,7 +135,7 @@ Result<std::shared_ptr<const Block>> SstIterator::FetchBlock(size_t i, bool forw
   BlockCache* cache = r.options_.cache.get();
   const BlockHandle& h = r.handles_[i];
   if (cache != nullptr) {
-    std::shared_ptr<const Block> cached = cache->Lookup(r.cache_id_, h.offset);
+    auto cached = std::static_pointer_cast<const Block>(cache->Lookup(r.cache_id_, h.offset));
     if (cached != nullptr) return cached;
   }
   const uint64_t unit = r.options_.read_unit_bytes;

@@ -188,10 +188,7 @@ Status SstReader::ParseRangeDeletions(std::string_view contents, uint64_t offset
   if (range_tombstones_.empty() || range_tombstones_.size() != properties_.num_range_deletions) {
     return Corrupt(offset, "range-deletion block does not match num_range_deletions");
   }
-  fragmented_range_tombstones_ =
-      std::make_shared<const FragmentedRangeTombstoneList>(range_tombstones_);
-  pinned_bytes_ += fragmented_range_tombstones_->memory_bytes() +
-                   range_tombstones_.capacity() * sizeof(RangeTombstone);
+  pinned_bytes_ += range_tombstones_.capacity() * sizeof(RangeTombstone);
   for (const RangeTombstone& t : range_tombstones_) {
     pinned_bytes_ += t.begin.capacity() + t.end.capacity();
   }
@@ -275,7 +272,8 @@ Result<std::shared_ptr<const Block>> SstReader::ReadBlock(size_t i, bool fill_ca
   assert(i < handles_.size());
   BlockCache* cache = options_.cache.get();
   if (cache != nullptr) {
-    std::shared_ptr<const Block> cached = cache->Lookup(cache_id_, handles_[i].offset);
+    auto cached =
+        std::static_pointer_cast<const Block>(cache->Lookup(cache_id_, handles_[i].offset));
     if (cached != nullptr) return cached;
   }
   // Fetch the aligned unit around the block (never past the data blocks).

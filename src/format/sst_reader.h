@@ -27,10 +27,9 @@
 #include "cache/block_cache.h"
 #include "cloudkv/iterator.h"
 #include "cloudkv/object_store.h"
-#include "db/dbformat.h"
-#include "db/range_tombstone.h"
 #include "format/block.h"
 #include "format/bloom.h"
+#include "format/dbformat.h"
 #include "format/sst_format.h"
 
 namespace cloudkv {
@@ -97,11 +96,8 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   bool MayContain(std::string_view user_key) const;
 
   // The SST's range tombstones as stored (sorted by begin, then sequence descending; may
-  // overlap) and fragmented (null if there are none). Pinned; no object request.
+  // overlap). Pinned; no object request. The engine fragments them (db/range_tombstone.h).
   const std::vector<RangeTombstone>& range_tombstones() const { return range_tombstones_; }
-  const RangeTombstoneListPtr& fragmented_range_tombstones() const {
-    return fragmented_range_tombstones_;
-  }
 
   // An iterator over all point entries (two-level: index -> data blocks). fill_cache = false
   // reads blocks without inserting them into the cache (for compaction scans).
@@ -166,7 +162,6 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   std::vector<std::string_view> index_keys_;  // views into index_keys_storage_
   std::vector<BlockHandle> handles_;
   std::vector<RangeTombstone> range_tombstones_;
-  RangeTombstoneListPtr fragmented_range_tombstones_;
   size_t pinned_bytes_ = 0;
 
   std::atomic<uint64_t> object_reads_{0};

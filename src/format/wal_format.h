@@ -18,7 +18,7 @@
 
 #include "cloudkv/status.h"
 #include "cloudkv/write_batch.h"
-#include "db/dbformat.h"
+#include "format/dbformat.h"
 
 namespace cloudkv {
 

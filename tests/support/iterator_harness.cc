@@ -6,7 +6,7 @@
 #include <deque>
 #include <set>
 
-#include "db/dbformat.h"
+#include "format/dbformat.h"
 
 namespace cloudkv {
 namespace {

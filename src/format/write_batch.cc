@@ -5,7 +5,7 @@
 //   varstring := varint32(length) bytes
 #include "cloudkv/write_batch.h"
 
-#include "db/dbformat.h"
+#include "format/dbformat.h"
 #include "util/coding.h"
 
 namespace cloudkv {

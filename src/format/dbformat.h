@@ -1,8 +1,8 @@
 // Internal keys (docs/design.md §7): user key + 8 bytes holding (sequence << 8 | type),
 // little-endian. Order: user key ascending (byte-wise), then sequence descending, then type
 // descending, so the newest version of a key comes first.
-#ifndef CLOUDKV_DB_DBFORMAT_H_
-#define CLOUDKV_DB_DBFORMAT_H_
+#ifndef CLOUDKV_FORMAT_DBFORMAT_H_
+#define CLOUDKV_FORMAT_DBFORMAT_H_
 
 #include <cassert>
 #include <cstdint>
@@ -95,6 +95,17 @@ struct InternalKeyLess {
   }
 };
 
+// A range tombstone [begin, end) @ seq deletes every user key k with begin <= k < end whose
+// entries have a sequence below seq, for readers whose snapshot is >= seq. SSTs store them as
+// written; src/db fragments them for reads (db/range_tombstone.h).
+struct RangeTombstone {
+  std::string begin;  // inclusive
+  std::string end;    // exclusive
+  SequenceNumber seq = 0;
+
+  bool operator==(const RangeTombstone&) const = default;
+};
+
 }  // namespace cloudkv
 
-#endif  // CLOUDKV_DB_DBFORMAT_H_
+#endif  // CLOUDKV_FORMAT_DBFORMAT_H_
