@@ -1,19 +1,22 @@
 // Writer fencing (docs/design.md §4): a new writer fences the old one, which can never corrupt the
 // database or lose an acknowledged write afterwards.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "cloudkv/db.h"
 #include "format/wal_format.h"
 #include "store/stores.h"
+#include "support/child_process.h"
 #include "support/gated_store.h"
 
 namespace cloudkv {
@@ -164,13 +167,15 @@ TEST(Fencing, ZombieUploadAtTheRecoveryPointAfterCompactAll) {
   ZombieUploadsAtTheRecoveryPoint([](DB* db) { return db->CompactAll(); });
 }
 
-// Runs only as the child of AcrossProcesses.
-TEST(FencingChild, WriteUntilFenced) {
-  const char* url = std::getenv("CLOUDKV_FENCING_CHILD_URL");
-  if (url == nullptr) GTEST_SKIP() << "only runs as the fencing test's child";
-  auto db = DB::Open(url, Options());
-  if (!db.ok()) std::_Exit(3);
-  if (::write(3, "ready\n", 6) != 6) std::_Exit(5);
+// The exit code of a writer that ended as it should: fenced.
+constexpr int kExitFenced = 7;
+
+// The writer AcrossProcesses fences: args are the database URL. Reports "ready" once open, then
+// each acknowledged key as a line, until its writes are fenced.
+CLOUDKV_CHILD_MAIN(fenced_writer) {
+  auto db = DB::Open(args.at(0), Options());
+  ChildCheckOk(db.status(), "open");
+  if (!WriteLineToParent("ready")) ChildFail("cannot report to the parent");
   std::atomic<bool> fenced{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; t++) {
@@ -182,14 +187,14 @@ TEST(FencingChild, WriteUntilFenced) {
           fenced = true;
           return;
         }
-        if (!s.ok()) std::_Exit(4);
-        std::string line = key + "\n";
-        if (::write(3, line.data(), line.size()) < 0) std::_Exit(5);
+        ChildCheckOk(s, "put " + key);
+        if (!WriteLineToParent(key)) ChildFail("cannot report to the parent");
       }
     });
   }
   for (auto& t : threads) t.join();
-  std::_Exit(7);  // fenced, as expected
+  // Fenced, as expected. The fenced database is not closed: closing is not what this tests.
+  std::_Exit(kExitFenced);
 }
 
 TEST(Fencing, AcrossProcesses) {
@@ -197,39 +202,21 @@ TEST(Fencing, AcrossProcesses) {
       std::filesystem::temp_directory_path() / ("cloudkv-fencing-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const std::string url = "file://" + dir.string();
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    // The child reports on fd 3 (gtest owns stdout).
-    ::close(fds[0]);
-    if (fds[1] != 3) ::dup2(fds[1], 3);
-    ::setenv("CLOUDKV_FENCING_CHILD_URL", url.c_str(), 1);
-    ::execl("/proc/self/exe", "fencing_test", "--gtest_filter=FencingChild.WriteUntilFenced",
-            static_cast<char*>(nullptr));
-    std::_Exit(127);
+  Result<ChildProcess> child = ChildProcess::Spawn("fenced_writer", {.args = {url}});
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  ASSERT_EQ(child->ReadLine().value_or("<no output>"), "ready") << "see the child's output";
+  // Let it write for a while: until it has acknowledged some writes.
+  constexpr size_t kAckedBeforeFence = 50;
+  std::vector<std::string> acked;
+  while (acked.size() < kAckedBeforeFence) {
+    std::optional<std::string> key = child->ReadLine();
+    ASSERT_TRUE(key.has_value()) << "the child ended before it was fenced (see its output)";
+    acked.push_back(*key);
   }
-  ::close(fds[1]);
-  FILE* in = ::fdopen(fds[0], "r");
-  char line[256];
-  ASSERT_NE(std::fgets(line, sizeof(line), in), nullptr);
-  ASSERT_STREQ(line, "ready\n");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it write for a while
   auto second = DB::Open(url, Options());
   ASSERT_TRUE(second.ok()) << second.status().ToString();
-  std::vector<std::string> acked;
-  while (std::fgets(line, sizeof(line), in) != nullptr) {
-    std::string key(line);
-    if (!key.empty() && key.back() == '\n') key.pop_back();
-    acked.push_back(key);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  std::fclose(in);
-  ASSERT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 7) << "the child must end fenced";
-  ASSERT_FALSE(acked.empty());
+  for (std::string& key : child->ReadLinesToEnd()) acked.push_back(std::move(key));
+  EXPECT_EQ(child->Wait(), kExitFenced) << "the child must end fenced";
   for (const auto& key : acked) {
     EXPECT_TRUE((*second)->Get({}, key).ok()) << "acknowledged " << key << " lost";
   }

@@ -1,30 +1,30 @@
 // file:// backend: layout, options, errors, and atomicity across processes and crashes.
 //
-// The cross-process tests re-execute this test binary (/proc/self/exe) with a filter that runs
-// only LocalStoreChild.DISABLED_Run and CLOUDKV_STORE_CHILD naming what the child does.
+// The cross-process tests start this test program again as child processes
+// (support/child_process.h): clients that race on one store directory, or a writer to kill.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "store/stores.h"
+#include "support/child_process.h"
 #include "support/temp_dir.h"
 #include "util/coding.h"
 #include "util/hash.h"
 #include "util/random.h"
-
-extern char** environ;
 
 namespace cloudkv {
 namespace {
@@ -71,127 +71,104 @@ std::string CheckPayload(std::string_view data) {
   return "";
 }
 
-// --- Child processes. ---
+// --- Child processes: clients of one store directory that race, or a writer that is killed. ---
 
-struct Child {
-  pid_t pid = -1;
-};
+// A client that opened the store says "ready" and waits for "go", so clients start together.
+void ReadyThenWaitForGo() {
+  if (!WriteLineToParent("ready")) ChildFail("cannot report to the parent");
+  if (ReadLineFromParent() != "go") ChildFail("expected \"go\" from the parent");
+}
 
-Child SpawnChild(const std::map<std::string, std::string>& env) {
-  std::vector<std::string> args = {"/proc/self/exe", "--gtest_filter=LocalStoreChild.DISABLED_Run",
-                                   "--gtest_also_run_disabled_tests", "--gtest_brief=1"};
-  std::vector<std::string> vars;
-  for (char** e = environ; *e != nullptr; e++) {
-    std::string var = *e;
-    if (var.rfind("CLOUDKV_CHILD_", 0) != 0) vars.push_back(var);
+std::shared_ptr<ObjectStore> ChildOpen(const std::string& url) {
+  Result<std::shared_ptr<ObjectStore>> store = OpenObjectStore(url);
+  ChildCheckOk(store.status(), "open " + url);
+  return *store;
+}
+
+// Tries to make `successes` if-match increments of "counter" (in at most a million attempts);
+// returns how many it made.
+int IncrementByIfMatch(ObjectStore& store, int successes) {
+  int done = 0;
+  for (int attempts = 0; done < successes && attempts < 1000000; attempts++) {
+    Result<GetResult> cur = store.Get("counter");
+    ChildCheckOk(cur.status(), "get counter");
+    std::string next = std::to_string(std::stoll(cur->data) + 1);
+    Result<std::string> r = store.Put("counter", next, PutOptions::IfMatch(cur->etag));
+    if (r.ok()) {
+      done++;
+    } else if (!r.status().IsPreconditionFailed()) {
+      ChildFail("if-match put: " + r.status().ToString());
+    }
   }
-  for (const auto& [k, v] : env) vars.push_back(k + "=" + v);
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& v : vars) envp.push_back(v.data());
-  envp.push_back(nullptr);
-  Child child;
-  int rc = ::posix_spawn(&child.pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data());
-  EXPECT_EQ(rc, 0) << "posix_spawn: " << std::strerror(rc);
+  return done;
+}
+
+// args: url, n. Makes n if-match increments of "counter"; reports how many succeeded.
+CLOUDKV_CHILD_MAIN(cas_client) {
+  std::shared_ptr<ObjectStore> store = ChildOpen(args.at(0));
+  const int n = std::stoi(args.at(1));
+  ReadyThenWaitForGo();
+  if (!WriteLineToParent(std::to_string(IncrementByIfMatch(*store, n)))) {
+    ChildFail("cannot report to the parent");
+  }
+  return 0;
+}
+
+// args: url, id, n. For round r < n, tries to create "race/r" holding id; reports each round won.
+CLOUDKV_CHILD_MAIN(if_absent_client) {
+  std::shared_ptr<ObjectStore> store = ChildOpen(args.at(0));
+  const std::string& id = args.at(1);
+  const int n = std::stoi(args.at(2));
+  ReadyThenWaitForGo();
+  for (int round = 0; round < n; round++) {
+    Result<std::string> r = store->Put("race/" + std::to_string(round), id, PutOptions::IfAbsent());
+    if (r.ok()) {
+      if (!WriteLineToParent(std::to_string(round))) ChildFail("cannot report to the parent");
+    } else if (!r.status().IsPreconditionFailed()) {
+      ChildFail("if-absent put: " + r.status().ToString());
+    }
+  }
+  return 0;
+}
+
+// args: url, seed. Overwrites, creates and deletes checksummed objects until killed; says "ready"
+// after 20 of them.
+CLOUDKV_CHILD_MAIN(crash_writer) {
+  std::shared_ptr<ObjectStore> store = ChildOpen(args.at(0));
+  Random rnd(std::stoull(args.at(1)));
+  for (uint64_t version = 1;; version++) {
+    std::string key = (rnd.OneIn(2) ? "obj/deep/" : "obj/") + std::to_string(rnd.Uniform(8));
+    std::string payload = MakePayload(rnd, version, rnd.Uniform(256 << 10));
+    switch (rnd.Uniform(4)) {
+      case 0: {
+        Result<GetResult> cur = store->Get(key);
+        if (cur.ok()) (void)store->Put(key, payload, PutOptions::IfMatch(cur->etag));
+        break;
+      }
+      case 1:
+        (void)store->Delete(key);
+        (void)store->Put(key, payload, PutOptions::IfAbsent());
+        break;
+      default:
+        ChildCheckOk(store->Put(key, payload).status(), "put " + key);
+    }
+    if (version == 20 && !WriteLineToParent("ready")) ChildFail("cannot report to the parent");
+  }
+}
+
+// Spawns the child `name` and waits for its "ready". IOError if it cannot start, or ends or
+// says something else first.
+Result<ChildProcess> SpawnReady(const std::string& name, const ChildOptions& options) {
+  Result<ChildProcess> child = ChildProcess::Spawn(name, options);
+  if (!child.ok()) return child;
+  std::optional<std::string> line = child->ReadLine();
+  if (line != "ready") {
+    child->Kill();
+    return Status::IOError(name + " did not start: it said '" + line.value_or("") +
+                           "' and ended with " + std::to_string(child->Wait()) +
+                           " (see its output)");
+  }
   return child;
-}
-
-// Waits for the child; returns its exit status, or 128 + signal.
-int WaitChild(const Child& child) {
-  int status = 0;
-  while (::waitpid(child.pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-void WaitForFile(const std::string& path) {
-  for (int i = 0; i < 600000 && !fs::exists(path); i++) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
-
-// Waits until `path` exists; false if the child exits first (it failed).
-bool WaitForFileOrExit(const std::string& path, const Child& child) {
-  for (int i = 0; i < 600000; i++) {
-    if (fs::exists(path)) return true;
-    int status;
-    if (::waitpid(child.pid, &status, WNOHANG) == child.pid) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return false;
-}
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? "" : v;
-}
-
-// What a child does, selected by CLOUDKV_CHILD_MODE:
-//   cas:       CLOUDKV_CHILD_N increments of "counter" by if-match; writes successes to RESULT.
-//   if_absent: for round r < N, tries to create "race/r" holding its ID; writes the rounds won.
-//   crash:     overwrites/creates/deletes checksummed objects until killed; touches READY first.
-// Every mode waits for the file GO before starting, so children race.
-TEST(LocalStoreChild, DISABLED_Run) {
-  const std::string mode = Env("CLOUDKV_CHILD_MODE");
-  if (mode.empty()) GTEST_SKIP() << "only run as a child of LocalStoreMultiProcess tests";
-  std::shared_ptr<ObjectStore> store = MustOpen(Env("CLOUDKV_CHILD_URL"));
-  ASSERT_NE(store, nullptr);
-  const int n = std::atoi(Env("CLOUDKV_CHILD_N").c_str());
-  const std::string id = Env("CLOUDKV_CHILD_ID");
-  WaitForFile(Env("CLOUDKV_CHILD_GO"));
-  std::string result;
-  if (mode == "cas") {
-    int successes = 0;
-    for (int attempts = 0; successes < n && attempts < 1000000; attempts++) {
-      Result<GetResult> cur = store->Get("counter");
-      ASSERT_TRUE(cur.ok()) << cur.status().ToString();
-      std::string next = std::to_string(std::stoll(cur->data) + 1);
-      Result<std::string> r = store->Put("counter", next, PutOptions::IfMatch(cur->etag));
-      if (r.ok()) {
-        successes++;
-      } else {
-        ASSERT_TRUE(r.status().IsPreconditionFailed()) << r.status().ToString();
-      }
-    }
-    result = std::to_string(successes);
-  } else if (mode == "if_absent") {
-    for (int round = 0; round < n; round++) {
-      Result<std::string> r =
-          store->Put("race/" + std::to_string(round), id, PutOptions::IfAbsent());
-      if (r.ok()) {
-        result += std::to_string(round) + "\n";
-      } else {
-        ASSERT_TRUE(r.status().IsPreconditionFailed()) << r.status().ToString();
-      }
-    }
-  } else if (mode == "crash") {
-    Random rnd(std::strtoull(Env("CLOUDKV_CHILD_SEED").c_str(), nullptr, 10));
-    for (uint64_t version = 1;; version++) {
-      std::string key = (rnd.OneIn(2) ? "obj/deep/" : "obj/") + std::to_string(rnd.Uniform(8));
-      std::string payload = MakePayload(rnd, version, rnd.Uniform(256 << 10));
-      switch (rnd.Uniform(4)) {
-        case 0: {
-          Result<GetResult> cur = store->Get(key);
-          if (cur.ok()) (void)store->Put(key, payload, PutOptions::IfMatch(cur->etag));
-          break;
-        }
-        case 1:
-          (void)store->Delete(key);
-          (void)store->Put(key, payload, PutOptions::IfAbsent());
-          break;
-        default: {
-          Result<std::string> r = store->Put(key, payload);
-          ASSERT_TRUE(r.ok()) << r.status().ToString();
-        }
-      }
-      if (version == 20) WriteFile(Env("CLOUDKV_CHILD_READY"), "ready");
-    }
-  }
-  WriteFile(Env("CLOUDKV_CHILD_RESULT"), result);
 }
 
 TEST(LocalStoreMultiProcess, IfMatchCasRaceAcrossProcesses) {
@@ -200,17 +177,15 @@ TEST(LocalStoreMultiProcess, IfMatchCasRaceAcrossProcesses) {
   std::shared_ptr<ObjectStore> store = MustOpen(url);
   ASSERT_TRUE(store->Put("counter", "0").ok());
   const int kChildren = 3, kIncrements = 40;
-  std::vector<Child> children;
+  std::vector<ChildProcess> children;
   for (int i = 0; i < kChildren; i++) {
-    children.push_back(
-        SpawnChild({{"CLOUDKV_CHILD_MODE", "cas"},
-                    {"CLOUDKV_CHILD_URL", url},
-                    {"CLOUDKV_CHILD_N", std::to_string(kIncrements)},
-                    {"CLOUDKV_CHILD_GO", dir.path() + "/go"},
-                    {"CLOUDKV_CHILD_RESULT", dir.path() + "/r" + std::to_string(i)}}));
+    Result<ChildProcess> child =
+        SpawnReady("cas_client", {.args = {url, std::to_string(kIncrements)}});
+    ASSERT_TRUE(child.ok()) << child.status().ToString();
+    children.push_back(std::move(child).value());
   }
+  for (ChildProcess& child : children) ASSERT_TRUE(child.WriteLine("go").ok());
   // This process races too, through its own store instance.
-  WriteFile(dir.path() + "/go", "");
   int mine = 0;
   for (int attempts = 0; mine < kIncrements && attempts < 1000000; attempts++) {
     Result<GetResult> cur = store->Get("counter");
@@ -221,8 +196,10 @@ TEST(LocalStoreMultiProcess, IfMatchCasRaceAcrossProcesses) {
   }
   int total = mine;
   for (int i = 0; i < kChildren; i++) {
-    ASSERT_EQ(WaitChild(children[i]), 0) << "child " << i;
-    total += std::stoi(ReadFile(dir.path() + "/r" + std::to_string(i)));
+    std::vector<std::string> lines = children[i].ReadLinesToEnd();
+    ASSERT_EQ(children[i].Wait(), 0) << "child " << i;
+    ASSERT_EQ(lines.size(), 1u) << "child " << i;
+    total += std::stoi(lines[0]);
   }
   EXPECT_EQ(total, (kChildren + 1) * kIncrements);
   EXPECT_EQ(store->Get("counter")->data, std::to_string(total)) << "a compare-and-swap was lost";
@@ -235,22 +212,21 @@ TEST(LocalStoreMultiProcess, IfAbsentRaceAcrossProcesses) {
     TempDir dir("mp-absent");
     const std::string url = "file://" + dir.path() + "/db" + options;
     const int kChildren = 4, kRounds = 100;
-    std::vector<Child> children;
+    std::vector<ChildProcess> children;
     for (int i = 0; i < kChildren; i++) {
-      children.push_back(
-          SpawnChild({{"CLOUDKV_CHILD_MODE", "if_absent"},
-                      {"CLOUDKV_CHILD_URL", url},
-                      {"CLOUDKV_CHILD_ID", "child" + std::to_string(i)},
-                      {"CLOUDKV_CHILD_N", std::to_string(kRounds)},
-                      {"CLOUDKV_CHILD_GO", dir.path() + "/go"},
-                      {"CLOUDKV_CHILD_RESULT", dir.path() + "/r" + std::to_string(i)}}));
+      Result<ChildProcess> child =
+          SpawnReady("if_absent_client",
+                     {.args = {url, "child" + std::to_string(i), std::to_string(kRounds)}});
+      ASSERT_TRUE(child.ok()) << child.status().ToString();
+      children.push_back(std::move(child).value());
     }
-    WriteFile(dir.path() + "/go", "");
+    for (ChildProcess& child : children) ASSERT_TRUE(child.WriteLine("go").ok());
     std::map<int, std::vector<int>> winners;  // round -> children that won it
     for (int i = 0; i < kChildren; i++) {
-      ASSERT_EQ(WaitChild(children[i]), 0) << "child " << i;
-      std::istringstream in(ReadFile(dir.path() + "/r" + std::to_string(i)));
-      for (int round; in >> round;) winners[round].push_back(i);
+      for (const std::string& round : children[i].ReadLinesToEnd()) {
+        winners[std::stoi(round)].push_back(i);
+      }
+      ASSERT_EQ(children[i].Wait(), 0) << "child " << i;
     }
     std::shared_ptr<ObjectStore> store = MustOpen(url);
     for (int round = 0; round < kRounds; round++) {
@@ -270,19 +246,13 @@ TEST(LocalStoreMultiProcess, KilledWriterLeavesWholeObjects) {
     uint64_t seed = TestSeed("LocalStoreMultiProcess.KilledWriterLeavesWholeObjects");
     Random rnd(seed);
     for (int cycle = 0; cycle < 4; cycle++) {
-      std::string ready = dir.path() + "/ready" + std::to_string(cycle);
-      Child child = SpawnChild({{"CLOUDKV_CHILD_MODE", "crash"},
-                                {"CLOUDKV_CHILD_URL", url},
-                                {"CLOUDKV_CHILD_SEED", std::to_string(seed + cycle)},
-                                {"CLOUDKV_CHILD_GO", dir.path() + "/go"},
-                                {"CLOUDKV_CHILD_READY", ready},
-                                {"CLOUDKV_CHILD_RESULT", dir.path() + "/unused"}});
-      WriteFile(dir.path() + "/go", "");
-      ASSERT_TRUE(WaitForFileOrExit(ready, child)) << "the writer child failed (see its output)";
+      Result<ChildProcess> child =
+          SpawnReady("crash_writer", {.args = {url, std::to_string(seed + cycle)}});
+      ASSERT_TRUE(child.ok()) << child.status().ToString();
       // Let it run a little further so the kill lands at an arbitrary point of some put.
       std::this_thread::sleep_for(std::chrono::milliseconds(rnd.Range(1, 100)));
-      ASSERT_EQ(::kill(child.pid, SIGKILL), 0);
-      ASSERT_EQ(WaitChild(child), 128 + SIGKILL);
+      child->Kill();
+      ASSERT_EQ(child->Wait(), 128 + SIGKILL) << "the writer ended before the kill";
 
       std::shared_ptr<ObjectStore> store = MustOpen(url);
       Result<ListResult> list = store->List("", "", 1000);

@@ -18,7 +18,14 @@ std::string StoreFactoryName(const ::testing::TestParamInfo<StoreFactory>& info)
 
 void StoreConformanceTest::SetUp() {
   Result<StoreUnderTest> made = GetParam().make();
-  if (!made.ok()) GTEST_SKIP() << GetParam().name << ": " << made.status().ToString();
+  if (!made.ok()) {
+    if (GetParam().required) {
+      FAIL() << "the " << GetParam().name
+             << " store cannot be opened: " << made.status().ToString();
+    }
+    GTEST_SKIP() << "\n*** " << GetParam().name
+                 << " CONFORMANCE TESTS SKIPPED: " << made.status().ToString() << " ***";
+  }
   store_ = std::move(made->store);
   cleanup_ = std::move(made->cleanup);
   ASSERT_NE(store_, nullptr);
