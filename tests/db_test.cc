@@ -306,5 +306,33 @@ TEST(DBOpen, BadInputIsRejectedClearly) {
 
 INSTANTIATE_TEST_SUITE_P(Stores, DBTest, ::testing::Values("memory", "file"));
 
+// DBStats::store counts every request the engine makes, by kind, and prices them at
+// Options::request_prices.
+TEST(DBStats, CountsObjectStoreRequestsAndPricesThem) {
+  auto base = NewPrivateMemoryStore("stats-requests");
+  Options o;
+  o.store = base;
+  o.request_prices.put_list_per_1000 = 1000;  // one dollar per PUT or LIST
+  o.request_prices.get_head_per_1000 = 0;
+  auto db = DB::Open("memory://stats-requests", o);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  const DBStats before = (*db)->GetStats();
+  EXPECT_GT(before.store.put, 0u);  // creation, the epoch commit and the fence
+  ASSERT_TRUE((*db)->Put({}, "k", std::string(1000, 'v')).ok());
+  ASSERT_TRUE((*db)->Flush().ok());
+  const DBStats after = (*db)->GetStats();
+  // The durable put's WAL object, the SST and the manifest commit.
+  EXPECT_GE(after.store.put, before.store.put + 3);
+  EXPECT_GE(after.store.bytes_written, before.store.bytes_written + 1000);
+  EXPECT_DOUBLE_EQ(after.store.estimated_cost_dollars,
+                   static_cast<double>(after.store.put + after.store.list));
+  // Probes that find nothing (the next manifest version, the first free WAL id) are requests
+  // that return NotFound: counted, and counted as errors.
+  EXPECT_GT(after.store.errors, 0u);
+  EXPECT_LE(after.store.errors,
+            after.store.get + after.store.head + after.store.put + after.store.list);
+  ASSERT_TRUE((*db)->Close().ok());
+}
+
 }  // namespace
 }  // namespace cloudkv

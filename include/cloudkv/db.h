@@ -76,6 +76,23 @@ struct DBStats {
   uint64_t block_cache_bytes = 0;
   uint64_t write_stalls = 0;     // writes that waited (memory limits or L0 stop trigger)
   uint64_t write_slowdowns = 0;  // writes delayed ~1 ms at the L0 slowdown trigger
+
+  // Object-store requests this DB made since it was opened (writes, reads, flushes,
+  // compaction, GC, epoch checks), each counted as S3 bills it: failed requests too, one
+  // DELETE per 1,000 keys of a batch delete.
+  struct StoreRequests {
+    uint64_t get = 0;
+    uint64_t head = 0;
+    uint64_t put = 0;
+    uint64_t del = 0;
+    uint64_t list = 0;
+    uint64_t errors = 0;         // requests (of any kind) that returned an error
+    uint64_t bytes_read = 0;     // payload bytes GETs returned
+    uint64_t bytes_written = 0;  // payload bytes PUTs sent
+    // The requests' cost at Options::request_prices (storage and transfer not included).
+    double estimated_cost_dollars = 0;
+  };
+  StoreRequests store;
 };
 
 class DB {

@@ -22,6 +22,14 @@ class Snapshot;
 
 enum class Compression : uint8_t { kNone = 0, kLz4 = 1, kZstd = 2 };
 
+// Object-store request prices, dollars per 1,000 requests, for the cost estimate in
+// DBStats::store (docs/design.md §13). Defaults: S3 Standard, us-east-1 list prices.
+struct RequestPrices {
+  double put_list_per_1000 = 0.005;   // PUT (also COPY, POST) and LIST
+  double get_head_per_1000 = 0.0004;  // GET and HEAD
+  double delete_per_1000 = 0;         // DELETE (free on S3)
+};
+
 struct Options {
   // --- Where and how ---------------------------------------------------------------------
   // When set, the database lives in this store and DB::Open's URL is only used in messages.
@@ -142,6 +150,9 @@ struct Options {
   uint64_t history_retention_ms = 24ull * 3600 * 1000;
   uint64_t gc_min_age_ms = 3600ull * 1000;
   uint64_t max_clock_skew_ms = 30ull * 1000;
+
+  // Prices of the requests counted in DBStats::store.
+  RequestPrices request_prices;
 };
 
 struct ReadOptions {

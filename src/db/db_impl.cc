@@ -145,7 +145,8 @@ class DBImpl::SnapshotImpl final : public Snapshot {
 DBImpl::DBImpl(std::string url, const Options& options, std::shared_ptr<ObjectStore> store)
     : url_(std::move(url)),
       options_(options),
-      store_(std::move(store)),
+      counting_(std::make_shared<CountingStore>(std::move(store))),
+      store_(counting_),
       clock_(options.clock ? options.clock : SystemClock()) {}
 
 DBImpl::~DBImpl() {
@@ -877,6 +878,16 @@ DBStats DBImpl::GetStats() {
     s.block_cache_misses = cs.misses;
     s.block_cache_bytes = cs.bytes;
   }
+  const StoreCounters c = counting_->Snapshot();
+  s.store.get = c.Requests(StoreOp::kGet);
+  s.store.head = c.Requests(StoreOp::kHead);
+  s.store.put = c.Requests(StoreOp::kPut);
+  s.store.del = c.Requests(StoreOp::kDelete);
+  s.store.list = c.Requests(StoreOp::kList);
+  for (size_t i = 0; i < kNumStoreOps; i++) s.store.errors += c.errors[i];
+  s.store.bytes_read = c.get_bytes;
+  s.store.bytes_written = c.put_bytes;
+  s.store.estimated_cost_dollars = c.EstimatedCostDollars(options_.request_prices);
   return s;
 }
 

@@ -26,6 +26,7 @@
 #include "db/memtable.h"
 #include "db/version.h"
 #include "db/wal_writer.h"
+#include "store/counting_store.h"
 #include "util/thread_pool.h"
 
 namespace cloudkv {
@@ -118,6 +119,8 @@ class DBImpl final : public DB {
   // Constant after Open.
   const std::string url_;
   const Options options_;
+  // Counts every request the DB makes (DBStats::store); store_ is this wrapper.
+  const std::shared_ptr<CountingStore> counting_;
   const std::shared_ptr<ObjectStore> store_;
   const std::shared_ptr<Clock> clock_;
   std::unique_ptr<ManifestStore> manifests_;

@@ -26,10 +26,13 @@ uint64_t StoreCounters::TotalRequests() const {
   return total;
 }
 
-double StoreCounters::EstimatedCostDollars() const {
+double StoreCounters::EstimatedCostDollars(const RequestPrices& prices) const {
   double put_list = static_cast<double>(Requests(StoreOp::kPut) + Requests(StoreOp::kList));
   double get_head = static_cast<double>(Requests(StoreOp::kGet) + Requests(StoreOp::kHead));
-  return put_list * kS3PutListDollarsPer1000 / 1000 + get_head * kS3GetDollarsPer1000 / 1000;
+  double del = static_cast<double>(Requests(StoreOp::kDelete));
+  return (put_list * prices.put_list_per_1000 + get_head * prices.get_head_per_1000 +
+          del * prices.delete_per_1000) /
+         1000;
 }
 
 StoreCounters StoreCounters::operator-(const StoreCounters& earlier) const {

@@ -15,14 +15,10 @@
 #include <atomic>
 #include <cstdint>
 
+#include "cloudkv/options.h"
 #include "store/store_wrapper.h"
 
 namespace cloudkv {
-
-// S3 Standard request prices (us-east-1 list prices), dollars per 1,000 requests.
-inline constexpr double kS3PutListDollarsPer1000 = 0.005;  // PUT, COPY, POST, LIST
-inline constexpr double kS3GetDollarsPer1000 = 0.0004;     // GET, HEAD and all other requests
-// DELETE requests are free.
 
 struct StoreCounters {
   std::array<uint64_t, kNumStoreOps> requests{};  // indexed by StoreOp
@@ -33,9 +29,9 @@ struct StoreCounters {
   uint64_t Requests(StoreOp op) const { return requests[static_cast<size_t>(op)]; }
   uint64_t Errors(StoreOp op) const { return errors[static_cast<size_t>(op)]; }
   uint64_t TotalRequests() const;
-  // Request cost at S3 Standard prices (PUT and LIST $0.005 per 1,000, GET and HEAD $0.0004
-  // per 1,000, DELETE free). Storage and transfer are not included.
-  double EstimatedCostDollars() const;
+  // Request cost at `prices` (default: S3 Standard, PUT and LIST $0.005 per 1,000, GET and
+  // HEAD $0.0004 per 1,000, DELETE free). Storage and transfer are not included.
+  double EstimatedCostDollars(const RequestPrices& prices = {}) const;
   // Counter-wise difference, for the requests made between two snapshots.
   // REQUIRES: every counter of `earlier` <= the one of *this.
   StoreCounters operator-(const StoreCounters& earlier) const;
