@@ -1,6 +1,6 @@
 // The command table of `cloudkv serve` and the state commands share.
 //
-// Every command runs inside a Txn (keyspace.h). The connection layer (connection.cc) looks a
+// Every command runs inside a Txn (txn.h). The connection layer (connection.cc) looks a
 // command up, checks arity, authentication, MULTI and read-only mode, takes the key locks of
 // write commands, runs the handler and commits the Txn's batch. Handlers only read and write
 // through the Txn and reply through the ReplyWriter; they validate everything before writing,
@@ -21,9 +21,13 @@
 #include <vector>
 
 #include "cloudkv/db.h"
-#include "server/keyspace.h"
+#include "server/durability_tracker.h"
+#include "server/key_encoding.h"
+#include "server/key_locks.h"
 #include "server/metrics.h"
 #include "server/resp.h"
+#include "server/txn.h"
+#include "server/watch_registry.h"
 
 namespace cloudkv {
 class CountingStore;

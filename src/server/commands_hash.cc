@@ -1,5 +1,5 @@
 // Hash commands. A hash is a metadata record (version, field count, expiry) plus one record per
-// field under FieldKey(version, field) (keyspace.h).
+// field under FieldKey(version, field) (key_encoding.h).
 #include <climits>
 #include <cmath>
 

@@ -5,8 +5,6 @@
 #include <cassert>
 #include <chrono>
 
-#include "server/keyspace.h"
-
 namespace cloudkv::server {
 namespace {
 
