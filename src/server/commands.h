@@ -1,10 +1,15 @@
 // The command table of `cloudkv serve` and the state commands share.
 //
-// Every command runs inside a Txn (txn.h). The connection layer (connection.cc) looks a
-// command up, checks arity, authentication, MULTI and read-only mode, takes the key locks of
-// write commands, runs the handler and commits the Txn's batch. Handlers only read and write
-// through the Txn and reply through the ReplyWriter; they validate everything before writing,
-// so a command that replies with an error writes nothing.
+// Every command, including the ones that change only the connection's state (AUTH, HELLO,
+// MULTI, EXEC, WATCH, ...), is a handler in the table. The connection (connection.cc) has one
+// dispatch path: it looks a command up, checks arity, authentication, MULTI and read-only mode,
+// and runs the handler in the way its flags say. Connection-state commands (kCmdSession) run at
+// once without a Txn; EXEC (kCmdTransaction) runs under the locks of its queued commands' keys
+// and the watched keys; write commands take their keys' locks (and may share a write group's
+// Txn); reads get a Txn over the durable (or newest) state. The connection then commits the
+// Txn's batch (txn.h). Handlers only read and write through the Txn, change only the Session
+// (session.h) and reply through the ReplyWriter; they validate everything before writing, so
+// a command that replies with an error writes nothing.
 #ifndef CLOUDKV_SERVER_COMMANDS_H_
 #define CLOUDKV_SERVER_COMMANDS_H_
 
@@ -26,6 +31,7 @@
 #include "server/key_locks.h"
 #include "server/metrics.h"
 #include "server/resp.h"
+#include "server/session.h"
 #include "server/txn.h"
 #include "server/watch_registry.h"
 
@@ -106,18 +112,10 @@ struct ServerState {
   std::atomic<uint64_t> keyspace_misses{0};
 };
 
-// What a connection exposes to commands (CLIENT, HELLO, INFO).
-struct ClientInfo {
-  uint64_t id = 0;
-  std::string name;
-  std::string addr;
-  int protocol = 2;
-};
-
 struct CommandContext {
   ServerState* server;
-  ClientInfo* client;
-  Txn* txn;
+  Session* session;  // the connection's state
+  Txn* txn;          // null for a kCmdSession command run outside EXEC
   ReplyWriter* out;
   const std::vector<std::string>& args;
 };
@@ -128,7 +126,9 @@ enum CommandFlags : uint32_t {
   kCmdWrite = 1u << 0,     // modifies data: locked, committed, refused in --read-only
   kCmdReadOnly = 1u << 1,  // reads data
   kCmdFast = 1u << 2,
-  kCmdSession = 1u << 3,  // handled by the connection itself (AUTH, MULTI, ...)
+  // Reads or changes only the connection's Session (AUTH, MULTI, CLIENT, ...): runs at once,
+  // without a Txn, and replies at once.
+  kCmdSession = 1u << 3,
   kCmdNoAuth = 1u << 4,   // allowed before AUTH
   kCmdNoMulti = 1u << 5,  // executed at once even inside MULTI
   kCmdAllKeys = 1u << 6,  // touches every key (FLUSHDB): locks all stripes
@@ -139,6 +139,11 @@ enum CommandFlags : uint32_t {
   // A write whose records are bounded by its arguments' sizes (no value read and grown, no
   // key range): consecutive ones of a connection may share one WriteBatch (a write group).
   kCmdGroup = 1u << 9,
+  // Runs the commands queued since MULTI (EXEC). With a valid queue the connection locks the
+  // keys of the queued commands and the watched keys, gives the handler a Txn that reads the
+  // newest state and commits it as one batch; otherwise the handler runs as a kCmdSession
+  // command (and replies an error).
+  kCmdTransaction = 1u << 10,
 };
 
 struct CommandSpec {
@@ -146,7 +151,7 @@ struct CommandSpec {
   int arity;         // Redis convention: n = exactly n args (name included), -n = at least n
   uint32_t flags;
   int first_key, last_key, step;  // 1-based positions of keys; last_key -1 = to the end
-  CommandHandler handler;         // null for kCmdSession commands
+  CommandHandler handler;
   const char* summary;
 };
 
