@@ -13,6 +13,7 @@
 #ifndef CLOUDKV_SERVER_COMMANDS_H_
 #define CLOUDKV_SERVER_COMMANDS_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -186,6 +187,31 @@ std::string FormatLongDouble(long double value);
 bool GlobMatch(std::string_view pattern, std::string_view text);
 // Replies "ERR <status>" for an engine error.
 void ReplyStatus(ReplyWriter* out, const Status& status);
+
+// The arguments of SCAN and HSCAN: a cursor, then options in any order.
+struct ScanOptions {
+  // Options beyond MATCH and COUNT, which only some commands take.
+  enum Extra : uint32_t { kType = 1u << 0, kNoValues = 1u << 1 };
+  // At most this many entries are examined per call, whatever COUNT says.
+  static constexpr int64_t kMaxCount = 100000;
+
+  int64_t cursor = 0;
+  std::optional<std::string> pattern;  // MATCH
+  int64_t count = 10;                  // COUNT (>= 1)
+  std::optional<std::string> type;     // TYPE, lower case (SCAN)
+  bool novalues = false;               // NOVALUES (HSCAN)
+
+  // Entries to examine in this call.
+  size_t budget() const { return static_cast<size_t>(std::min(count, kMaxCount)); }
+};
+// Parses ctx.args[cursor_index] as the cursor and the options after it; `extra` says which of
+// TYPE and NOVALUES the command takes. False (after replying as Redis does) on a bad cursor, a
+// bad COUNT or an unknown option.
+bool ParseScanOptions(CommandContext& ctx, size_t cursor_index, uint32_t extra,
+                      ScanOptions* options);
+// Where a scan resumes: nullopt for cursor 0, else the last key the cursor returned. False
+// (after replying "ERR invalid cursor") if the cursor table does not know the cursor.
+bool FindScanStart(CommandContext& ctx, int64_t cursor, std::optional<std::string>* start_after);
 
 // Reads a key expected to be a string: false (after replying) on error or WRONGTYPE.
 bool ReadString(CommandContext& ctx, std::string_view key, std::optional<Metadata>* meta);
