@@ -1,8 +1,12 @@
 # Tests of `cloudkv serve` and the `cloudkv` CLI with real clients (redis-cli, redis-py,
 # redis-benchmark) and, for comparison, a real redis-server. Included from tests/extra.cmake.
-if(TARGET server_resp_test)
-  target_link_libraries(server_resp_test PRIVATE cloudkv_server)
-endif()
+# The server's unit tests link its library.
+foreach(test server_resp_test server_key_locks_test server_durability_tracker_test
+        server_txn_test)
+  if(TARGET ${test})
+    target_link_libraries(${test} PRIVATE cloudkv_server)
+  endif()
+endforeach()
 if(TARGET cli_json_writer_test AND TARGET cloudkv_cli)
   target_link_libraries(cli_json_writer_test PRIVATE cloudkv_cli)
 endif()

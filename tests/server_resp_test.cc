@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "server/commands.h"
-#include "server/keyspace.h"
+#include "server/key_encoding.h"
 #include "server/resp.h"
 #include "store/stores.h"
 #include "util/random.h"

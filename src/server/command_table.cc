@@ -1,4 +1,5 @@
 // The command table: names, arities (Redis convention), flags and key positions.
+#include <cassert>
 #include <unordered_map>
 
 #include "server/handlers.h"
@@ -13,25 +14,27 @@ constexpr uint32_t S = kCmdSession;
 constexpr uint32_t G = kCmdGroup;
 
 const CommandSpec kCommands[] = {
-    // connection (handled by the connection itself where the handler is null)
+    // connection
     {"ping", -1, F, 0, 0, 0, CmdPing, "Returns PONG or the argument."},
     {"echo", 2, F, 0, 0, 0, CmdEcho, "Returns the argument."},
-    {"hello", -1, S | F | kCmdNoAuth | kCmdNoMulti, 0, 0, 0, nullptr,
+    {"hello", -1, S | F | kCmdNoAuth | kCmdNoMulti, 0, 0, 0, CmdHello,
      "Handshake: protocol, auth, name."},
-    {"auth", -2, S | F | kCmdNoAuth | kCmdNoMulti, 0, 0, 0, nullptr,
+    {"auth", -2, S | F | kCmdNoAuth | kCmdNoMulti, 0, 0, 0, CmdAuth,
      "Authenticates the connection."},
-    {"select", 2, S | F, 0, 0, 0, nullptr, "Selects database 0 (the only one)."},
-    {"quit", -1, S | F | kCmdNoAuth | kCmdNoMulti, 0, 0, 0, nullptr, "Closes the connection."},
-    {"shutdown", -1, S, 0, 0, 0, nullptr,
+    {"select", 2, S | F, 0, 0, 0, CmdSelect, "Selects database 0 (the only one)."},
+    {"quit", -1, S | F | kCmdNoAuth | kCmdNoMulti, 0, 0, 0, CmdQuit, "Closes the connection."},
+    {"shutdown", -1, S, 0, 0, 0, CmdShutdown,
      "Stops the server gracefully (writes in flight become durable first)."},
-    {"reset", 1, S | F | kCmdNoAuth | kCmdNoMulti, 0, 0, 0, nullptr,
+    {"reset", 1, S | F | kCmdNoAuth | kCmdNoMulti, 0, 0, 0, CmdReset,
      "Resets the connection state."},
-    {"client", -2, S, 0, 0, 0, nullptr, "CLIENT SETNAME/GETNAME/ID/INFO/SETINFO."},
-    {"multi", 1, S | F | kCmdNoMulti, 0, 0, 0, nullptr, "Starts a transaction."},
-    {"exec", 1, S | kCmdNoMulti, 0, 0, 0, nullptr, "Executes the queued commands atomically."},
-    {"discard", 1, S | F | kCmdNoMulti, 0, 0, 0, nullptr, "Discards the queued commands."},
-    {"watch", -2, S | F | kCmdNoMulti, 1, -1, 1, nullptr, "Watches keys for EXEC."},
-    {"unwatch", 1, S | F | kCmdNoMulti, 0, 0, 0, nullptr, "Forgets watched keys."},
+    {"client", -2, S, 0, 0, 0, CmdClient, "CLIENT SETNAME/GETNAME/ID/INFO/SETINFO."},
+    // transactions
+    {"multi", 1, S | F | kCmdNoMulti, 0, 0, 0, CmdMulti, "Starts a transaction."},
+    {"exec", 1, kCmdTransaction | kCmdNoMulti, 0, 0, 0, CmdExec,
+     "Executes the queued commands atomically."},
+    {"discard", 1, S | F | kCmdNoMulti, 0, 0, 0, CmdDiscard, "Discards the queued commands."},
+    {"watch", -2, S | F | kCmdNoMulti, 1, -1, 1, CmdWatch, "Watches keys for EXEC."},
+    {"unwatch", 1, S | F | kCmdNoMulti, 0, 0, 0, CmdUnwatch, "Forgets watched keys."},
     // server
     {"info", -1, 0, 0, 0, 0, CmdInfo, "Server information and statistics."},
     {"config", -2, kCmdAdmin, 0, 0, 0, CmdConfig, "CONFIG GET of a few parameters."},
@@ -105,7 +108,10 @@ std::span<const CommandSpec> AllCommands() { return kCommands; }
 const CommandSpec* FindCommand(std::string_view name) {
   static const std::unordered_map<std::string, const CommandSpec*> index = [] {
     std::unordered_map<std::string, const CommandSpec*> map;
-    for (const auto& spec : kCommands) map[spec.name] = &spec;
+    for (const auto& spec : kCommands) {
+      assert(spec.handler != nullptr);  // every command, connection state included, has one
+      map[spec.name] = &spec;
+    }
     return map;
   }();
   if (name.size() > 32) return nullptr;

@@ -1,6 +1,8 @@
-// Command helpers shared by the handler files, and the cursor table.
+// Command helpers shared by the handler files (numbers, globs, SCAN options), and the cursor
+// table.
 #include "server/commands.h"
 
+#include <cassert>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -176,6 +178,50 @@ bool GlobMatch(std::string_view pattern, std::string_view text) {
 }
 
 void ReplyStatus(ReplyWriter* out, const Status& status) { out->Error("ERR " + status.ToString()); }
+
+bool ParseScanOptions(CommandContext& ctx, size_t cursor_index, uint32_t extra,
+                      ScanOptions* options) {
+  const auto& a = ctx.args;
+  assert(cursor_index < a.size());
+  if (!ParseInt64(a[cursor_index], &options->cursor) || options->cursor < 0) {
+    ctx.out->Error("ERR invalid cursor");
+    return false;
+  }
+  for (size_t i = cursor_index + 1; i < a.size(); i++) {
+    std::string opt = Lower(a[i]);
+    if (opt == "match" && i + 1 < a.size()) {
+      options->pattern = a[++i];
+    } else if (opt == "count" && i + 1 < a.size()) {
+      if (!ParseInt64(a[++i], &options->count)) {
+        ctx.out->Error(kErrNotInteger);
+        return false;
+      }
+      if (options->count < 1) {
+        ctx.out->Error(kErrSyntax);
+        return false;
+      }
+    } else if ((extra & ScanOptions::kType) && opt == "type" && i + 1 < a.size()) {
+      options->type = Lower(a[++i]);
+    } else if ((extra & ScanOptions::kNoValues) && opt == "novalues") {
+      options->novalues = true;
+    } else {
+      ctx.out->Error(kErrSyntax);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool FindScanStart(CommandContext& ctx, int64_t cursor, std::optional<std::string>* start_after) {
+  start_after->reset();
+  if (cursor == 0) return true;
+  *start_after = ctx.server->cursors.Find(static_cast<uint64_t>(cursor));
+  if (!start_after->has_value()) {
+    ctx.out->Error("ERR invalid cursor");
+    return false;
+  }
+  return true;
+}
 
 bool ReadString(CommandContext& ctx, std::string_view key, std::optional<Metadata>* meta) {
   Result<std::optional<Metadata>> got = ctx.txn->GetMeta(key);

@@ -1,13 +1,19 @@
 // The command table of `cloudkv serve` and the state commands share.
 //
-// Every command runs inside a Txn (keyspace.h). The connection layer (connection.cc) looks a
-// command up, checks arity, authentication, MULTI and read-only mode, takes the key locks of
-// write commands, runs the handler and commits the Txn's batch. Handlers only read and write
-// through the Txn and reply through the ReplyWriter; they validate everything before writing,
-// so a command that replies with an error writes nothing.
+// Every command, including the ones that change only the connection's state (AUTH, HELLO,
+// MULTI, EXEC, WATCH, ...), is a handler in the table. The connection (connection.cc) has one
+// dispatch path: it looks a command up, checks arity, authentication, MULTI and read-only mode,
+// and runs the handler in the way its flags say. Connection-state commands (kCmdSession) run at
+// once without a Txn; EXEC (kCmdTransaction) runs under the locks of its queued commands' keys
+// and the watched keys; write commands take their keys' locks (and may share a write group's
+// Txn); reads get a Txn over the durable (or newest) state. The connection then commits the
+// Txn's batch (txn.h). Handlers only read and write through the Txn, change only the Session
+// (session.h) and reply through the ReplyWriter; they validate everything before writing, so
+// a command that replies with an error writes nothing.
 #ifndef CLOUDKV_SERVER_COMMANDS_H_
 #define CLOUDKV_SERVER_COMMANDS_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -21,9 +27,14 @@
 #include <vector>
 
 #include "cloudkv/db.h"
-#include "server/keyspace.h"
+#include "server/durability_tracker.h"
+#include "server/key_encoding.h"
+#include "server/key_locks.h"
 #include "server/metrics.h"
 #include "server/resp.h"
+#include "server/session.h"
+#include "server/txn.h"
+#include "server/watch_registry.h"
 
 namespace cloudkv {
 class CountingStore;
@@ -102,18 +113,10 @@ struct ServerState {
   std::atomic<uint64_t> keyspace_misses{0};
 };
 
-// What a connection exposes to commands (CLIENT, HELLO, INFO).
-struct ClientInfo {
-  uint64_t id = 0;
-  std::string name;
-  std::string addr;
-  int protocol = 2;
-};
-
 struct CommandContext {
   ServerState* server;
-  ClientInfo* client;
-  Txn* txn;
+  Session* session;  // the connection's state
+  Txn* txn;          // null for a kCmdSession command run outside EXEC
   ReplyWriter* out;
   const std::vector<std::string>& args;
 };
@@ -124,7 +127,9 @@ enum CommandFlags : uint32_t {
   kCmdWrite = 1u << 0,     // modifies data: locked, committed, refused in --read-only
   kCmdReadOnly = 1u << 1,  // reads data
   kCmdFast = 1u << 2,
-  kCmdSession = 1u << 3,  // handled by the connection itself (AUTH, MULTI, ...)
+  // Reads or changes only the connection's Session (AUTH, MULTI, CLIENT, ...): runs at once,
+  // without a Txn, and replies at once.
+  kCmdSession = 1u << 3,
   kCmdNoAuth = 1u << 4,   // allowed before AUTH
   kCmdNoMulti = 1u << 5,  // executed at once even inside MULTI
   kCmdAllKeys = 1u << 6,  // touches every key (FLUSHDB): locks all stripes
@@ -135,6 +140,11 @@ enum CommandFlags : uint32_t {
   // A write whose records are bounded by its arguments' sizes (no value read and grown, no
   // key range): consecutive ones of a connection may share one WriteBatch (a write group).
   kCmdGroup = 1u << 9,
+  // Runs the commands queued since MULTI (EXEC). With a valid queue the connection locks the
+  // keys of the queued commands and the watched keys, gives the handler a Txn that reads the
+  // newest state and commits it as one batch; otherwise the handler runs as a kCmdSession
+  // command (and replies an error).
+  kCmdTransaction = 1u << 10,
 };
 
 struct CommandSpec {
@@ -142,7 +152,7 @@ struct CommandSpec {
   int arity;         // Redis convention: n = exactly n args (name included), -n = at least n
   uint32_t flags;
   int first_key, last_key, step;  // 1-based positions of keys; last_key -1 = to the end
-  CommandHandler handler;         // null for kCmdSession commands
+  CommandHandler handler;
   const char* summary;
 };
 
@@ -177,6 +187,31 @@ std::string FormatLongDouble(long double value);
 bool GlobMatch(std::string_view pattern, std::string_view text);
 // Replies "ERR <status>" for an engine error.
 void ReplyStatus(ReplyWriter* out, const Status& status);
+
+// The arguments of SCAN and HSCAN: a cursor, then options in any order.
+struct ScanOptions {
+  // Options beyond MATCH and COUNT, which only some commands take.
+  enum Extra : uint32_t { kType = 1u << 0, kNoValues = 1u << 1 };
+  // At most this many entries are examined per call, whatever COUNT says.
+  static constexpr int64_t kMaxCount = 100000;
+
+  int64_t cursor = 0;
+  std::optional<std::string> pattern;  // MATCH
+  int64_t count = 10;                  // COUNT (>= 1)
+  std::optional<std::string> type;     // TYPE, lower case (SCAN)
+  bool novalues = false;               // NOVALUES (HSCAN)
+
+  // Entries to examine in this call.
+  size_t budget() const { return static_cast<size_t>(std::min(count, kMaxCount)); }
+};
+// Parses ctx.args[cursor_index] as the cursor and the options after it; `extra` says which of
+// TYPE and NOVALUES the command takes. False (after replying as Redis does) on a bad cursor, a
+// bad COUNT or an unknown option.
+bool ParseScanOptions(CommandContext& ctx, size_t cursor_index, uint32_t extra,
+                      ScanOptions* options);
+// Where a scan resumes: nullopt for cursor 0, else the last key the cursor returned. False
+// (after replying "ERR invalid cursor") if the cursor table does not know the cursor.
+bool FindScanStart(CommandContext& ctx, int64_t cursor, std::optional<std::string>* start_after);
 
 // Reads a key expected to be a string: false (after replying) on error or WRONGTYPE.
 bool ReadString(CommandContext& ctx, std::string_view key, std::optional<Metadata>* meta);

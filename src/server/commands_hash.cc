@@ -1,5 +1,5 @@
 // Hash commands. A hash is a metadata record (version, field count, expiry) plus one record per
-// field under FieldKey(version, field) (keyspace.h).
+// field under FieldKey(version, field) (key_encoding.h).
 #include <climits>
 #include <cmath>
 
@@ -7,8 +7,6 @@
 
 namespace cloudkv::server {
 namespace {
-
-constexpr size_t kMaxHScanCount = 100000;
 
 // The live hash at `key`, or a new empty one with a fresh version. False after replying.
 bool OpenHashForWrite(CommandContext& ctx, std::string_view key, Metadata* meta) {
@@ -240,36 +238,17 @@ void CmdHIncrByFloat(CommandContext& ctx) {
 
 void CmdHScan(CommandContext& ctx) {
   const auto& a = ctx.args;
-  int64_t cursor = 0;
-  if (!ParseInt64(a[2], &cursor) || cursor < 0) return ctx.out->Error("ERR invalid cursor");
-  std::optional<std::string> pattern;
-  int64_t count = 10;
-  bool novalues = false;
-  for (size_t i = 3; i < a.size(); i++) {
-    std::string opt = Lower(a[i]);
-    if (opt == "match" && i + 1 < a.size()) {
-      pattern = a[++i];
-    } else if (opt == "count" && i + 1 < a.size()) {
-      if (!ParseInt64(a[++i], &count)) return ctx.out->Error(kErrNotInteger);
-      if (count < 1) return ctx.out->Error(kErrSyntax);
-    } else if (opt == "novalues") {
-      novalues = true;
-    } else {
-      return ctx.out->Error(kErrSyntax);
-    }
-  }
+  ScanOptions scan;
+  if (!ParseScanOptions(ctx, 2, ScanOptions::kNoValues, &scan)) return;
   std::optional<Metadata> meta;
   if (!ReadHash(ctx, a[1], &meta)) return;
   std::optional<std::string> start_after;
-  if (cursor != 0) {
-    start_after = ctx.server->cursors.Find(static_cast<uint64_t>(cursor));
-    if (!start_after) return ctx.out->Error("ERR invalid cursor");
-  }
+  if (!FindScanStart(ctx, scan.cursor, &start_after)) return;
   std::vector<std::pair<std::string, std::string>> items;
   bool more = false;
   std::string last;
   if (meta) {
-    size_t budget = static_cast<size_t>(std::min<int64_t>(count, kMaxHScanCount));
+    const size_t budget = scan.budget();
     size_t prefix = FieldPrefix(meta->version).size();
     size_t examined = 0;
     // A cursor saved for another hash version starts nowhere inside this one.
@@ -284,7 +263,7 @@ void CmdHScan(CommandContext& ctx) {
       examined++;
       last = std::string(k);
       std::string_view field = k.substr(prefix);
-      if (!pattern || GlobMatch(*pattern, field)) items.emplace_back(field, v);
+      if (!scan.pattern || GlobMatch(*scan.pattern, field)) items.emplace_back(field, v);
       return true;
     });
     if (!s.ok()) return ReplyStatus(ctx.out, s);
@@ -292,10 +271,10 @@ void CmdHScan(CommandContext& ctx) {
   uint64_t next = more ? ctx.server->cursors.Save(last) : 0;
   ctx.out->Array(2);
   ctx.out->Bulk(std::to_string(next));
-  ctx.out->Array(items.size() * (novalues ? 1 : 2));
+  ctx.out->Array(items.size() * (scan.novalues ? 1 : 2));
   for (const auto& [k, v] : items) {
     ctx.out->Bulk(k);
-    if (!novalues) ctx.out->Bulk(v);
+    if (!scan.novalues) ctx.out->Bulk(v);
   }
 }
 

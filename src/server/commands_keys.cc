@@ -6,8 +6,6 @@
 namespace cloudkv::server {
 namespace {
 
-constexpr size_t kMaxScanCount = 100000;
-// FLUSHDB deletes keys one by one in one atomic batch; the batch must fit the engine's limit.
 
 // Visits every live key (metadata record) from after `start_after`, until `visit` is false.
 Status VisitKeys(CommandContext& ctx, const std::optional<std::string>& start_after,
@@ -168,30 +166,11 @@ void CmdKeys(CommandContext& ctx) {
 }
 
 void CmdScan(CommandContext& ctx) {
-  const auto& a = ctx.args;
-  int64_t cursor = 0;
-  if (!ParseInt64(a[1], &cursor) || cursor < 0) return ctx.out->Error("ERR invalid cursor");
-  std::optional<std::string> pattern, type;
-  int64_t count = 10;
-  for (size_t i = 2; i < a.size(); i++) {
-    std::string opt = Lower(a[i]);
-    if (opt == "match" && i + 1 < a.size()) {
-      pattern = a[++i];
-    } else if (opt == "count" && i + 1 < a.size()) {
-      if (!ParseInt64(a[++i], &count)) return ctx.out->Error(kErrNotInteger);
-      if (count < 1) return ctx.out->Error(kErrSyntax);
-    } else if (opt == "type" && i + 1 < a.size()) {
-      type = Lower(a[++i]);
-    } else {
-      return ctx.out->Error(kErrSyntax);
-    }
-  }
+  ScanOptions scan;
+  if (!ParseScanOptions(ctx, 1, ScanOptions::kType, &scan)) return;
   std::optional<std::string> start_after;
-  if (cursor != 0) {
-    start_after = ctx.server->cursors.Find(static_cast<uint64_t>(cursor));
-    if (!start_after) return ctx.out->Error("ERR invalid cursor");
-  }
-  size_t budget = static_cast<size_t>(std::min<int64_t>(count, kMaxScanCount));
+  if (!FindScanStart(ctx, scan.cursor, &start_after)) return;
+  const size_t budget = scan.budget();
   std::vector<std::string> keys;
   std::optional<std::string> last;
   size_t examined = 0;
@@ -205,8 +184,8 @@ void CmdScan(CommandContext& ctx) {
     last = std::string(key);
     std::string_view user_key = key.substr(1);
     if (meta == nullptr) return true;
-    if (pattern && !GlobMatch(*pattern, user_key)) return true;
-    if (type && *type != TypeName(meta->type)) return true;
+    if (scan.pattern && !GlobMatch(*scan.pattern, user_key)) return true;
+    if (scan.type && *scan.type != TypeName(meta->type)) return true;
     keys.emplace_back(user_key);
     return true;
   });

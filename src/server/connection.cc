@@ -1,11 +1,10 @@
-// Connection: command dispatch, MULTI/EXEC/WATCH, AUTH and ordered, durable replies.
+// Connection: the one command dispatch path (MULTI queueing, AUTH and read-only checks,
+// locks, write groups, transactions) and ordered, durable replies.
 #include "server/connection.h"
 
 #include <algorithm>
 #include <cassert>
 #include <chrono>
-
-#include "server/keyspace.h"
 
 namespace cloudkv::server {
 namespace {
@@ -32,8 +31,6 @@ std::string UnknownCommand(const std::vector<std::string>& args) {
 }
 
 constexpr std::string_view kNoAuth = "NOAUTH Authentication required.";
-constexpr std::string_view kWrongPass =
-    "WRONGPASS invalid username-password pair or user is disabled.";
 constexpr std::string_view kReadOnly = "READONLY You can't write against a read only replica.";
 
 }  // namespace
@@ -73,11 +70,11 @@ Connection::Connection(ServerState* state, asio::ip::tcp::socket socket,
       idle_timer_(socket_.get_executor()),
       parser_(state->config.resp),
       group_(state->db, &state->locks) {
-  info_.id = state_->next_client_id++;
+  session_.id = state_->next_client_id++;
   asio::error_code ec;
   auto endpoint = socket_.remote_endpoint(ec);
-  if (!ec) info_.addr = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-  authed_ = state_->config.requirepass.empty();
+  if (!ec) session_.addr = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  session_.authed = state_->config.requirepass.empty();
   state_->connected_clients++;
   state_->total_connections++;
   last_activity_ms_ = NowMs();
@@ -178,6 +175,7 @@ void Connection::ProcessInput() {
     }
     if (!args.empty()) {
       Execute(args);
+      if (session_.close_requested) closing_ = true;  // QUIT, SHUTDOWN
       // The parser reuses these strings for the next command; do not keep a huge one.
       for (std::string& arg : args) {
         if (arg.capacity() > kMaxRetainedArgBytes) std::string().swap(arg);
@@ -295,15 +293,10 @@ void Connection::StartWrite() {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
-  Unwatch();
+  session_.Unwatch(&state_->watches);
   asio::error_code ec;
   idle_timer_.cancel();
   socket_.close(ec);
-}
-
-void Connection::Unwatch() {
-  for (const auto& [key, version] : watched_) state_->watches.Unwatch(key);
-  watched_.clear();
 }
 
 void Connection::Execute(std::vector<std::string>& args) {
@@ -315,43 +308,80 @@ void Connection::Execute(std::vector<std::string>& args) {
   if (spec != nullptr) last_spec_ = spec;
   // Only a write command run at once can join the open write group; anything else (including
   // its error reply) comes after the group's replies and must see its writes.
-  const bool write_now = spec != nullptr && (spec->flags & kCmdWrite) && !in_multi_ && authed_ &&
-                         !state_->config.read_only && ArityOk(*spec, args.size());
+  const bool write_now = spec != nullptr && (spec->flags & kCmdWrite) && !session_.in_multi &&
+                         session_.authed && !state_->config.read_only &&
+                         ArityOk(*spec, args.size());
   if (!write_now) FlushGroup();
   if (spec == nullptr) {
-    if (in_multi_) multi_dirty_ = true;
+    if (session_.in_multi) session_.multi_dirty = true;
     return Reply(ErrorReply(UnknownCommand(args)));
   }
   if (!ArityOk(*spec, args.size())) {
-    if (in_multi_) multi_dirty_ = true;
+    if (session_.in_multi) session_.multi_dirty = true;
     return Reply(
         ErrorReply("ERR wrong number of arguments for '" + std::string(spec->name) + "' command"));
   }
-  if (!authed_ && !(spec->flags & kCmdNoAuth)) {
-    if (in_multi_) multi_dirty_ = true;
+  if (!session_.authed && !(spec->flags & kCmdNoAuth)) {
+    if (session_.in_multi) session_.multi_dirty = true;
     return Reply(ErrorReply(kNoAuth));
   }
-  if (in_multi_ && !(spec->flags & kCmdNoMulti)) {
+  if (session_.in_multi && !(spec->flags & kCmdNoMulti)) {
     if (state_->config.read_only && (spec->flags & kCmdWrite)) {
-      multi_dirty_ = true;
+      session_.multi_dirty = true;
       return Reply(ErrorReply(kReadOnly));
     }
-    if (queued_.size() >= state_->config.max_multi_commands) {
-      multi_dirty_ = true;
+    if (session_.queued.size() >= state_->config.max_multi_commands) {
+      session_.multi_dirty = true;
       return Reply(ErrorReply("ERR too many commands in MULTI"));
     }
-    queued_.push_back(args);
+    session_.queued.push_back(QueuedCommand{spec, args});
     return Reply("+QUEUED\r\n");
   }
-  if (spec->flags & kCmdSession) {
-    if (spec->name == std::string_view("exec")) return RunExec();
-    ReplyWriter out(info_.protocol, ImmediateSink());
-    ExecuteSession(*spec, args, &out);
-    return ScheduleWrite();
-  }
+  if (spec->flags & kCmdSession) return RunSession(*spec, args);
+  if (spec->flags & kCmdTransaction) return RunTransaction(*spec, args);
   if (state_->config.read_only && (spec->flags & kCmdWrite)) return Reply(ErrorReply(kReadOnly));
   if (spec->flags & kCmdWrite) return RunWrite(*spec, args);
   RunRead(*spec, args);
+}
+
+void Connection::RunSession(const CommandSpec& spec, const std::vector<std::string>& args) {
+  assert(!group_.open);
+  // Replies in the protocol spoken when the command arrived (HELLO writes its reply in the
+  // new one itself).
+  ReplyWriter out(session_.protocol, ImmediateSink());
+  CommandContext ctx{state_, &session_, nullptr, &out, args};
+  spec.handler(ctx);
+  ScheduleWrite();
+}
+
+void Connection::RunTransaction(const CommandSpec& spec, const std::vector<std::string>& args) {
+  assert(!group_.open);
+  // Outside MULTI, or after a refused command, there is nothing to lock or commit: the
+  // handler replies its error at once.
+  if (!session_.in_multi || session_.multi_dirty) return RunSession(spec, args);
+  uint64_t start_us = NowUs();
+  std::vector<std::string_view> keys;
+  bool all_keys = false;
+  for (const QueuedCommand& queued : session_.queued) {
+    all_keys |= (queued.spec->flags & kCmdAllKeys) != 0;
+    CommandKeys(*queued.spec, queued.args, &keys_);
+    keys.insert(keys.end(), keys_.begin(), keys_.end());
+  }
+  for (const auto& [key, version] : session_.watched) keys.emplace_back(key);
+  uint64_t slot = NewSlot(1);
+  std::string reply;
+  ReplyWriter out(session_.protocol, &reply);
+  KeyLocks::Set locks(&state_->locks);
+  locks.Lock(keys, all_keys);
+  keys.clear();  // its views die with the queue and the watches, which the handler ends
+  Txn txn(state_->db, /*read_unflushed=*/true, NowMs());
+  CommandContext ctx{state_, &session_, &txn, &out, args};
+  spec.handler(ctx);
+  // EXEC's own reply is an array (or nil when a watched key changed), never an error; the
+  // errors of the commands it ran are theirs.
+  std::vector<CommandRecord> records{CommandRecord{CommandIndex(&spec), start_us, reply.size(),
+                                                   /*error=*/false, !txn.batch().empty()}};
+  Commit(&txn, slot, std::move(reply), std::move(records));
 }
 
 void Connection::RunRead(const CommandSpec& spec, const std::vector<std::string>& args) {
@@ -361,20 +391,20 @@ void Connection::RunRead(const CommandSpec& spec, const std::vector<std::string>
   // state and its reply (which follows theirs anyway) waits until what it read is durable.
   // So does a read after WATCH: it must see the newest state, or an EXEC could be validated
   // against a value older than one another client already wrote.
-  const bool unflushed = HasPendingReplies() || !watched_.empty();
+  const bool unflushed = HasPendingReplies() || !session_.watched.empty();
   Txn txn(state_->db, unflushed, NowMs(), (spec.flags & kCmdOneRead) != 0);
   if (!unflushed) {
     // The durable view: the reply is ready at once and goes straight to the output.
-    ReplyWriter out(info_.protocol, ImmediateSink());
-    CommandContext ctx{state_, &info_, &txn, &out, args};
+    ReplyWriter out(session_.protocol, ImmediateSink());
+    CommandContext ctx{state_, &session_, &txn, &out, args};
     spec.handler(ctx);
     state_->metrics.Record(CommandIndex(&spec), NowUs() - start_us, out.errors() > 0);
     return ScheduleWrite();
   }
   uint64_t slot = NewSlot(1);
   std::string reply;
-  ReplyWriter out(info_.protocol, &reply);
-  CommandContext ctx{state_, &info_, &txn, &out, args};
+  ReplyWriter out(session_.protocol, &reply);
+  CommandContext ctx{state_, &session_, &txn, &out, args};
   spec.handler(ctx);
   std::vector<CommandRecord> records{
       CommandRecord{CommandIndex(&spec), start_us, reply.size(), out.errors() > 0, false}};
@@ -421,8 +451,8 @@ void Connection::RunWrite(const CommandSpec& spec, const std::vector<std::string
   slot.commands++;
   slotted_commands_++;
   const uint32_t records_before = group_.txn->batch().Count();
-  ReplyWriter out(info_.protocol, &group_.replies);
-  CommandContext ctx{state_, &info_, group_.txn.get(), &out, args};
+  ReplyWriter out(session_.protocol, &group_.replies);
+  CommandContext ctx{state_, &session_, group_.txn.get(), &out, args};
   spec.handler(ctx);
   group_.records.push_back(CommandRecord{CommandIndex(&spec), start_us, group_.replies.size(),
                                          out.errors() > 0,
@@ -479,221 +509,6 @@ void Connection::Deliver(Completion* completion) {
     begin = r.reply_end;
   }
   Fill(completion->slot_, std::move(replies));
-}
-
-void Connection::RunExec() {
-  if (!in_multi_) return Reply(ErrorReply("ERR EXEC without MULTI"));
-  std::vector<std::vector<std::string>> queued = std::move(queued_);
-  bool dirty = multi_dirty_;
-  in_multi_ = false;
-  multi_dirty_ = false;
-  queued_.clear();
-  if (dirty) {
-    Unwatch();
-    return Reply(ErrorReply("EXECABORT Transaction discarded because of previous errors."));
-  }
-  uint64_t start_us = NowUs();
-  std::vector<std::string_view> keys;
-  bool all_keys = false;
-  std::vector<const CommandSpec*> specs;
-  for (const auto& args : queued) {
-    const CommandSpec* spec = FindCommand(args[0]);
-    specs.push_back(spec);
-    all_keys |= (spec->flags & kCmdAllKeys) != 0;
-    CommandKeys(*spec, args, &keys_);
-    keys.insert(keys.end(), keys_.begin(), keys_.end());
-  }
-  for (const auto& [key, version] : watched_) keys.emplace_back(key);
-  uint64_t slot = NewSlot(1);
-  std::string reply;
-  ReplyWriter out(info_.protocol, &reply);
-  KeyLocks::Set locks(&state_->locks);
-  locks.Lock(keys, all_keys);
-  Txn txn(state_->db, true, NowMs());
-  bool aborted = false;
-  for (const auto& [key, version] : watched_) {
-    if (state_->watches.Version(key) != version) aborted = true;
-  }
-  // Redis 7: a watched key that expired since WATCH also aborts.
-  if (aborted) {
-    out.NullArray();
-  } else {
-    out.Array(queued.size());
-    for (size_t i = 0; i < queued.size(); i++) {
-      const CommandSpec& spec = *specs[i];
-      if (spec.flags & kCmdSession) {
-        ExecuteSession(spec, queued[i], &out);
-      } else {
-        CommandContext ctx{state_, &info_, &txn, &out, queued[i]};
-        spec.handler(ctx);
-      }
-    }
-  }
-  Unwatch();
-  const bool wrote = !txn.batch().empty();
-  std::vector<CommandRecord> records{
-      CommandRecord{CommandIndex(FindCommand("exec")), start_us, reply.size(), false, wrote}};
-  Commit(&txn, slot, std::move(reply), std::move(records));
-}
-
-void Connection::ExecuteSession(const CommandSpec& spec, const std::vector<std::string>& args,
-                                ReplyWriter* out) {
-  std::string_view name = spec.name;
-  const std::string& password = state_->config.requirepass;
-  if (name == "auth") {
-    if (args.size() > 3) return out->Error(kErrSyntax);
-    if (password.empty()) {
-      return out->Error(
-          "ERR AUTH <password> called without any password configured for the default user. "
-          "Are you sure your configuration is correct?");
-    }
-    bool user_ok = args.size() == 2 || args[1] == "default";
-    if (!user_ok || args.back() != password) return out->Error(kWrongPass);
-    authed_ = true;
-    return out->Simple("OK");
-  }
-  if (name == "hello") {
-    int protocol = info_.protocol;
-    size_t i = 1;
-    if (args.size() > 1) {
-      int64_t v = 0;
-      if (!ParseInt64(args[1], &v)) {
-        return out->Error("ERR Protocol version is not an integer or out of range");
-      }
-      if (v != 2 && v != 3) return out->Error("NOPROTO unsupported protocol version");
-      protocol = static_cast<int>(v);
-      i = 2;
-    }
-    std::optional<std::string> new_name;
-    bool authed = authed_;
-    for (; i < args.size(); i++) {
-      if (EqualsIgnoreCase(args[i], "auth") && i + 2 < args.size()) {
-        if (!password.empty() && (args[i + 1] != "default" || args[i + 2] != password)) {
-          return out->Error(kWrongPass);
-        }
-        authed = true;
-        i += 2;
-      } else if (EqualsIgnoreCase(args[i], "setname") && i + 1 < args.size()) {
-        new_name = args[++i];
-      } else {
-        return out->Error("ERR Syntax error in HELLO option '" + args[i] + "'");
-      }
-    }
-    if (!authed) {
-      return out->Error(
-          "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-          "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
-          "select the RESP protocol version at the same time");
-    }
-    authed_ = true;
-    if (new_name) info_.name = *new_name;
-    info_.protocol = protocol;
-    ReplyWriter reply(protocol);
-    reply.Map(7);
-    reply.Bulk("server");
-    reply.Bulk("redis");
-    reply.Bulk("version");
-    reply.Bulk("7.0.15");
-    reply.Bulk("proto");
-    reply.Integer(protocol);
-    reply.Bulk("id");
-    reply.Integer(static_cast<int64_t>(info_.id));
-    reply.Bulk("mode");
-    reply.Bulk("standalone");
-    reply.Bulk("role");
-    reply.Bulk(state_->config.read_only ? "replica" : "master");
-    reply.Bulk("modules");
-    reply.Array(0);
-    return out->Raw(reply.buffer());
-  }
-  if (name == "select") {
-    int64_t db = 0;
-    if (!ParseInt64(args[1], &db)) return out->Error(kErrNotInteger);
-    if (db != 0) return out->Error("ERR DB index is out of range");
-    return out->Simple("OK");
-  }
-  if (name == "quit") {
-    closing_ = true;
-    return out->Simple("OK");
-  }
-  if (name == "shutdown") {
-    // SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: there is nothing to save (every
-    // acknowledged write is durable already), so the save options change nothing.
-    for (size_t i = 1; i < args.size(); i++) {
-      const std::string option = Lower(args[i]);
-      if (option == "abort") return out->Error("ERR No shutdown in progress.");
-      if (option != "nosave" && option != "save" && option != "now" && option != "force") {
-        return out->Error(kErrSyntax);
-      }
-    }
-    if (!state_->config.shutdown) return out->Error("ERR SHUTDOWN is not enabled here");
-    // As Redis: no reply; the connection closes when the server stops (after this client's
-    // earlier replies), which redis-cli takes as success.
-    closing_ = true;
-    state_->config.shutdown();
-    return;
-  }
-  if (name == "reset") {
-    in_multi_ = false;
-    multi_dirty_ = false;
-    queued_.clear();
-    Unwatch();
-    info_.protocol = 2;
-    info_.name.clear();
-    authed_ = state_->config.requirepass.empty();
-    return out->Simple("RESET");
-  }
-  if (name == "client") {
-    std::string sub = Lower(args[1]);
-    if (sub == "setname" && args.size() == 3) {
-      for (char c : args[2]) {
-        if (c < '!' || c > '~') {
-          return out->Error(
-              "ERR Client names cannot contain spaces, newlines or special characters.");
-        }
-      }
-      info_.name = args[2];
-      return out->Simple("OK");
-    }
-    if (sub == "getname" && args.size() == 2) {
-      return info_.name.empty() ? out->Null() : out->Bulk(info_.name);
-    }
-    if (sub == "id" && args.size() == 2) return out->Integer(static_cast<int64_t>(info_.id));
-    if ((sub == "info" || sub == "list") && args.size() == 2) {
-      return out->Bulk("id=" + std::to_string(info_.id) + " addr=" + info_.addr + " name=" +
-                       info_.name + " db=0 resp=" + std::to_string(info_.protocol) + "\n");
-    }
-    if (sub == "setinfo" && args.size() == 4) return out->Simple("OK");
-    return out->Error("ERR unknown subcommand or wrong number of arguments for '" + args[1] +
-                      "'. Try CLIENT HELP.");
-  }
-  if (name == "multi") {
-    if (in_multi_) return out->Error("ERR MULTI calls can not be nested");
-    in_multi_ = true;
-    multi_dirty_ = false;
-    queued_.clear();
-    return out->Simple("OK");
-  }
-  if (name == "discard") {
-    if (!in_multi_) return out->Error("ERR DISCARD without MULTI");
-    in_multi_ = false;
-    multi_dirty_ = false;
-    queued_.clear();
-    Unwatch();
-    return out->Simple("OK");
-  }
-  if (name == "watch") {
-    if (in_multi_) return out->Error("ERR WATCH inside MULTI is not allowed");
-    for (size_t i = 1; i < args.size(); i++) {
-      watched_.emplace_back(args[i], state_->watches.Watch(args[i]));
-    }
-    return out->Simple("OK");
-  }
-  if (name == "unwatch") {
-    Unwatch();
-    return out->Simple("OK");
-  }
-  out->Error("ERR unknown command '" + std::string(name) + "'");
 }
 
 }  // namespace cloudkv::server

@@ -30,7 +30,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Start(std::string_view reject = {});
   // Stops taking commands; closes once every queued reply is written (graceful shutdown).
   void CloseWhenDone();
-  uint64_t id() const { return info_.id; }
+  uint64_t id() const { return session_.id; }
 
  private:
   // A reply position in the output order. Replies that are ready when every earlier one is
@@ -69,10 +69,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void DoRead();
   void ProcessInput();
-  // `args` stays the caller's (the parser reuses its strings).
+  // The one dispatch path: looks the command up, checks it, queues it inside MULTI or runs its
+  // handler in the way its flags say. `args` stays the caller's (the parser reuses its strings).
   void Execute(std::vector<std::string>& args);
-  void ExecuteSession(const CommandSpec& spec, const std::vector<std::string>& args,
-                      ReplyWriter* out);
+  // A kCmdSession command: no Txn, the reply is ready at once.
+  void RunSession(const CommandSpec& spec, const std::vector<std::string>& args);
+  // A kCmdTransaction command (EXEC): under the locks of the queued commands' keys and the
+  // watched keys, in one Txn committed as one batch.
+  void RunTransaction(const CommandSpec& spec, const std::vector<std::string>& args);
   void RunRead(const CommandSpec& spec, const std::vector<std::string>& args);
   void RunWrite(const CommandSpec& spec, const std::vector<std::string>& args);
   // Whether a write command may join a group: its records are bounded by its arguments, and
@@ -81,7 +85,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool Groupable(const CommandSpec& spec, const std::vector<std::string>& args) const;
   // Commits the open group (applies it to memory, touches WATCHes, releases its locks).
   void FlushGroup();
-  void RunExec();
   // Commits a transaction's writes (or, if it wrote nothing, waits until the state it read is
   // durable) and fills `slot` with `replies` then. REQUIRES: the keys' locks are held.
   void Commit(Txn* txn, uint64_t slot, std::string replies, std::vector<CommandRecord> records);
@@ -95,7 +98,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ScheduleWrite();
   void StartWrite();
   bool HasPendingReplies() const { return unready_ > 0; }
-  void Unwatch();
   void Close();
   void ArmIdleTimer();
 
@@ -103,7 +105,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::ip::tcp::socket socket_;
   const std::atomic<bool>* const stopping_;
   asio::steady_timer idle_timer_;
-  ClientInfo info_;
+  Session session_;  // what commands see of this connection (identity, AUTH, MULTI, WATCH)
   // Arguments longer than this are freed after their command rather than kept for reuse.
   static constexpr size_t kMaxRetainedArgBytes = 64 * 1024;
   // Bounds on a write group.
@@ -124,7 +126,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool paused_ = false;
   bool closing_ = false;  // no more commands; close after the replies are written
   bool closed_ = false;
-  bool authed_ = false;
 
   std::deque<Slot> slots_;  // the front one is never ready (ready ones move to out_)
   uint64_t slot_base_ = 0;  // id of slots_.front()
@@ -136,11 +137,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t last_activity_ms_ = 0;
   WriteGroup group_;
   std::vector<std::string_view> keys_;  // scratch: the keys of the command being run
-
-  bool in_multi_ = false;
-  bool multi_dirty_ = false;
-  std::vector<std::vector<std::string>> queued_;
-  std::vector<std::pair<std::string, uint64_t>> watched_;
 };
 
 }  // namespace cloudkv::server

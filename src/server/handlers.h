@@ -63,6 +63,20 @@ CLOUDKV_HANDLER(CmdHKeys);
 CLOUDKV_HANDLER(CmdHVals);
 CLOUDKV_HANDLER(CmdHScan);
 CLOUDKV_HANDLER(CmdHStrLen);
+// connection state (commands_connection.cc)
+CLOUDKV_HANDLER(CmdHello);
+CLOUDKV_HANDLER(CmdAuth);
+CLOUDKV_HANDLER(CmdSelect);
+CLOUDKV_HANDLER(CmdQuit);
+CLOUDKV_HANDLER(CmdShutdown);
+CLOUDKV_HANDLER(CmdReset);
+CLOUDKV_HANDLER(CmdClient);
+// transactions (commands_transaction.cc)
+CLOUDKV_HANDLER(CmdMulti);
+CLOUDKV_HANDLER(CmdExec);
+CLOUDKV_HANDLER(CmdDiscard);
+CLOUDKV_HANDLER(CmdWatch);
+CLOUDKV_HANDLER(CmdUnwatch);
 // server (commands_server.cc)
 CLOUDKV_HANDLER(CmdPing);
 CLOUDKV_HANDLER(CmdEcho);

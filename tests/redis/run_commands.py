@@ -65,6 +65,29 @@ def generic(port, label):
         p.set("w", "mine")
         check(p.execute() == [True], label + ": WATCH without conflict")
     check(r.get("w") == b"mine", label + ": EXEC applied")
+    # RESET forgets WATCHes (and MULTI): a write to a key watched before RESET aborts nothing.
+    one = redis.Redis(port=port, single_connection_client=True)
+    one.set("rw", "before")
+    one.execute_command("WATCH", "rw")
+    one.execute_command("MULTI")
+    check(one.execute_command("RESET") in (b"RESET", "RESET"), label + ": RESET reply")
+    other.set("rw", "other")
+    one.execute_command("MULTI")
+    one.execute_command("SET", "rw", "mine")
+    check(one.execute_command("EXEC") is not None, label + ": RESET forgets WATCH")
+    check(r.get("rw") == b"mine", label + ": EXEC after RESET applied")
+    one.close()
+    # QUIT replies OK and closes; a command behind it in the same send is not run.
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"PING\r\nQUIT\r\nSET after-quit 1\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        check(data == b"+PONG\r\n+OK\r\n", label + ": QUIT (%r)" % data)
+    check(r.exists("after-quit") == 0, label + ": nothing runs after QUIT")
     # SHUTDOWN's error replies (neither stops the server).
     for argv, want in [(("SHUTDOWN", "ABORT"), "No shutdown in progress."),
                        (("SHUTDOWN", "NOSAVE", "BOGUS"), "syntax error")]:
@@ -195,6 +218,20 @@ def cloudkv_only(binary, workdir):
         check(redis.Redis(port=srv.port, password="s3cret").ping(), "AUTH with password")
         check(redis.Redis(port=srv.port, username="default", password="s3cret").set("a", 1),
               "AUTH with user")
+        # RESET drops the authentication; HELLO AUTH ... SETNAME authenticates and names.
+        one = redis.Redis(port=srv.port, password="s3cret", single_connection_client=True)
+        check(one.get("a") == b"1", "authenticated before RESET")
+        one.execute_command("RESET")
+        try:
+            one.execute_command("GET", "a")
+            check(False, "NOAUTH after RESET")
+        except (redis.AuthenticationError, redis.ResponseError):
+            pass
+        hello = one.execute_command("HELLO", "2", "AUTH", "default", "s3cret", "SETNAME", "n1")
+        check(b"proto" in hello or "proto" in hello, "HELLO AUTH reply: %r" % (hello,))
+        check(one.execute_command("CLIENT", "GETNAME") == b"n1", "HELLO SETNAME")
+        check(one.get("a") == b"1", "HELLO AUTH authenticates")
+        one.close()
     finally:
         check(srv.stop() == 0, "auth server stops cleanly")
     # Persistence across a graceful restart, then read-only mode.
