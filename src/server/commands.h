@@ -37,7 +37,6 @@
 #include "server/watch_registry.h"
 
 namespace cloudkv {
-class CountingStore;
 }  // namespace cloudkv
 
 namespace cloudkv::server {
@@ -102,7 +101,6 @@ struct ServerState {
   CursorTable cursors;
   Metrics metrics;
   const uint64_t start_ms;
-  std::shared_ptr<CountingStore> counting_store;  // may be null
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<uint64_t> connected_clients{0};
   std::atomic<uint64_t> total_connections{0};

@@ -6,7 +6,6 @@
 #include <fstream>
 
 #include "server/handlers.h"
-#include "store/counting_store.h"
 
 namespace cloudkv::server {
 namespace {
@@ -127,21 +126,18 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
     Line(&out, "gc_runs", stats.gc_runs);
     Line(&out, "gc_objects_deleted", stats.gc_objects_deleted);
     Line(&out, "gc_bytes_reclaimed", stats.gc_bytes_reclaimed);
-    if (s.counting_store) {
-      const StoreCounters c = s.counting_store->Snapshot();
-      uint64_t errors = 0;
-      for (size_t i = 0; i < kNumStoreOps; i++) {
-        const auto op = static_cast<StoreOp>(i);
-        Line(&out, "store_" + std::string(StoreOpName(op)) + "_requests", c.Requests(op));
-        errors += c.Errors(op);
-      }
-      Line(&out, "store_errors", errors);
-      Line(&out, "store_bytes_read", c.get_bytes);
-      Line(&out, "store_bytes_written", c.put_bytes);
-      char cost[32];
-      std::snprintf(cost, sizeof(cost), "%.6f", c.EstimatedCostDollars());
-      Line(&out, "store_estimated_request_cost_usd", std::string(cost));
-    }
+    const DBStats::StoreRequests& r = stats.store;
+    Line(&out, "store_get_requests", r.get);
+    Line(&out, "store_head_requests", r.head);
+    Line(&out, "store_put_requests", r.put);
+    Line(&out, "store_delete_requests", r.del);
+    Line(&out, "store_list_requests", r.list);
+    Line(&out, "store_errors", r.errors);
+    Line(&out, "store_bytes_read", r.bytes_read);
+    Line(&out, "store_bytes_written", r.bytes_written);
+    char cost[32];
+    std::snprintf(cost, sizeof(cost), "%.6f", r.estimated_cost_dollars);
+    Line(&out, "store_estimated_request_cost_usd", std::string(cost));
     out += "\r\n";
   }
   if (want("keyspace")) {

@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "server/commands.h"
-#include "store/counting_store.h"
 
 namespace cloudkv::server {
 
@@ -126,26 +125,24 @@ std::string RenderPrometheus(ServerState& state) {
         "counter", static_cast<double>(s.gc_objects_deleted));
   Gauge(&out, "cloudkv_gc_bytes_reclaimed_total", "Bytes deleted by garbage collection.", "counter",
         static_cast<double>(s.gc_bytes_reclaimed));
-  if (state.counting_store) {
-    const StoreCounters c = state.counting_store->Snapshot();
-    out += "# HELP cloudkv_store_requests_total Object-store requests, by kind.\n";
-    out += "# TYPE cloudkv_store_requests_total counter\n";
-    uint64_t errors = 0;
-    for (size_t i = 0; i < kNumStoreOps; i++) {
-      const auto op = static_cast<StoreOp>(i);
-      out += "cloudkv_store_requests_total{kind=\"" + std::string(StoreOpName(op)) + "\"} " +
-             std::to_string(c.Requests(op)) + "\n";
-      errors += c.Errors(op);
-    }
-    Gauge(&out, "cloudkv_store_errors_total", "Object-store requests that failed.", "counter",
-          static_cast<double>(errors));
-    Gauge(&out, "cloudkv_store_bytes_read_total", "Bytes read from the object store.", "counter",
-          static_cast<double>(c.get_bytes));
-    Gauge(&out, "cloudkv_store_bytes_written_total", "Bytes written to the object store.",
-          "counter", static_cast<double>(c.put_bytes));
-    Gauge(&out, "cloudkv_store_estimated_request_cost_usd",
-          "Request cost so far at S3 Standard list prices.", "counter", c.EstimatedCostDollars());
+  const DBStats::StoreRequests& r = s.store;
+  out += "# HELP cloudkv_store_requests_total Object-store requests, by kind.\n";
+  out += "# TYPE cloudkv_store_requests_total counter\n";
+  const std::pair<const char*, uint64_t> kinds[] = {
+      {"get", r.get}, {"head", r.head}, {"put", r.put}, {"delete", r.del}, {"list", r.list}};
+  for (const auto& [kind, count] : kinds) {
+    out += "cloudkv_store_requests_total{kind=\"" + std::string(kind) + "\"} " +
+           std::to_string(count) + "\n";
   }
+  Gauge(&out, "cloudkv_store_errors_total", "Object-store requests that failed.", "counter",
+        static_cast<double>(r.errors));
+  Gauge(&out, "cloudkv_store_bytes_read_total", "Bytes read from the object store.", "counter",
+        static_cast<double>(r.bytes_read));
+  Gauge(&out, "cloudkv_store_bytes_written_total", "Bytes written to the object store.",
+        "counter", static_cast<double>(r.bytes_written));
+  Gauge(&out, "cloudkv_store_estimated_request_cost_usd",
+        "Request cost so far at the configured request prices.", "counter",
+        r.estimated_cost_dollars);
   return out;
 }
 

@@ -15,7 +15,6 @@
 
 #include "cloudkv/object_store.h"
 #include "server/connection.h"
-#include "store/counting_store.h"
 
 namespace cloudkv::server {
 namespace {
@@ -28,10 +27,8 @@ bool IsLoopback(const std::string& host) {
 
 class ServerImpl : public Server {
  public:
-  ServerImpl(DB* db, const ServerConfig& config, std::shared_ptr<CountingStore> counting)
-      : state_(db, config, db->GetStats().writer_epoch) {
-    state_.counting_store = std::move(counting);
-  }
+  ServerImpl(DB* db, const ServerConfig& config)
+      : state_(db, config, db->GetStats().writer_epoch) {}
 
   ~ServerImpl() override { Stop(); }
 
@@ -178,14 +175,13 @@ class ServerImpl : public Server {
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::Start(DB* db, const ServerConfig& config,
-                                              std::shared_ptr<CountingStore> counting) {
+Result<std::unique_ptr<Server>> Server::Start(DB* db, const ServerConfig& config) {
   if (!IsLoopback(config.bind == "localhost" ? "127.0.0.1" : config.bind) &&
       config.requirepass.empty()) {
     return Status::InvalidArgument("refusing to listen on non-loopback address '" + config.bind +
                                    "' without --requirepass");
   }
-  auto server = std::make_unique<ServerImpl>(db, config, std::move(counting));
+  auto server = std::make_unique<ServerImpl>(db, config);
   Status s = server->Listen();
   if (!s.ok()) return s;
   return std::unique_ptr<Server>(std::move(server));
@@ -200,14 +196,7 @@ int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& l
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto base = OpenObjectStore(config.db_url);
-  if (!base.ok()) {
-    log << "cloudkv serve: " << base.status().ToString() << "\n";
-    return 1;
-  }
-  auto counting = std::make_shared<CountingStore>(*base);
   Options options;
-  options.store = counting;
   options.read_only = config.read_only;
   options.compaction_filter = NewExpiryCompactionFilter();
   if (max_value_bytes != 0) options.max_value_bytes = max_value_bytes;
@@ -228,7 +217,7 @@ int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& l
   effective.engine_max_key_bytes = options.max_key_bytes;
   effective.engine_max_value_bytes = options.max_value_bytes;
   effective.engine_max_batch_bytes = options.max_batch_bytes;
-  auto server = Server::Start(db->get(), effective, counting);
+  auto server = Server::Start(db->get(), effective);
   if (!server.ok()) {
     log << "cloudkv serve: " << server.status().ToString() << "\n";
     (void)(*db)->Close();

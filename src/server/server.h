@@ -15,19 +15,14 @@
 #include "cloudkv/status.h"
 #include "server/commands.h"
 
-namespace cloudkv {
-class CountingStore;
-}  // namespace cloudkv
-
 namespace cloudkv::server {
 
 class Server {
  public:
-  // Starts serving an open database (not owned; it must outlive the server). `counting` is
-  // the store wrapper the database was opened on, or null. Errors: InvalidArgument (a bind
-  // address other than loopback without requirepass, bad address), IOError (cannot listen).
-  static Result<std::unique_ptr<Server>> Start(DB* db, const ServerConfig& config,
-                                               std::shared_ptr<CountingStore> counting);
+  // Starts serving an open database (not owned; it must outlive the server). Errors:
+  // InvalidArgument (a bind address other than loopback without requirepass, bad address),
+  // IOError (cannot listen).
+  static Result<std::unique_ptr<Server>> Start(DB* db, const ServerConfig& config);
   virtual ~Server() = default;
 
   // The port actually bound (useful with port 0).
