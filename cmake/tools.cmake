@@ -1,7 +1,4 @@
-# Executables. Each tool links the library (and its internal headers where needed).
-add_executable(cloudkv-demo src/tools/demo.cc)
-target_link_libraries(cloudkv-demo PRIVATE cloudkv)
-
+# Executables, on the public library.
 # The Redis-protocol server (src/server) and the `cloudkv` command line (src/cli).
 find_package(CLI11 CONFIG REQUIRED)
 find_library(HTTPLIB_LIBRARY NAMES cpp-httplib REQUIRED)

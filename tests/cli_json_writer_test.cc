@@ -1,13 +1,13 @@
-// JsonWriter (src/cli/json_writer.h): the JSON of `cloudkv inspect` and `verify --json`.
+// JsonWriter (src/tools/json_writer.h): the JSON of `cloudkv inspect` and `verify --json`.
 // Output is compared byte for byte; tests/redis/run_inspect.py parses real output with Python.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
 
-#include "cli/json_writer.h"
+#include "tools/json_writer.h"
 
-namespace cloudkv::cli {
+namespace cloudkv::tools {
 namespace {
 
 TEST(JsonWriterTest, NestedContainersAndScalars) {
@@ -88,4 +88,4 @@ TEST(JsonWriterTest, IncompleteUntilTheRootCloses) {
 }
 
 }  // namespace
-}  // namespace cloudkv::cli
+}  // namespace cloudkv::tools

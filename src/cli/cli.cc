@@ -16,6 +16,7 @@
 #include "cli/inspect.h"
 #include "cloudkv/db.h"
 #include "cloudkv/object_store.h"
+#include "cloudkv/tools.h"
 #include "server/server.h"
 
 namespace cloudkv::cli {
@@ -179,7 +180,8 @@ int Dump(const std::string& url, const std::string& file, const std::string& for
   Progress progress("dumped");
   Status s = Scan(db.get(), args, [&](std::string_view k, std::string_view v) {
     if (format == "json") {
-      *out << "{\"key\":\"" << EscapeJson(k) << "\",\"value\":\"" << EscapeJson(v) << "\"}\n";
+      *out << "{\"key\":\"" << tools::EscapeJson(k) << "\",\"value\":\"" << tools::EscapeJson(v)
+           << "\"}\n";
     } else {
       *out << EscapeTsv(k) << '\t' << EscapeTsv(v) << '\n';
     }

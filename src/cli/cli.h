@@ -14,8 +14,6 @@ int Main(int argc, char** argv);
 // TSV escaping used by scan/dump/load: \t \n \r \\ and other bytes < 0x20 or 0x7f as \xHH.
 std::string EscapeTsv(std::string_view bytes);
 std::optional<std::string> UnescapeTsv(std::string_view text);
-// JSON string body for bytes: ASCII printable as is, others as \u00HH (one code unit per byte).
-std::string EscapeJson(std::string_view bytes);
 // Parses one JSON-lines record {"key": "...", "value": "..."}; nullopt if malformed. \u00HH
 // escapes below 0x100 give that byte; higher code points are UTF-8 encoded.
 std::optional<std::pair<std::string, std::string>> ParseJsonRecord(std::string_view line);

@@ -159,26 +159,6 @@ std::optional<std::string> UnescapeTsv(std::string_view text) {
   return out;
 }
 
-std::string EscapeJson(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() + 2);
-  for (char c : bytes) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\\') {
-      out += "\\\\";
-    } else if (u < 0x20 || u >= 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", u);
-      out += buf;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::optional<std::pair<std::string, std::string>> ParseJsonRecord(std::string_view line) {
   size_t pos = 0;
   SkipSpace(line, &pos);

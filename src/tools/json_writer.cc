@@ -1,13 +1,33 @@
-#include "cli/json_writer.h"
+#include "tools/json_writer.h"
 
 #include <cassert>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 
-#include "cli/cli.h"
+#include "cloudkv/tools.h"
 
-namespace cloudkv::cli {
+namespace cloudkv::tools {
+
+std::string EscapeJson(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() + 2);
+  for (char c : bytes) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (u < 0x20 || u >= 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", u);
+      out += buf;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
 
 void JsonWriter::Indent() {
   out_.push_back('\n');
@@ -124,4 +144,4 @@ void JsonWriter::Hex64(uint64_t value) {
   String(buf);
 }
 
-}  // namespace cloudkv::cli
+}  // namespace cloudkv::tools

@@ -1,4 +1,5 @@
-// `cloudkv verify URL`: checks that every object the database needs exists and is intact.
+// tools::Verify (cloudkv/tools.h; `cloudkv verify URL`): checks that every object the database
+// needs exists and is intact.
 //
 // What it reads (and never writes):
 //   - the latest manifest (and, with --all-manifests, every manifest version listed);
@@ -13,21 +14,21 @@
 //     exist), and the SSTs and WAL range each copy references.
 // Each problem is reported once with the object key; an SST shared by several manifests is read
 // once. SSTs a clone borrows (db_url set) are checked in their parent's store.
-#include <CLI/CLI.hpp>
-#include <iostream>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 
-#include "cli/inspect.h"
+#include "cloudkv/tools.h"
 #include "db/manifest.h"
 #include "format/block.h"
 #include "format/dbformat.h"
 #include "format/sst_reader.h"
 #include "format/wal_format.h"
 #include "store/stores.h"
+#include "tools/tools_internal.h"
 
-namespace cloudkv::cli {
+namespace cloudkv::tools {
 namespace {
 
 constexpr std::string_view kCheckpointPrefix = "checkpoint/";
@@ -53,6 +54,7 @@ class Verifier {
   void PrintSummary(std::ostream& out) const;
   void PrintJson(std::ostream& out) const;
   const std::vector<Problem>& problems() const { return problems_; }
+  const std::vector<Problem>& warnings() const { return warnings_; }
 
  private:
   void Report(std::string_view object_key, std::string what);
@@ -92,7 +94,6 @@ class Verifier {
 };
 
 void Verifier::Report(std::string_view object_key, std::string what) {
-  std::cerr << "cloudkv verify: " << object_key << ": " << what << "\n";
   problems_.push_back(Problem{std::string(object_key), std::move(what)});
 }
 
@@ -513,41 +514,23 @@ void Verifier::PrintJson(std::ostream& out) const {
   out << json.str();
 }
 
-int Verify(const std::string& url, bool all_manifests, bool json) {
-  auto store = OpenStoreReadOnly(url);
-  if (!store.ok()) {
-    std::cerr << "cloudkv: cannot open " << url << ": " << store.status().ToString() << "\n";
-    return 2;
-  }
-  Verifier verifier(url, std::move(store).value());
-  bool examined = verifier.Run(all_manifests);
-  if (json) {
-    verifier.PrintJson(std::cout);
-  } else if (examined) {
-    verifier.PrintSummary(std::cout);
-  }
-  std::cout.flush();
-  if (!examined) return 2;
-  return verifier.problems().empty() ? 0 : 1;
-}
-
 }  // namespace
 
-void AddVerifyCommand(CLI::App* app, int* rc) {
-  struct Args {
-    std::string url;
-    bool all_manifests = false, json = false;
-  };
-  auto args = std::make_shared<Args>();
-  auto* verify = app->add_subcommand(
-      "verify",
-      "Check that every object the database needs exists and passes its checksums (read-only; "
-      "exit 1 if any problem)");
-  verify->add_option("url", args->url, "Database URL")->required();
-  verify->add_flag("--all-manifests", args->all_manifests,
-                   "Also read and check every stored manifest version, not only the latest");
-  verify->add_flag("--json", args->json, "Print the report as JSON");
-  verify->callback([rc, args] { *rc = Verify(args->url, args->all_manifests, args->json); });
+Result<VerifyReport> Verify(std::string_view url_view, const VerifyOptions& options) {
+  const std::string url(url_view);
+  auto store = OpenStoreReadOnly(url);
+  if (!store.ok()) return store.status().WithContext("cannot open " + url);
+  Verifier verifier(url, std::move(store).value());
+  VerifyReport report;
+  report.examined = verifier.Run(options.all_manifests);
+  for (const Problem& p : verifier.problems()) report.problems.push_back({p.object_key, p.what});
+  for (const Problem& w : verifier.warnings()) report.warnings.push_back({w.object_key, w.what});
+  std::ostringstream summary, json;
+  if (report.examined) verifier.PrintSummary(summary);
+  verifier.PrintJson(json);
+  report.summary = summary.str();
+  report.json = json.str();
+  return report;
 }
 
-}  // namespace cloudkv::cli
+}  // namespace cloudkv::tools

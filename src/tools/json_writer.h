@@ -1,24 +1,24 @@
 // JsonWriter: builds indented JSON text for `cloudkv inspect` and `verify --json`.
 //
 // The writer tracks nesting and commas so callers only say what comes next. Strings are raw
-// bytes and are escaped with EscapeJson (cli.h): printable ASCII as is, every other byte as
-// \u00HH, so any binary key gives valid JSON and a reader that maps \u00HH back to the byte
-// gets the key exactly. Integers are JSON numbers (exact in Python; JavaScript loses
-// precision above 2^53, which is why identifiers such as nonces are written as hex strings).
+// bytes and are escaped with EscapeJson (cloudkv/tools.h): printable ASCII as is, every other byte
+// as \u00HH, so any binary key gives valid JSON and a reader that maps \u00HH back to the byte gets
+// the key exactly. Integers are JSON numbers (exact in Python; JavaScript loses precision above
+// 2^53, which is why identifiers such as nonces are written as hex strings).
 //
 // Misuse (a value where a key is expected, unbalanced End calls) is a programmer error,
 // checked by assertions.
 //
 // Thread-safety: not thread-safe.
-#ifndef CLOUDKV_CLI_JSON_WRITER_H_
-#define CLOUDKV_CLI_JSON_WRITER_H_
+#ifndef CLOUDKV_TOOLS_JSON_WRITER_H_
+#define CLOUDKV_TOOLS_JSON_WRITER_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace cloudkv::cli {
+namespace cloudkv::tools {
 
 class JsonWriter {
  public:
@@ -71,6 +71,6 @@ class JsonWriter {
   bool wrote_root_ = false;
 };
 
-}  // namespace cloudkv::cli
+}  // namespace cloudkv::tools
 
-#endif  // CLOUDKV_CLI_JSON_WRITER_H_
+#endif  // CLOUDKV_TOOLS_JSON_WRITER_H_
