@@ -59,6 +59,19 @@ Result<std::shared_ptr<SstReader>> SstReader::Open(std::shared_ptr<ObjectStore> 
   return reader;
 }
 
+Result<std::shared_ptr<SstReader>> SstReader::OpenFromBytes(
+    std::string object_key, std::shared_ptr<const std::string> bytes) {
+  assert(bytes != nullptr);
+  SstReadOptions options;
+  options.read_unit_bytes = 0;
+  options.open_tail_bytes = bytes->size();
+  std::shared_ptr<SstReader> reader(
+      new SstReader(nullptr, std::move(object_key), bytes->size(), options));
+  reader->bytes_ = std::move(bytes);
+  RETURN_IF_ERROR(reader->LoadMetadata());
+  return reader;
+}
+
 Status SstReader::Corrupt(uint64_t offset, std::string_view what) const {
   return Status::Corruption("SST '" + object_key_ + "' at offset " + std::to_string(offset) + ": " +
                             std::string(what));
@@ -67,6 +80,10 @@ Status SstReader::Corrupt(uint64_t offset, std::string_view what) const {
 Result<std::string> SstReader::ReadRange(uint64_t begin, uint64_t end) {
   assert(begin < end && end <= object_size_);
   object_reads_.fetch_add(1, std::memory_order_relaxed);
+  if (bytes_ != nullptr) {
+    bytes_read_.fetch_add(end - begin, std::memory_order_relaxed);
+    return bytes_->substr(begin, end - begin);
+  }
   auto got = store_->Get(object_key_, ByteRange{begin, end - begin});
   if (!got.ok()) {
     if (got.status().IsInvalidArgument()) return Corrupt(begin, "object shorter than expected");

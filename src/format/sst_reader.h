@@ -77,6 +77,10 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   static Result<std::shared_ptr<SstReader>> Open(std::shared_ptr<ObjectStore> store,
                                                  std::string object_key, uint64_t object_size,
                                                  const SstReadOptions& options);
+  // Opens an SST held in memory (a tool's copy of the object; no store, no cache). `object_key`
+  // only names it in errors.
+  static Result<std::shared_ptr<SstReader>> OpenFromBytes(std::string object_key,
+                                                          std::shared_ptr<const std::string> bytes);
   SstReader(const SstReader&) = delete;
   SstReader& operator=(const SstReader&) = delete;
   // Drops this reader's blocks from the block cache: nobody can look them up any more.
@@ -149,7 +153,8 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   }
 
   // Constant after Open.
-  const std::shared_ptr<ObjectStore> store_;
+  const std::shared_ptr<ObjectStore> store_;  // null when opened from bytes
+  std::shared_ptr<const std::string> bytes_;  // the whole object, when opened from bytes
   const std::string object_key_;
   const uint64_t object_size_;
   const SstReadOptions options_;

@@ -21,11 +21,10 @@
 
 #include "cloudkv/tools.h"
 #include "db/manifest.h"
-#include "format/block.h"
 #include "format/dbformat.h"
 #include "format/sst_reader.h"
+#include "format/sst_verify.h"
 #include "format/wal_format.h"
-#include "store/stores.h"
 #include "tools/tools_internal.h"
 
 namespace cloudkv::tools {
@@ -47,7 +46,7 @@ struct Counts {
 class Verifier {
  public:
   Verifier(std::string url, std::shared_ptr<ObjectStore> store)
-      : url_(std::move(url)), store_(std::move(store)), scratch_(NewPrivateMemoryStore("verify")) {}
+      : url_(std::move(url)), store_(std::move(store)) {}
 
   // Runs every check; false if the database could not be examined at all (no manifest).
   bool Run(bool all_manifests);
@@ -65,8 +64,6 @@ class Verifier {
   void VerifyAllManifests();
   void VerifyReferences(const Manifest& m, std::string_view source);
   void VerifySst(const proto::SstMeta& meta, std::string_view source);
-  // Checks the bytes of an SST whose metadata `reader` has validated.
-  void VerifySstBlocks(const SstReader& reader, std::string_view data, const proto::SstMeta& meta);
   void VerifyWal(uint64_t replay_point, uint64_t next_wal_id, std::string_view source);
   void VerifyCheckpoints(const Manifest& latest);
   ObjectStore* StoreFor(const proto::SstMeta& meta);
@@ -76,7 +73,6 @@ class Verifier {
 
   const std::string url_;
   const std::shared_ptr<ObjectStore> store_;
-  const std::shared_ptr<ObjectStore> scratch_;  // holds one SST at a time for SstReader
   std::map<std::string, std::shared_ptr<ObjectStore>> parent_stores_;
   std::set<std::string> checked_;  // "<db_url>\t<key>" of objects already examined
   std::vector<Problem> problems_;
@@ -215,134 +211,27 @@ void Verifier::VerifySst(const proto::SstMeta& meta, std::string_view source) {
     Report(key, "has " + std::to_string(data.size()) + " bytes, the manifest says " +
                     std::to_string(meta.size_bytes()));
   }
-  // SstReader checks the footer, the metadata checksum, the header (it is inside the one tail
-  // read when that covers the whole object), the properties and the index.
-  if (auto put = scratch_->Put(key, data); !put.ok()) {
-    return Report(key, "cannot stage for checking: " + put.status().ToString());
+  // SstReader checks the footer, the metadata checksum, the header, the properties, the index
+  // and the range tombstones; VerifySstContents every data block against them.
+  auto bytes = std::make_shared<const std::string>(std::move(got->data));
+  auto reader = SstReader::OpenFromBytes(key, bytes);
+  if (!reader.ok()) return Report(key, reader.status().ToString());
+  const SstVerifyResult r = VerifySstContents(**reader, *bytes);
+  for (const std::string& what : r.problems) Report(key, what);
+  if (!r.blocks_decoded) return;  // the totals cover only the blocks that decode
+  // Against the manifest's record of the SST.
+  if (r.entries != meta.num_entries()) {
+    Report(key, "entries: " + std::to_string(r.entries) + " in the data blocks, " +
+                    std::to_string(meta.num_entries()) + " in the manifest");
   }
-  SstReadOptions options;
-  options.read_unit_bytes = 0;
-  options.open_tail_bytes = data.size();
-  auto reader = SstReader::Open(scratch_, key, data.size(), options);
-  if (!reader.ok()) {
-    Report(key, reader.status().ToString());
-  } else {
-    VerifySstBlocks(**reader, data, meta);
-  }
-  (void)scratch_->Delete(key);
-}
-
-void Verifier::VerifySstBlocks(const SstReader& reader, std::string_view data,
-                               const proto::SstMeta& meta) {
-  const std::string& key = meta.object_key();
-  const SstProperties& props = reader.properties();
-  auto at = [](uint64_t offset) { return "at offset " + std::to_string(offset) + ": "; };
-  uint64_t expected_offset = kSstHeaderSize;
-  uint64_t entries = 0, deletions = 0, range_deletions = 0;
-  SequenceNumber min_seq = kMaxSequenceNumber, max_seq = 0;
-  std::string first_key, previous_key;
-  bool damaged = false;  // a block that does not decode: totals cannot be compared
-  for (size_t i = 0; i < reader.num_data_blocks(); i++) {
-    const BlockHandle& h = reader.block_handle(i);
-    if (h.offset != expected_offset) {
-      Report(key, at(expected_offset) + "bytes outside any block before data block " +
-                      std::to_string(i));
-    }
-    expected_offset = h.offset + h.size + kBlockTrailerSize;
-    auto contents = DecodeStoredBlock(data.substr(h.offset, h.size + kBlockTrailerSize));
-    if (!contents.ok()) {
-      Report(key,
-             at(h.offset) + "data block " + std::to_string(i) + ": " + contents.status().message());
-      previous_key.clear();  // order cannot be checked across a damaged block
-      damaged = true;
-      continue;
-    }
-    auto block = Block::Parse(std::move(contents).value());
-    if (!block.ok()) {
-      Report(key,
-             at(h.offset) + "data block " + std::to_string(i) + ": " + block.status().message());
-      previous_key.clear();
-      damaged = true;
-      continue;
-    }
-    BlockIter it(block->get());
-    bool block_empty = true;
-    for (it.SeekToFirst(); it.Valid(); it.Next()) {
-      ParsedInternalKey parsed;
-      if (!ParseInternalKey(it.key(), &parsed)) {
-        Report(key, at(h.offset) + "entry with a malformed internal key");
-        damaged = true;
-        break;
-      }
-      if (!previous_key.empty() && CompareInternalKeys(previous_key, it.key()) >= 0) {
-        Report(key, at(h.offset) + "keys out of order in data block " + std::to_string(i));
-      }
-      if (i > 0 && block_empty && CompareInternalKeys(it.key(), reader.index_key(i - 1)) <= 0) {
-        Report(key, at(h.offset) + "first key of data block " + std::to_string(i) +
-                        " is not above the previous block's index key");
-      }
-      block_empty = false;
-      if (entries == 0) first_key.assign(it.key());
-      previous_key.assign(it.key());
-      entries++;
-      deletions += parsed.type == kTypeDeletion;
-      if (parsed.type == kTypeRangeDeletion) {
-        Report(key, at(h.offset) + "range tombstone in data block " + std::to_string(i) +
-                        " (they belong in the range-deletion block)");
-      }
-      min_seq = std::min(min_seq, parsed.sequence);
-      max_seq = std::max(max_seq, parsed.sequence);
-    }
-    if (!it.status().ok()) {
-      Report(key, at(h.offset) + "data block " + std::to_string(i) + ": " + it.status().message());
-      damaged = true;
-    }
-    if (!block_empty && CompareInternalKeys(previous_key, reader.index_key(i)) > 0) {
-      Report(key, at(h.offset) + "index key of data block " + std::to_string(i) +
-                      " sorts before the block's last key (lookups would miss entries)");
-    }
-  }
-  if (expected_offset != reader.footer().filter.offset) {
-    Report(key, at(expected_offset) + "bytes outside any block before the metadata");
-  }
-  if (damaged) return;
-  auto mismatch = [&](const char* what, uint64_t found, uint64_t recorded, const char* where) {
-    Report(key, std::string(what) + ": " + std::to_string(found) + " in the data blocks, " +
-                    std::to_string(recorded) + " in the " + where);
-  };
-  if (entries != props.num_entries) mismatch("entries", entries, props.num_entries, "properties");
-  if (entries != meta.num_entries()) mismatch("entries", entries, meta.num_entries(), "manifest");
-  if (deletions != props.num_deletions) {
-    mismatch("deletions", deletions, props.num_deletions, "properties");
-  }
-  // Range tombstones were checked when the reader opened the SST (range-deletion block).
-  range_deletions = reader.range_tombstones().size();
-  if (range_deletions != props.num_range_deletions) {
-    mismatch("range deletions", range_deletions, props.num_range_deletions, "properties");
-  }
-  // The key range covers every tombstone [b, e) @ s as (b, s) .. (e, max sequence).
-  std::string low = first_key, high = previous_key;
-  for (const RangeTombstone& t : reader.range_tombstones()) {
-    std::string b = MakeInternalKey(t.begin, t.seq, kTypeRangeDeletion);
-    std::string e = MakeInternalKey(t.end, kMaxSequenceNumber, kTypeRangeDeletion);
-    if (low.empty() || CompareInternalKeys(b, low) < 0) low = std::move(b);
-    if (high.empty() || CompareInternalKeys(e, high) > 0) high = std::move(e);
-    min_seq = std::min(min_seq, t.seq);
-    max_seq = std::max(max_seq, t.seq);
-  }
-  first_key = low;
-  previous_key = high;
-  if (first_key.empty()) return;
-  if (first_key != props.smallest_key || previous_key != props.largest_key) {
-    Report(key, "key range differs from the properties' smallest/largest key");
-  }
+  if (r.smallest_key.empty()) return;
   if (meta.smallest_key().size() < 8 || meta.largest_key().size() < 8 ||
-      CompareInternalKeys(meta.smallest_key(), first_key) > 0 ||
-      CompareInternalKeys(previous_key, meta.largest_key()) > 0) {
+      CompareInternalKeys(meta.smallest_key(), r.smallest_key) > 0 ||
+      CompareInternalKeys(r.largest_key, meta.largest_key()) > 0) {
     Report(key, "holds keys outside the range the manifest records for it");
   }
-  if (min_seq < meta.smallest_seq() || max_seq > meta.largest_seq()) {
-    Report(key, "holds sequences [" + std::to_string(min_seq) + ", " + std::to_string(max_seq) +
+  if (r.min_seq < meta.smallest_seq() || r.max_seq > meta.largest_seq()) {
+    Report(key, "holds sequences [" + std::to_string(r.min_seq) + ", " + std::to_string(r.max_seq) +
                     "] outside the manifest's [" + std::to_string(meta.smallest_seq()) + ", " +
                     std::to_string(meta.largest_seq()) + "]");
   }
