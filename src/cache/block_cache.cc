@@ -208,17 +208,17 @@ class BlockCache::Shard {
     return block;
   }
 
-  void Unlink(Entry* e) {
+  void Unlink(Entry* e) REQUIRES(mu_) {
     e->prev->next = e->next;
     e->next->prev = e->prev;
   }
-  void LinkFront(Entry* e) {
+  void LinkFront(Entry* e) REQUIRES(mu_) {
     e->next = head_.next;
     e->prev = &head_;
     head_.next->prev = e;
     head_.next = e;
   }
-  void LinkBack(Entry* e) {  // the least recently used end
+  void LinkBack(Entry* e) REQUIRES(mu_) {  // the least recently used end
     e->prev = head_.prev;
     e->next = &head_;
     head_.prev->next = e;

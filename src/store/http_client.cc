@@ -118,7 +118,7 @@ class HttpClient::Pool {
     while (idle_.empty() && in_use_ >= capacity_) {
       auto now = std::chrono::steady_clock::now();
       if (now >= deadline) return nullptr;
-      cv_.WaitFor(std::chrono::duration_cast<std::chrono::microseconds>(deadline - now));
+      cv_.WaitFor(&mu_, std::chrono::duration_cast<std::chrono::microseconds>(deadline - now));
     }
     in_use_++;
     if (!idle_.empty()) {

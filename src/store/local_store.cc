@@ -422,7 +422,7 @@ void LocalStore::FillPool() {
     size_t want;
     {
       MutexLock lock(&pool_mu_);
-      while (!pool_stop_ && !filling_) pool_cv_.Wait();
+      while (!pool_stop_ && !filling_) pool_cv_.Wait(&pool_mu_);
       if (pool_stop_) return;
       want = pool_capacity_ > pool_.size() ? pool_capacity_ - pool_.size() : 0;
     }

@@ -3,6 +3,7 @@
 #ifndef CLOUDKV_UTIL_MUTEX_H_
 #define CLOUDKV_UTIL_MUTEX_H_
 
+#include <cassert>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -45,18 +46,23 @@ class SCOPED_CAPABILITY MutexLock {
   Mutex* const mu_;
 };
 
-// A condition variable bound to a Mutex. Wait* REQUIRE the mutex held.
+// A condition variable bound to a Mutex. The waits take that mutex again as an argument, so
+// that Clang's analysis can check it is held (it cannot see that a member pointer and the
+// caller's mutex are the same object).
 class CondVar {
  public:
   explicit CondVar(Mutex* mu) : mu_(mu) {}
-  void Wait() REQUIRES(mu_) {
-    std::unique_lock<std::mutex> lock(mu_->native(), std::adopt_lock);
+  // REQUIRES: mu is the mutex this was built with.
+  void Wait(Mutex* mu) REQUIRES(mu) {
+    assert(mu == mu_);
+    std::unique_lock<std::mutex> lock(mu->native(), std::adopt_lock);
     cv_.wait(lock);
     lock.release();
   }
   // Returns false on timeout.
-  bool WaitFor(std::chrono::microseconds timeout) REQUIRES(mu_) {
-    std::unique_lock<std::mutex> lock(mu_->native(), std::adopt_lock);
+  bool WaitFor(Mutex* mu, std::chrono::microseconds timeout) REQUIRES(mu) {
+    assert(mu == mu_);
+    std::unique_lock<std::mutex> lock(mu->native(), std::adopt_lock);
     bool signalled = cv_.wait_for(lock, timeout) == std::cv_status::no_timeout;
     lock.release();
     return signalled;
