@@ -3,7 +3,7 @@
 //
 // Block bytes are untrusted: Block::Parse validates the restart array, and BlockIter checks
 // every entry it decodes, turning bad bytes into a Corruption status (never an out-of-bounds
-// read). Keys are internal keys (db/dbformat.h) and are ordered by CompareInternalKeys; an
+// read). Keys are internal keys (format/dbformat.h) and are ordered by CompareInternalKeys; an
 // entry whose key is shorter than 8 bytes is corruption.
 //
 // Thread-safety: a Block is immutable and may be shared by any number of threads (the block

@@ -3,7 +3,7 @@
 //   header | data block* | filter block | [range-del block] | properties block | index block
 //   | footer
 //
-// Data blocks hold point entries (internal keys, db/dbformat.h) in CompareInternalKeys order;
+// Data blocks hold point entries (internal keys, format/dbformat.h) in CompareInternalKeys order;
 // each is compressed on its own and followed by a checksummed trailer. The filter is a Bloom
 // filter over user keys; the range-deletion block (format version 2, only if the SST has range
 // tombstones) holds them unfragmented; the index has one entry per data block; the footer

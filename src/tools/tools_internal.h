@@ -22,7 +22,7 @@ Result<std::shared_ptr<ObjectStore>> OpenStoreReadOnly(const std::string& url);
 // to be an internal key is written as {"raw": "..."}.
 void WriteInternalKey(JsonWriter* json, std::string_view internal_key);
 
-// "value", "deletion", "range_deletion" for the value types of db/dbformat.h; "unknown"
+// "value", "deletion", "range_deletion" for the value types of format/dbformat.h; "unknown"
 // for anything else.
 const char* ValueTypeName(uint8_t type);
 

@@ -4,7 +4,7 @@
 // Usage (in a gtest test):
 //
 //   IteratorHarnessOptions options;
-//   options.internal_keys = true;           // keys are internal keys (db/dbformat.h)
+//   options.internal_keys = true;           // keys are internal keys (format/dbformat.h)
 //   RunIteratorContract("MyIter", [&](const std::vector<KeyValue>& sorted) {
 //     return BuildMyIteratorOver(sorted);   // std::unique_ptr<Iterator>
 //   }, options);
