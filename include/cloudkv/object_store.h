@@ -80,15 +80,20 @@ struct StoreCapabilities {
   bool atomic_if_match = true;
 };
 
+// Virtual methods take no default arguments (a default binds to the static type of the call,
+// not to the override that runs); the short forms are non-virtual overloads that forward. An
+// override of Get, Put or List hides them from calls through the subclass's own type, so a
+// subclass used that way adds `using ObjectStore::Get;` (and so on), as ObjectStoreWrapper does.
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
 
-  // Reads a whole object, or `range` of it. A range that starts at or past the end of the
-  // object is InvalidArgument (as S3's 416), except a zero-length range, which returns no
-  // bytes. A range that runs past the end is cut at the end. Missing key: NotFound.
-  virtual Result<GetResult> Get(std::string_view key,
-                                std::optional<ByteRange> range = std::nullopt) = 0;
+  // Reads a whole object (range == nullopt), or `range` of it. A range that starts at or past
+  // the end of the object is InvalidArgument (as S3's 416), except a zero-length range, which
+  // returns no bytes. A range that runs past the end is cut at the end. Missing key: NotFound.
+  virtual Result<GetResult> Get(std::string_view key, std::optional<ByteRange> range) = 0;
+  // Reads a whole object: Get(key, std::nullopt).
+  Result<GetResult> Get(std::string_view key) { return Get(key, std::nullopt); }
 
   // Size and etag of an object. Missing key: NotFound.
   virtual Result<ObjectInfo> Head(std::string_view key) = 0;
@@ -97,7 +102,11 @@ class ObjectStore {
   // mix, also after a crash mid-put. Returns the new etag. A lost race of a conditional put is
   // PreconditionFailed and changes nothing. If-match on a missing key is PreconditionFailed.
   virtual Result<std::string> Put(std::string_view key, std::string_view data,
-                                  const PutOptions& options = {}) = 0;
+                                  const PutOptions& options) = 0;
+  // An unconditional put: Put(key, data, PutOptions::Overwrite()).
+  Result<std::string> Put(std::string_view key, std::string_view data) {
+    return Put(key, data, PutOptions::Overwrite());
+  }
 
   // Deletes an object. Deleting a missing key is OK (idempotent).
   virtual Status Delete(std::string_view key) = 0;
@@ -108,8 +117,12 @@ class ObjectStore {
 
   // Lists keys that start with `prefix` and sort after `start_after` (byte-wise), in order, at
   // most `limit` of them (0 means a backend default of 1000).
-  virtual Result<ListResult> List(std::string_view prefix, std::string_view start_after = {},
-                                  size_t limit = 0) = 0;
+  virtual Result<ListResult> List(std::string_view prefix, std::string_view start_after,
+                                  size_t limit) = 0;
+  // List(prefix, start_after, 0): at most the backend default of keys.
+  Result<ListResult> List(std::string_view prefix, std::string_view start_after = {}) {
+    return List(prefix, start_after, 0);
+  }
 
   virtual StoreCapabilities capabilities() const { return {}; }
 

@@ -56,16 +56,19 @@ class LatencyStore final : public ObjectStoreWrapper {
   LatencyStore(std::shared_ptr<ObjectStore> base, LatencyProfile profile, uint64_t seed,
                std::shared_ptr<Clock> clock = nullptr);
 
-  Result<GetResult> Get(std::string_view key,
-                        std::optional<ByteRange> range = std::nullopt) override;
+  using ObjectStore::Get;
+  using ObjectStore::List;
+  using ObjectStore::Put;
+
+  Result<GetResult> Get(std::string_view key, std::optional<ByteRange> range) override;
   Result<ObjectInfo> Head(std::string_view key) override;
   Result<std::string> Put(std::string_view key, std::string_view data,
-                          const PutOptions& options = {}) override;
+                          const PutOptions& options) override;
   Status Delete(std::string_view key) override;
   // One DELETE latency per 1,000 keys (S3's DeleteObjects batch).
   Status DeleteMany(std::span<const std::string> keys) override;
-  Result<ListResult> List(std::string_view prefix, std::string_view start_after = {},
-                          size_t limit = 0) override;
+  Result<ListResult> List(std::string_view prefix, std::string_view start_after,
+                          size_t limit) override;
   std::string Describe() const override;
 
   const LatencyProfile& profile() const { return profile_; }
