@@ -73,11 +73,29 @@ struct ListResult {
   bool truncated = false;
 };
 
-// What a store can guarantee. The engine refuses to open a database as a writer on a store
-// that cannot create-if-absent atomically, rather than run without fencing.
+// How long one request to a store typically takes.
+enum class StoreLatencyClass : uint8_t {
+  // Microseconds to about a millisecond, and free: memory://, file://.
+  kLocal,
+  // Tens of milliseconds, and each request is billed: s3://, or a local store behind the
+  // simulated S3 latency profile (?simulate=s3).
+  kRemote,
+};
+
+// What a store is and what it can guarantee, as the store itself reports it (never inferred from
+// Describe() or the URL); wrappers report their base's, changed only where they change it.
 struct StoreCapabilities {
+  // Create-if-absent and replace-if-match are atomic: of racing conditional puts at most one
+  // succeeds. The engine refuses to open a database as a writer on a store without
+  // atomic_if_absent, rather than run without fencing.
   bool atomic_if_absent = true;
   bool atomic_if_match = true;
+  // The objects live on another machine, reached over the network (s3://). False for
+  // memory:// and file://, also behind a wrapper that only simulates a remote store's latency.
+  bool remote = false;
+  // Picks the engine's defaults where Options leaves them unset: read_unit_bytes,
+  // max_wal_puts_per_second and max_inflight_wal_uploads (see options.h).
+  StoreLatencyClass latency_class = StoreLatencyClass::kLocal;
 };
 
 // Virtual methods take no default arguments (a default binds to the static type of the call,
@@ -124,6 +142,8 @@ class ObjectStore {
     return List(prefix, start_after, 0);
   }
 
+  // What the store is and guarantees (see StoreCapabilities). The default, {}, describes a
+  // local store with atomic conditional puts.
   virtual StoreCapabilities capabilities() const { return {}; }
 
   // A human-readable name for messages, e.g. "file:///var/db".

@@ -58,13 +58,14 @@ struct Options {
   size_t wal_max_bytes = 4ull << 20;
   // Upload buffered non-durable writes at least this often.
   uint64_t wal_flush_interval_ms = 100;
-  // Cap on WAL PUTs per second; 0 = no cap; negative = the store's default (10 on s3://, no cap
-  // on file:// and memory://).
+  // Cap on WAL PUTs per second; 0 = no cap; negative = by the store's latency class
+  // (StoreCapabilities::latency_class): 10 on a remote-latency store (s3://, ?simulate=s3), no
+  // cap on a local one (file://, memory://).
   double max_wal_puts_per_second = -1;
-  // WAL uploads in flight at once (acknowledged strictly in id order). Unset: 4 on s3:// (a
-  // PUT takes tens of milliseconds; overlapping them hides the latency), 1 on file:// and
-  // memory://, where uploads that overlap only split the waiting writers into smaller groups
-  // whose fsyncs queue on the same disk.
+  // WAL uploads in flight at once (acknowledged strictly in id order). Unset: by the store's
+  // latency class, 4 on a remote-latency store (a PUT takes tens of milliseconds; overlapping
+  // them hides the latency), 1 on a local one, where uploads that overlap only split the
+  // waiting writers into smaller groups whose fsyncs queue on the same disk.
   std::optional<int> max_inflight_wal_uploads;
   // Bytes written but not yet durable; writers wait beyond it.
   size_t max_unflushed_wal_bytes = 256ull << 20;
@@ -90,9 +91,10 @@ struct Options {
   // are retired leave the cache when their last reader closes.
   bool prepopulate_block_cache = true;
   // Object reads fetch aligned ranges of this size, so small blocks do not mean small GETs;
-  // 0 reads exactly the block. Unset: 64 KiB on s3:// (a request costs ~25 ms and money), exact
-  // blocks on file:// and memory:// (a read costs microseconds; bigger units only waste CPU
-  // when the working set exceeds the cache, see docs/format-sst.md).
+  // 0 reads exactly the block. Unset: by the store's latency class, 64 KiB on a remote-latency
+  // store (a request costs ~25 ms and money), exact blocks on a local one (a read costs
+  // microseconds; bigger units only waste CPU when the working set exceeds the cache, see
+  // docs/format-sst.md).
   std::optional<size_t> read_unit_bytes;
   // Threads issuing object-store requests (uploads, flushes, parallel reads).
   int io_threads = 8;

@@ -117,10 +117,10 @@ class ErrorIterator final : public Iterator {
 };
 
 // True for stores where a request costs tens of milliseconds and money: S3, or a local store
-// behind the simulated S3 latency profile. Decides defaults (read unit, WAL PUT rate cap).
-bool IsRemoteStore(const ObjectStore& store) {
-  const std::string d = store.Describe();
-  return d.rfind("s3://", 0) == 0 || d.find("simulated s3") != std::string::npos;
+// behind the simulated S3 latency profile. Decides the defaults that Options leaves unset (read
+// unit, WAL PUT rate cap, WAL uploads in flight).
+bool HasRemoteLatency(const ObjectStore& store) {
+  return store.capabilities().latency_class == StoreLatencyClass::kRemote;
 }
 
 }  // namespace
@@ -157,8 +157,9 @@ Status DBImpl::Open() {
   manifests_ = std::make_unique<ManifestStore>(store_, clock_);
   block_cache_ = BlockCache::Create(options_.block_cache_bytes);
   sst_read_options_.cache = block_cache_;
-  const bool remote = IsRemoteStore(*store_);
-  sst_read_options_.read_unit_bytes = options_.read_unit_bytes.value_or(remote ? 64 * 1024 : 0);
+  const bool remote_latency = HasRemoteLatency(*store_);
+  sst_read_options_.read_unit_bytes =
+      options_.read_unit_bytes.value_or(remote_latency ? 64 * 1024 : 0);
   sst_read_options_.missing_object_status = [this](const std::string& key) {
     return MissingSstStatus(key);
   };
@@ -259,10 +260,10 @@ Status DBImpl::Recover() {
     wo.wal_max_bytes = options_.wal_max_bytes;
     wo.flush_interval_micros = options_.wal_flush_interval_ms * 1000;
     double cap = options_.max_wal_puts_per_second;
-    if (cap < 0) cap = IsRemoteStore(*store_) ? 10 : 0;
+    if (cap < 0) cap = HasRemoteLatency(*store_) ? 10 : 0;
     wo.max_puts_per_second = cap;
     wo.max_inflight =
-        std::max(1, options_.max_inflight_wal_uploads.value_or(IsRemoteStore(*store_) ? 4 : 1));
+        std::max(1, options_.max_inflight_wal_uploads.value_or(HasRemoteLatency(*store_) ? 4 : 1));
     wo.max_attempts = options_.wal_upload_max_attempts;
     wal_pool_ = std::make_unique<ThreadPool>(wo.max_inflight, "ckv-wal");
     wal_ = std::make_unique<WalWriter>(store_, clock_, wal_pool_.get(), epoch_, first_free,
