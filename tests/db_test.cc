@@ -293,6 +293,51 @@ TEST_P(DBTest, WrittenBlocksArePrepopulatedIntoTheCache) {
   }
 }
 
+// ReadOptions::fill_cache = false: reads and scans use cached blocks but add none, so a one-off
+// scan does not evict the working set.
+TEST_P(DBTest, ReadsWithoutFillCacheAddNothingToTheCache) {
+  Options o = SmallOptions();
+  o.memtable_bytes = 1 << 20;
+  o.block_cache_bytes = 8 << 20;
+  o.prepopulate_block_cache = false;
+  auto db = MustOpen(Url(), o);
+  ASSERT_TRUE(db);
+  constexpr int kKeys = 2000;
+  auto key = [](int i) { return "key" + std::to_string(i); };
+  WriteBatch batch;
+  for (int i = 0; i < kKeys; i++) batch.Put(key(i), std::string(100, char('a' + i % 26)));
+  ASSERT_TRUE(db->Write({}, batch).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_EQ(db->GetStats().block_cache_bytes, 0u);
+
+  ReadOptions no_fill;
+  no_fill.fill_cache = false;
+  auto read_all = [&](const ReadOptions& ro) {
+    for (int i = 0; i < kKeys; i += 7) {
+      EXPECT_EQ(MustGet(db.get(), key(i), ro), std::string(100, char('a' + i % 26))) << i;
+    }
+  };
+  auto scan_all = [&](const ReadOptions& ro) {
+    auto it = db->NewIterator(ro);
+    int n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) n++;
+    EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+    EXPECT_EQ(n, kKeys);
+  };
+  read_all(no_fill);
+  scan_all(no_fill);
+  EXPECT_GT(db->GetStats().block_cache_misses, 0u);
+  EXPECT_EQ(db->GetStats().block_cache_bytes, 0u) << "fill_cache = false cached blocks";
+
+  // The default fills the cache; reads without fill_cache then hit what is there.
+  scan_all(ReadOptions{});
+  const DBStats filled = db->GetStats();
+  EXPECT_GT(filled.block_cache_bytes, 0u);
+  read_all(no_fill);
+  EXPECT_EQ(db->GetStats().block_cache_misses, filled.block_cache_misses);
+  EXPECT_GT(db->GetStats().block_cache_hits, filled.block_cache_hits);
+}
+
 TEST(DBOpen, BadInputIsRejectedClearly) {
   EXPECT_TRUE(DB::Open("nope://x", {}).status().IsInvalidArgument());
   Options o;

@@ -96,8 +96,6 @@ struct Options {
   // microseconds; bigger units only waste CPU when the working set exceeds the cache, see
   // docs/format-sst.md).
   std::optional<size_t> read_unit_bytes;
-  // Threads issuing object-store requests (uploads, flushes, parallel reads).
-  int io_threads = 8;
 
   // --- Fencing ---------------------------------------------------------------------------
   // A writer that has not confirmed its epoch for this long confirms it before the next read.
@@ -122,8 +120,6 @@ struct Options {
   int num_levels = 7;
   // Key-range slices of one compaction job run in parallel on this many threads.
   int max_subcompactions = 2;
-  // Objects larger than this are written with multipart upload where the store supports it.
-  uint64_t multipart_threshold_bytes = 64ull << 20;
   // A compaction job that has not committed this long after it started aborts (its uploads are
   // left to GC as orphans), so GC's gc_min_age can never delete the outputs of a job that still
   // commits. 0 = a quarter of the database's gc_min_age.
@@ -154,7 +150,9 @@ struct ReadOptions {
   // Iterator bounds: lower inclusive, upper exclusive.
   std::optional<std::string> lower_bound;
   std::optional<std::string> upper_bound;
-  // Put blocks this read fetches into the block cache.
+  // Put the data blocks this read fetches from the object store into the block cache. false
+  // suits a one-off scan that should not evict the working set: blocks already cached are
+  // still used, but nothing is added.
   bool fill_cache = true;
 };
 

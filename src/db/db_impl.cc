@@ -533,7 +533,7 @@ Result<std::string> DBImpl::Get(const ReadOptions& options, std::string_view key
     get_from_memtable(*state.imm[i]);
   }
   if (r.state == LookupState::kNotPresent) {
-    RETURN_IF_ERROR(state.version->Get(key, view.sequence, &r, &covering));
+    RETURN_IF_ERROR(state.version->Get(key, view.sequence, &r, &covering, options.fill_cache));
   }
   if (r.state == LookupState::kFound && covering <= r.sequence) return std::move(r.value);
   return Status::NotFound("key not found");
@@ -567,7 +567,7 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
     children.push_back(m->NewIterator());
     if (m->HasRangeDeletions()) tombstones.push_back(m->GetRangeTombstones());
   }
-  state.version->AddIterators(&children);
+  state.version->AddIterators(&children, options.fill_cache);
   state.version->AddRangeTombstones(&tombstones);
   auto internal = NewMergingIterator(std::move(children));
   auto user = NewDBIterator(std::move(internal), pinned->sequence, options.lower_bound,
