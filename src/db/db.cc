@@ -6,15 +6,10 @@
 namespace cloudkv {
 
 Result<std::unique_ptr<DB>> DB::Open(std::string_view url, const Options& options) {
+  RETURN_IF_ERROR(options.Validate());
   std::shared_ptr<ObjectStore> store = options.store;
   if (store == nullptr) {
     ASSIGN_OR_RETURN(store, OpenObjectStore(url));
-  }
-  if (options.memtable_bytes < 4096 || options.block_size < 256 || options.max_key_bytes == 0 ||
-      options.max_immutable_memtables < 1) {
-    return Status::InvalidArgument(
-        "options out of range (memtable_bytes >= 4096, "
-        "block_size >= 256, max_immutable_memtables >= 1)");
   }
   auto db = std::make_unique<DBImpl>(std::string(url), options, std::move(store));
   RETURN_IF_ERROR(db->Open());

@@ -1,6 +1,7 @@
 #include "db/db_impl.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cinttypes>
 #include <cstdio>
 
@@ -154,6 +155,7 @@ DBImpl::~DBImpl() {
 }
 
 Status DBImpl::Open() {
+  assert(options_.Validate().ok());  // DB::Open checked them
   manifests_ = std::make_unique<ManifestStore>(store_, clock_);
   block_cache_ = BlockCache::Create(options_.block_cache_bytes);
   sst_read_options_.cache = block_cache_;
@@ -165,16 +167,6 @@ Status DBImpl::Open() {
   };
   sst_cache_ = std::make_unique<SstCache>(store_, sst_read_options_);
   sst_nonce_base_ = RandomSeed();
-  if (options_.num_levels < 2 || options_.num_levels > 64) {
-    return Status::InvalidArgument("num_levels must be in 2..64, not " +
-                                   std::to_string(options_.num_levels));
-  }
-  if (options_.l0_compaction_trigger < 1 || options_.target_sst_bytes == 0 ||
-      options_.level1_target_bytes == 0 || options_.level_size_ratio < 2) {
-    return Status::InvalidArgument(
-        "compaction options need l0_compaction_trigger >= 1, target_sst_bytes > 0, "
-        "level1_target_bytes > 0 and level_size_ratio >= 2");
-  }
   if (!options_.read_only && !store_->capabilities().atomic_if_absent) {
     return Status::NotSupported(store_->Describe() +
                                 " cannot create objects atomically if absent; cloudkv refuses to "
@@ -204,13 +196,8 @@ Status DBImpl::Recover() {
     if (!options_.create_if_missing || options_.read_only) {
       return Status::NotFound("no database at " + url_);
     }
-    if (options_.gc_min_age_ms <= options_.max_clock_skew_ms) {
-      // GC would delete SSTs whose commit is still on its way, and readers could not tell
-      // which manifests GC may have pruned (docs/engine.md, "Garbage collection").
-      return Status::InvalidArgument("gc_min_age_ms (" + std::to_string(options_.gc_min_age_ms) +
-                                     ") must exceed max_clock_skew_ms (" +
-                                     std::to_string(options_.max_clock_skew_ms) + ")");
-    }
+    // Options::Validate (called by DB::Open) checked gc_min_age_ms > max_clock_skew_ms.
+    assert(options_.gc_min_age_ms > options_.max_clock_skew_ms);
     Manifest init;
     init.set_replay_point(1);
     init.set_next_wal_id(1);
