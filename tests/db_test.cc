@@ -243,8 +243,33 @@ TEST_P(DBTest, ReadOnlyOpenSeesCommittedDataAndRefusesWrites) {
   ASSERT_TRUE(reader);
   EXPECT_EQ(MustGet(reader.get(), "k"), "v");
   EXPECT_TRUE(reader->Put({}, "x", "y").IsNotSupported());
+  // An empty batch is refused too (it has no WAL to wait on), synchronously for WriteAsync.
+  EXPECT_TRUE(reader->Write({}, WriteBatch()).IsNotSupported());
+  Status async_status;
+  reader->WriteAsync(WriteBatch(), [&](Status s, uint64_t) { async_status = std::move(s); });
+  EXPECT_TRUE(async_status.IsNotSupported()) << async_status.ToString();
   // The reader did not fence the writer.
   EXPECT_TRUE(db->Put({}, "k2", "v2").ok());
+}
+
+// After Close, calls say so (InvalidArgument "... is closed"); empty batches included.
+TEST_P(DBTest, CallsAfterCloseAreRefused) {
+  auto db = MustOpen(Url());
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Put({}, "k", "v").ok());
+  ASSERT_TRUE(db->Close().ok());
+  EXPECT_TRUE(db->Close().ok()) << "a second Close is OK";
+  for (Status s : {db->Put({}, "k", "v2"), db->Write({}, WriteBatch()), db->Flush(),
+                   db->CompactAll(), db->CollectGarbage(), db->Get({}, "k").status()}) {
+    EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+    EXPECT_NE(s.message().find("is closed"), std::string::npos) << s.ToString();
+  }
+  auto it = db->NewIterator({});
+  ASSERT_NE(it, nullptr);
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().IsInvalidArgument()) << it->status().ToString();
+  EXPECT_TRUE(db->WaitForDurable(1).ok());  // the write before Close is durable
 }
 
 // prepopulate_block_cache: after a flush and after a compaction every read hits the block

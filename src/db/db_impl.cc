@@ -392,6 +392,10 @@ Result<SequenceNumber> DBImpl::WriteToMemory(const WriteBatch& batch, bool durab
   RETURN_IF_ERROR(ValidateBatch(batch));
   if (batch.Count() == 0) {
     std::lock_guard<std::mutex> lock(mu_);
+    // Refused as any batch would be when closed or read-only (a read-only open has no WAL to
+    // wait on); otherwise nothing to write.
+    if (closed_ || closing_) return Status::InvalidArgument("database " + url_ + " is closed");
+    if (options_.read_only) return Status::NotSupported("database " + url_ + " is open read-only");
     if (done != nullptr && *done) (*done)(Status::OK(), last_sequence_);
     return last_sequence_;
   }
