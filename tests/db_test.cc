@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "store/stores.h"
@@ -270,6 +271,45 @@ TEST_P(DBTest, CallsAfterCloseAreRefused) {
   EXPECT_FALSE(it->Valid());
   EXPECT_TRUE(it->status().IsInvalidArgument()) << it->status().ToString();
   EXPECT_TRUE(db->WaitForDurable(1).ok());  // the write before Close is durable
+}
+
+// ManagedSnapshot: a snapshot that releases itself. It is a real snapshot (compaction keeps
+// what it reads), moves transfer it, and it is released exactly once (ASan would catch a
+// double release).
+TEST_P(DBTest, ManagedSnapshotReadsAndReleasesItself) {
+  auto db = MustOpen(Url());
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Put({}, "k", "old").ok());
+  std::optional<ManagedSnapshot> outer;
+  {
+    ManagedSnapshot snapshot(*db);
+    ASSERT_NE(snapshot.get(), nullptr);
+    ASSERT_TRUE(db->Put({}, "k", "new").ok());
+    ASSERT_TRUE(db->CompactAll().ok());
+    ReadOptions at;
+    at.snapshot = snapshot.get();
+    EXPECT_EQ(MustGet(db.get(), "k", at), "old");
+    EXPECT_EQ(MustGet(db.get(), "k"), "new");
+    const Snapshot* raw = snapshot.get();
+    outer.emplace(std::move(snapshot));
+    EXPECT_EQ(snapshot.get(), nullptr);  // NOLINT(bugprone-use-after-move): moved-from is empty
+    EXPECT_EQ(outer->get(), raw);
+  }  // the moved-from handle releases nothing
+  ReadOptions at;
+  at.snapshot = outer->get();
+  EXPECT_EQ(MustGet(db.get(), "k", at), "old");
+
+  ManagedSnapshot second(*db);
+  second = std::move(*outer);  // releases the newer snapshot, takes the older
+  at.snapshot = second.get();
+  EXPECT_EQ(MustGet(db.get(), "k", at), "old");
+  second.Reset();
+  EXPECT_EQ(second.get(), nullptr);
+  second.Reset();  // nothing to release twice
+  outer.reset();
+  // With no snapshot left, a full compaction drops the old version; reads see the newest.
+  ASSERT_TRUE(db->CompactAll().ok());
+  EXPECT_EQ(MustGet(db.get(), "k"), "new");
 }
 
 // prepopulate_block_cache: after a flush and after a compaction every read hits the block

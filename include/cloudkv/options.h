@@ -161,9 +161,11 @@ struct Options {
 };
 
 struct ReadOptions {
-  // Read as of this snapshot; null = the latest durable state.
+  // Read as of this snapshot; null = the latest durable state. REQUIRES: a snapshot of the same
+  // DB, not yet released (see DB::GetSnapshot and ManagedSnapshot).
   const Snapshot* snapshot = nullptr;
   // Also see writes that are acknowledged from memory but not yet durable (docs/design.md §5).
+  // Ignored when `snapshot` is set.
   bool read_unflushed = false;
   // Iterator bounds: lower inclusive, upper exclusive.
   std::optional<std::string> lower_bound;

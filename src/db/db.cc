@@ -1,5 +1,7 @@
 #include "cloudkv/db.h"
 
+#include <utility>
+
 #include "db/db_impl.h"
 #include "util/status_macros.h"
 
@@ -26,6 +28,26 @@ Status DB::Delete(const WriteOptions& options, std::string_view key) {
   WriteBatch batch;
   batch.Delete(key);
   return Write(options, batch);
+}
+
+ManagedSnapshot::ManagedSnapshot(DB& db) : db_(&db), snapshot_(db.GetSnapshot()) {}
+
+ManagedSnapshot::ManagedSnapshot(ManagedSnapshot&& other) noexcept
+    : db_(other.db_), snapshot_(std::exchange(other.snapshot_, nullptr)) {}
+
+ManagedSnapshot& ManagedSnapshot::operator=(ManagedSnapshot&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    db_ = other.db_;
+    snapshot_ = std::exchange(other.snapshot_, nullptr);
+  }
+  return *this;
+}
+
+ManagedSnapshot::~ManagedSnapshot() { Reset(); }
+
+void ManagedSnapshot::Reset() {
+  if (snapshot_ != nullptr) db_->ReleaseSnapshot(std::exchange(snapshot_, nullptr));
 }
 
 Status DB::DeleteRange(const WriteOptions& options, std::string_view begin, std::string_view end) {
