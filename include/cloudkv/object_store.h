@@ -16,6 +16,20 @@
 //   s3://bucket/prefix          Amazon S3 or a compatible server
 // A query string selects wrappers, e.g. file://./db?simulate=s3 or memory://x?faults=...
 //
+// Errors. Besides those each call lists (NotFound, PreconditionFailed, InvalidArgument for a bad
+// range), every call may return:
+//   InvalidArgument  a bad key, named with the rule it breaks.
+//   IOError          the backend failed; retryable() says whether the same request may succeed
+//                    if sent again (a timeout, a reset connection, a 5xx) or not (access denied,
+//                    no space, a failed fsync, after which file:// refuses writes until opened
+//                    again).
+//   TimedOut         a request got no answer in time (s3://); always retryable().
+//   NotSupported     the backend cannot do this: on file://, a key and a key below it ('k' and
+//                    'k/x') cannot coexist; on s3://, the server does not implement the request.
+//   Corruption       the answer contradicts itself (s3://: a malformed Content-Range or
+//                    Content-Length; file://: an object that shrank while read, i.e. changed
+//                    outside cloudkv).
+//
 // Thread-safety: every ObjectStore is safe for concurrent use from any number of threads. All
 // calls are synchronous; concurrency comes from calling from several threads.
 #ifndef CLOUDKV_OBJECT_STORE_H_
