@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "store/stores.h"
@@ -243,8 +244,72 @@ TEST_P(DBTest, ReadOnlyOpenSeesCommittedDataAndRefusesWrites) {
   ASSERT_TRUE(reader);
   EXPECT_EQ(MustGet(reader.get(), "k"), "v");
   EXPECT_TRUE(reader->Put({}, "x", "y").IsNotSupported());
+  // An empty batch is refused too (it has no WAL to wait on), synchronously for WriteAsync.
+  EXPECT_TRUE(reader->Write({}, WriteBatch()).IsNotSupported());
+  Status async_status;
+  reader->WriteAsync(WriteBatch(), [&](Status s, uint64_t) { async_status = std::move(s); });
+  EXPECT_TRUE(async_status.IsNotSupported()) << async_status.ToString();
   // The reader did not fence the writer.
   EXPECT_TRUE(db->Put({}, "k2", "v2").ok());
+}
+
+// After Close, calls say so (InvalidArgument "... is closed"); empty batches included.
+TEST_P(DBTest, CallsAfterCloseAreRefused) {
+  auto db = MustOpen(Url());
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Put({}, "k", "v").ok());
+  ASSERT_TRUE(db->Close().ok());
+  EXPECT_TRUE(db->Close().ok()) << "a second Close is OK";
+  for (Status s : {db->Put({}, "k", "v2"), db->Write({}, WriteBatch()), db->Flush(),
+                   db->CompactAll(), db->CollectGarbage(), db->Get({}, "k").status()}) {
+    EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+    EXPECT_NE(s.message().find("is closed"), std::string::npos) << s.ToString();
+  }
+  auto it = db->NewIterator({});
+  ASSERT_NE(it, nullptr);
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().IsInvalidArgument()) << it->status().ToString();
+  EXPECT_TRUE(db->WaitForDurable(1).ok());  // the write before Close is durable
+}
+
+// ManagedSnapshot: a snapshot that releases itself. It is a real snapshot (compaction keeps
+// what it reads), moves transfer it, and it is released exactly once (ASan would catch a
+// double release).
+TEST_P(DBTest, ManagedSnapshotReadsAndReleasesItself) {
+  auto db = MustOpen(Url());
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->Put({}, "k", "old").ok());
+  std::optional<ManagedSnapshot> outer;
+  {
+    ManagedSnapshot snapshot(*db);
+    ASSERT_NE(snapshot.get(), nullptr);
+    ASSERT_TRUE(db->Put({}, "k", "new").ok());
+    ASSERT_TRUE(db->CompactAll().ok());
+    ReadOptions at;
+    at.snapshot = snapshot.get();
+    EXPECT_EQ(MustGet(db.get(), "k", at), "old");
+    EXPECT_EQ(MustGet(db.get(), "k"), "new");
+    const Snapshot* raw = snapshot.get();
+    outer.emplace(std::move(snapshot));
+    EXPECT_EQ(snapshot.get(), nullptr);  // NOLINT(bugprone-use-after-move): moved-from is empty
+    EXPECT_EQ(outer->get(), raw);
+  }  // the moved-from handle releases nothing
+  ReadOptions at;
+  at.snapshot = outer->get();
+  EXPECT_EQ(MustGet(db.get(), "k", at), "old");
+
+  ManagedSnapshot second(*db);
+  second = std::move(*outer);  // releases the newer snapshot, takes the older
+  at.snapshot = second.get();
+  EXPECT_EQ(MustGet(db.get(), "k", at), "old");
+  second.Reset();
+  EXPECT_EQ(second.get(), nullptr);
+  second.Reset();  // nothing to release twice
+  outer.reset();
+  // With no snapshot left, a full compaction drops the old version; reads see the newest.
+  ASSERT_TRUE(db->CompactAll().ok());
+  EXPECT_EQ(MustGet(db.get(), "k"), "new");
 }
 
 // prepopulate_block_cache: after a flush and after a compaction every read hits the block
@@ -291,6 +356,51 @@ TEST_P(DBTest, WrittenBlocksArePrepopulatedIntoTheCache) {
     // Retired SSTs' blocks are gone from the cache: it holds about one copy of the data.
     EXPECT_LT(db->GetStats().block_cache_bytes, uint64_t{kKeys} * 200);
   }
+}
+
+// ReadOptions::fill_cache = false: reads and scans use cached blocks but add none, so a one-off
+// scan does not evict the working set.
+TEST_P(DBTest, ReadsWithoutFillCacheAddNothingToTheCache) {
+  Options o = SmallOptions();
+  o.memtable_bytes = 1 << 20;
+  o.block_cache_bytes = 8 << 20;
+  o.prepopulate_block_cache = false;
+  auto db = MustOpen(Url(), o);
+  ASSERT_TRUE(db);
+  constexpr int kKeys = 2000;
+  auto key = [](int i) { return "key" + std::to_string(i); };
+  WriteBatch batch;
+  for (int i = 0; i < kKeys; i++) batch.Put(key(i), std::string(100, char('a' + i % 26)));
+  ASSERT_TRUE(db->Write({}, batch).ok());
+  ASSERT_TRUE(db->Flush().ok());
+  ASSERT_EQ(db->GetStats().block_cache_bytes, 0u);
+
+  ReadOptions no_fill;
+  no_fill.fill_cache = false;
+  auto read_all = [&](const ReadOptions& ro) {
+    for (int i = 0; i < kKeys; i += 7) {
+      EXPECT_EQ(MustGet(db.get(), key(i), ro), std::string(100, char('a' + i % 26))) << i;
+    }
+  };
+  auto scan_all = [&](const ReadOptions& ro) {
+    auto it = db->NewIterator(ro);
+    int n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) n++;
+    EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+    EXPECT_EQ(n, kKeys);
+  };
+  read_all(no_fill);
+  scan_all(no_fill);
+  EXPECT_GT(db->GetStats().block_cache_misses, 0u);
+  EXPECT_EQ(db->GetStats().block_cache_bytes, 0u) << "fill_cache = false cached blocks";
+
+  // The default fills the cache; reads without fill_cache then hit what is there.
+  scan_all(ReadOptions{});
+  const DBStats filled = db->GetStats();
+  EXPECT_GT(filled.block_cache_bytes, 0u);
+  read_all(no_fill);
+  EXPECT_EQ(db->GetStats().block_cache_misses, filled.block_cache_misses);
+  EXPECT_GT(db->GetStats().block_cache_hits, filled.block_cache_hits);
 }
 
 TEST(DBOpen, BadInputIsRejectedClearly) {

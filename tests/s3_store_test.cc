@@ -367,6 +367,8 @@ TEST_F(S3StoreTest, OpenByUrlWithEnvironmentAndDetectedQuirks) {
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_TRUE((*store)->capabilities().atomic_if_absent);
   EXPECT_TRUE((*store)->capabilities().atomic_if_match);
+  EXPECT_TRUE((*store)->capabilities().remote);
+  EXPECT_EQ((*store)->capabilities().latency_class, StoreLatencyClass::kRemote);
   auto e1 = (*store)->Put("via-url", "1", PutOptions::IfAbsent());
   ASSERT_TRUE(e1.ok()) << e1.status().ToString();
   // If-Match works whatever the server's quoting quirk (auto-detected).

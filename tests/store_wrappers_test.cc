@@ -465,6 +465,64 @@ TEST(LatencyStore, SameSeedSameDelays) {
   EXPECT_NE(run(5), run(6));
 }
 
+// --- Capabilities ---
+
+// The engine picks its defaults from capabilities(), never from Describe(): every wrapper keeps
+// its base's, and only the latency wrapper changes the latency class, to its profile's.
+TEST(StoreCapabilities, ComeFromTheStoreThroughEveryWrapper) {
+  struct Case {
+    std::string url;
+    StoreLatencyClass latency_class;
+  };
+  const std::vector<Case> cases = {
+      {"memory://caps?private=true", StoreLatencyClass::kLocal},
+      {"memory://caps?private=true&count=true&faults=put_error:0", StoreLatencyClass::kLocal},
+      {"memory://caps?private=true&simulate=fast", StoreLatencyClass::kLocal},
+      {"memory://caps?private=true&simulate=s3", StoreLatencyClass::kRemote},
+      {"memory://caps?private=true&simulate=s3&count=true&faults=put_error:0",
+       StoreLatencyClass::kRemote},
+  };
+  for (const Case& c : cases) {
+    Result<std::shared_ptr<ObjectStore>> store = OpenObjectStore(c.url);
+    ASSERT_TRUE(store.ok()) << c.url << ": " << store.status().ToString();
+    StoreCapabilities caps = (*store)->capabilities();
+    EXPECT_EQ(caps.latency_class, c.latency_class) << c.url;
+    EXPECT_FALSE(caps.remote) << c.url << ": simulated latency does not move the data";
+    EXPECT_TRUE(caps.atomic_if_absent) << c.url;
+    EXPECT_TRUE(caps.atomic_if_match) << c.url;
+  }
+}
+
+// A wrapper forwards what its base reports, whatever either says in Describe().
+TEST(StoreCapabilities, WrappersForwardTheBaseCapabilities) {
+  class RemoteLooking final : public ObjectStoreWrapper {
+   public:
+    using ObjectStoreWrapper::ObjectStoreWrapper;
+    StoreCapabilities capabilities() const override {
+      StoreCapabilities c;
+      c.atomic_if_absent = false;
+      c.remote = true;
+      c.latency_class = StoreLatencyClass::kRemote;
+      return c;
+    }
+    std::string Describe() const override { return "memory://not-s3"; }
+  };
+  auto base = std::make_shared<RemoteLooking>(Memory());
+  FaultOptions no_faults;
+  for (std::shared_ptr<ObjectStore> wrapped :
+       {std::shared_ptr<ObjectStore>(std::make_shared<CountingStore>(base)),
+        std::shared_ptr<ObjectStore>(std::make_shared<FaultInjectingStore>(base, no_faults))}) {
+    StoreCapabilities caps = wrapped->capabilities();
+    EXPECT_TRUE(caps.remote);
+    EXPECT_EQ(caps.latency_class, StoreLatencyClass::kRemote);
+    EXPECT_FALSE(caps.atomic_if_absent);
+  }
+  // The fast profile gives even a remote store local latency; the data stays where it is.
+  LatencyStore fast(base, LatencyProfile::Fast(), 1);
+  EXPECT_EQ(fast.capabilities().latency_class, StoreLatencyClass::kLocal);
+  EXPECT_TRUE(fast.capabilities().remote);
+}
+
 // --- URL options ---
 
 TEST(StoreUrlOptions, MalformedValuesNameTheOptionAndValue) {

@@ -4,6 +4,9 @@
 // writer fences the previous writer, which from then on gets Fenced for every write. Any
 // number of read-only opens may coexist.
 //
+// Each call below lists the Status codes it returns and when; the codes are explained above
+// class DB (LevelDB's db.h is the model).
+//
 // Thread-safety: all methods are safe to call concurrently from any number of threads, except
 // Close, which must not race with other calls. Iterators and snapshots must be released before
 // the DB is destroyed.
@@ -26,6 +29,8 @@
 namespace cloudkv {
 
 // A consistent read point: reads at a snapshot see exactly the writes with sequence <= it.
+// Snapshots come from DB::GetSnapshot and belong to the DB; give each back with
+// DB::ReleaseSnapshot, or hold it in a ManagedSnapshot, which does that for you.
 class Snapshot {
  public:
   virtual uint64_t sequence() const = 0;
@@ -95,29 +100,82 @@ struct DBStats {
   StoreRequests store;
 };
 
+// Errors. Every call that can fail returns a Status or Result; the codes a call returns are
+// listed with it, and mean:
+//   InvalidArgument  the arguments are bad (the message says which), or the call came after
+//                    Close ("database <url> is closed").
+//   NotSupported     a write (or Flush, CompactAll) on a database opened read_only.
+//   Fenced           a newer writer opened the database. The old writer acknowledges no more
+//                    writes: its next WAL upload meets the newer writer's fence, so a durable
+//                    write fails with Fenced (a non-durable one may have returned OK and is
+//                    lost), and from then on every write fails at once. Its reads fail once
+//                    its background work (flush, compaction, GC) meets the newer epoch, and at
+//                    the latest at its next epoch check, which a read makes when
+//                    epoch_check_interval_ms have passed since the last one. Only Close helps;
+//                    open again to continue.
+//   Busy             a wait hit its limit (a write stall, write_stall_timeout_ms), work was cut
+//                    short because the database is closing, or a manifest commit lost too many
+//                    races in a row.
+//   Corruption       bytes read from the store do not verify; the message names the object.
+//   IOError, TimedOut  an object-store request failed; Status::retryable() says whether the
+//                    same request may succeed if tried again.
+// A writer stops when a WAL upload fails for good (a non-retryable error, a Corruption where
+// its own upload should be, or the last of wal_upload_max_attempts) or a background flush
+// fails (IOError, TimedOut, Corruption, Busy): from then on every write, Flush and CompactAll
+// returns that error, its "stop error", until the database is opened again. Reads go on,
+// except after Fenced.
 class DB {
  public:
-  // Opens (or creates, per options) the database at `url` (see object_store.h for URLs). As
-  // writer unless options.read_only. Errors: InvalidArgument (bad URL or options), NotFound (no
-  // database and !create_if_missing), Corruption (a damaged object, named), IOError.
+  // Opens (or creates, per options) the database at `url` (see object_store.h for URLs; with
+  // options.store set, the URL only names the database in messages). As writer unless
+  // options.read_only; a writer open fences the previous writer. Errors:
+  //   InvalidArgument  options.Validate() failed (checked first, naming the field), a malformed
+  //                    URL or unknown URL option, or options.error_if_exists and a database
+  //                    exists there.
+  //   NotFound         no database there, and !options.create_if_missing or options.read_only
+  //                    (a read-only open never creates one).
+  //   NotSupported     a URL scheme this build cannot serve; a writer open on a store that
+  //                    cannot create objects atomically if absent (StoreCapabilities); a manifest
+  //                    of a newer format than this binary reads.
+  //   Fenced           another writer took over while this one was opening.
+  //   Busy             taking the writer epoch lost too many manifest commit races, or the
+  //                    latest manifest could not be found while GC pruned old ones.
+  //   Corruption       a damaged manifest, WAL object or SST (named), or an SST the manifest
+  //                    lists is missing.
+  //   IOError, TimedOut  the store failed, or its location cannot be used (e.g. not a
+  //                    directory); for a read-only open also an SST that GC deleted meanwhile.
   static Result<std::unique_ptr<DB>> Open(std::string_view url, const Options& options);
 
   DB() = default;
   DB(const DB&) = delete;
   DB& operator=(const DB&) = delete;
-  // Closes the database if Close was not called, ignoring errors.
+  // Closes the database if Close was not called, ignoring errors. REQUIRES: every iterator and
+  // snapshot of this DB was released.
   virtual ~DB() = default;
 
-  // Atomically applies a batch. Returns once durable if options.durable. On success, if
-  // `sequence` is not null, stores the sequence number of the batch's last record.
-  // Errors: InvalidArgument (oversize key/value/batch, or a DeleteRange with begin > end;
-  // nothing written), Fenced, Busy (memory
-  // limits held for write_stall_timeout_ms), IOError.
+  // Atomically applies a batch: readers see all of its records or none. With options.durable
+  // it returns once the batch is durable in the object store (no timeout: it waits as
+  // WaitForDurable does); otherwise as soon as it is in memory. On success, if `sequence` is not
+  // null, stores the sequence number of the batch's last record. An empty batch writes nothing
+  // and takes no sequence number; it is refused only when the database is closed or read_only,
+  // and with options.durable it waits for the writes before it (as WaitForDurable).
+  // Errors when nothing was written:
+  //   InvalidArgument  a key, value or the batch exceeds max_key_bytes, max_value_bytes or
+  //                    max_batch_bytes, or a DeleteRange has begin > end; or the database is
+  //                    closed.
+  //   NotSupported     the database was opened read_only.
+  //   Busy             no room for write_stall_timeout_ms: memtables or unflushed WAL bytes at
+  //                    their limits, or L0 at l0_stop_writes_trigger.
+  //   Fenced, or the writer's stop error (see above).
+  // Errors while waiting for durability (options.durable only): Fenced, the stop error, or a
+  // retryable IOError if Close gave up waiting. The batch was applied in memory but is never
+  // acknowledged; it may or may not survive a crash.
   virtual Status Write(const WriteOptions& options, const WriteBatch& batch,
                        uint64_t* sequence) = 0;
   Status Write(const WriteOptions& options, const WriteBatch& batch) {
     return Write(options, batch, nullptr);
   }
+  // One-record batches; errors as Write.
   Status Put(const WriteOptions& options, std::string_view key, std::string_view value);
   Status Delete(const WriteOptions& options, std::string_view key);
   // Deletes every key k with begin <= k < end (bytewise) that exists when the write is
@@ -129,53 +187,127 @@ class DB {
   Status DeleteRange(const WriteOptions& options, std::string_view begin, std::string_view end);
 
   // Applies a batch to memory at once (visible to read_unflushed reads when this returns) and
-  // calls `done` from an internal thread once it is durable or has failed. `done` must be quick
-  // and must not call back into the DB's write path. The status passed to `done` is the
-  // write's final outcome; on error the batch may or may not survive a crash, but it is never
-  // acknowledged.
+  // calls `done` exactly once with the write's final outcome and, on success, the sequence
+  // number of the batch's last record. A refused batch (the errors of Write when nothing was
+  // written) gets `done` on the calling thread before WriteAsync returns, with sequence 0, and
+  // an empty one gets OK there at once. Otherwise `done` comes, usually from an internal
+  // thread, once the batch is durable or has failed (Fenced, the stop error, or a retryable
+  // IOError if Close gave up waiting; the batch may or may not survive a crash, but it is
+  // never acknowledged). `done` must be quick and must not call into the DB: it may run with
+  // the DB's internal locks held.
   virtual void WriteAsync(const WriteBatch& batch,
                           std::function<void(Status status, uint64_t sequence)> done) = 0;
 
-  // Waits until every write with sequence <= `sequence` is durable.
+  // Waits until every write with sequence <= `sequence` is durable (a sequence above the last
+  // write's waits for the last write). No timeout: with wal_upload_max_attempts = 0 a failing
+  // upload is retried until it succeeds, the writer is fenced, or the database is closed. OK at
+  // once on a read-only open. Errors: Fenced, the stop error, or a retryable IOError if Close
+  // gave up waiting; those writes may or may not survive a crash.
   virtual Status WaitForDurable(uint64_t sequence) = 0;
 
-  // Value of `key`, NotFound if absent.
+  // The value of `key` at the read point (options.snapshot; else, for a writer, every durable
+  // write, or with options.read_unflushed every applied one; for a read-only open, everything
+  // it loaded). NotFound if the key has no value there. Errors:
+  //   InvalidArgument  the database is closed.
+  //   Fenced           (a writer) a newer writer took over.
+  //   Corruption       a damaged SST, or (a writer) an SST its manifest lists is missing.
+  //   IOError, TimedOut, Busy  the store failed, or the writer's periodic epoch check did;
+  //                    also IOError when a read-only open reads an SST that GC deleted after
+  //                    newer manifests replaced the one it loaded (the message says to reopen).
   virtual Result<std::string> Get(const ReadOptions& options, std::string_view key) = 0;
-  // Values of several keys, read in parallel; one result per key.
+  // Get for each key, one result per key in the order of `keys`. The keys are read one after
+  // another, not in parallel (issue #18). Unless options.snapshot or options.read_unflushed is
+  // set, every key is read at one snapshot taken when the call starts; with read_unflushed,
+  // each key sees the writes applied by the time it is read. Each result has Get's errors.
   virtual std::vector<Result<std::string>> MultiGet(const ReadOptions& options,
                                                     std::span<const std::string_view> keys) = 0;
 
-  // An iterator over the database as of options.snapshot (or now). The caller owns it.
+  // An iterator over the database at the read point of options (as Get), within
+  // options.lower_bound and upper_bound. Never null, and never fails here: errors come through
+  // the iterator's status(). One that could not be created (the database is closed, Fenced, a
+  // failed epoch check) is never Valid() and status() says why; errors met while iterating
+  // (Corruption, IOError, TimedOut) make it invalid with status() set, so check status() once
+  // Valid() is false. The iterator sees one state for its whole life, whatever writes,
+  // flushes and compactions happen meanwhile. The caller owns it. REQUIRES: destroyed before
+  // the DB.
   virtual std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) = 0;
 
   // A snapshot of the current durable state (or all applied writes when the database was
-  // opened read_only). Release it with ReleaseSnapshot.
+  // opened read_only). Never fails. While it is held, compaction keeps every version it can
+  // read. Release it with ReleaseSnapshot, or take a ManagedSnapshot instead.
   virtual const Snapshot* GetSnapshot() = 0;
+  // Releases a snapshot; null is a no-op. REQUIRES: `snapshot` came from this DB's GetSnapshot
+  // and was not released yet.
   virtual void ReleaseSnapshot(const Snapshot* snapshot) = 0;
 
-  // Makes every write so far durable, flushes the memtable to an SST and commits the manifest.
+  // Seals the memtable (if not empty), waits until every sealed memtable is flushed to an SST
+  // and its manifest committed, and returns. The data flushed is durable first. Waits without
+  // a timeout for sealed memtables ahead of it. Errors: InvalidArgument (closed), NotSupported
+  // (read_only), Fenced, or the stop error (a failed flush's own error included).
   virtual Status Flush() = 0;
 
   // Flushes the memtables, then compacts every level into the next, down to the last level
   // (moving SSTs without rewriting them where nothing overlaps), and returns when done.
   // Overwritten versions and tombstones no live snapshot needs are gone afterwards. Errors:
-  // as Flush, or the error of a compaction job (Busy when the database is closing).
+  // as Flush, then the first failed job's: Busy (the database is closing), TimedOut (the job
+  // passed compaction_deadline_ms), Fenced, PreconditionFailed (another committer kept changing
+  // the levels under it), Corruption, and the store's IOError or TimedOut. A failed job changes
+  // nothing (its uploads are left to GC); the jobs before it stay committed.
   virtual Status CompactAll() = 0;
 
   // Runs one garbage-collection pass now (docs/design.md §10, docs/engine.md). Works also on a
   // read-only open (as `cloudkv gc` does): such a pass deletes only what no writer can need.
-  // Errors: Fenced (a writer whose epoch was replaced; nothing deleted), Corruption (a damaged
-  // manifest, named), IOError. GetStats() counts what was deleted.
+  // Errors: InvalidArgument (closed), Fenced (a writer whose epoch was replaced; nothing
+  // deleted), Busy (the database is closing, or another GC pass deleted manifests under this
+  // one), Corruption (a damaged manifest, named), IOError, TimedOut. GetStats() counts what was
+  // deleted.
   virtual Status CollectGarbage() = 0;
 
-  // Waits for in-flight writes to become durable, stops background work and releases the
-  // store. Further calls return InvalidArgument. Calling it twice is OK.
+  // Waits (at most write_stall_timeout_ms) for the writes already accepted to become durable,
+  // stops background work and releases the store; the memtable is left to the next open's WAL
+  // replay. The database is closed whatever this returns, and calling it again returns OK.
+  // Afterwards reads, writes, Flush, CompactAll and CollectGarbage return InvalidArgument
+  // ("database <url> is closed"); GetSnapshot, ReleaseSnapshot, WaitForDurable, GetStats and
+  // store() still answer. Errors (a writer only): a retryable IOError if writes were still not
+  // durable after write_stall_timeout_ms (they fail and are never acknowledged); the WAL's
+  // stop error if it had stopped (Fenced included); a failed background flush's error other
+  // than Fenced.
+  // REQUIRES: no other call on this DB runs concurrently.
   virtual Status Close() = 0;
 
+  // Counters and gauges; never fails, also after Close.
   virtual DBStats GetStats() = 0;
 
   // The store the database lives in (for counting requests and inspection).
   virtual std::shared_ptr<ObjectStore> store() const = 0;
+};
+
+// Owns a snapshot of a DB and releases it when destroyed (RocksDB's ManagedSnapshot), so that
+// an early return cannot leak it:
+//   ManagedSnapshot snapshot(*db);
+//   ReadOptions at;
+//   at.snapshot = snapshot.get();
+// Move-only; a moved-from handle holds nothing. Thread-safety: a handle is not safe for
+// concurrent use; the snapshot it holds may be read from any thread.
+class ManagedSnapshot {
+ public:
+  // Takes db.GetSnapshot(). REQUIRES: `db` outlives the handle (or its Reset).
+  explicit ManagedSnapshot(DB& db);
+  ManagedSnapshot(ManagedSnapshot&& other) noexcept;
+  ManagedSnapshot& operator=(ManagedSnapshot&& other) noexcept;
+  ManagedSnapshot(const ManagedSnapshot&) = delete;
+  ManagedSnapshot& operator=(const ManagedSnapshot&) = delete;
+  // Releases the snapshot, if the handle still holds one.
+  ~ManagedSnapshot();
+
+  // The snapshot, for ReadOptions::snapshot; null once moved from or Reset.
+  const Snapshot* get() const { return snapshot_; }
+  // Releases the snapshot now; the handle then holds nothing.
+  void Reset();
+
+ private:
+  DB* db_;
+  const Snapshot* snapshot_;
 };
 
 }  // namespace cloudkv

@@ -2,8 +2,12 @@
 //
 // The same interface serves the DB (user keys) and the engine's internal layers (internal
 // keys). An iterator is either positioned at an entry (Valid()) or not. Keys are ordered
-// byte-wise. Errors make the iterator invalid; status() then says why. key() and value()
-// stay valid until the iterator is moved or destroyed.
+// byte-wise. key() and value() stay valid until the iterator is moved or destroyed.
+//
+// Errors are reported only through status(): an error makes the iterator invalid and status()
+// says why (for DB::NewIterator: Corruption, IOError, TimedOut while reading; InvalidArgument
+// or Fenced when the iterator could not be created). So once Valid() is false, check status():
+// OK means the end (or no entry at the target) was reached.
 //
 // Thread-safety: an iterator is not safe for concurrent use; distinct iterators are.
 #ifndef CLOUDKV_ITERATOR_H_
@@ -38,7 +42,7 @@ class Iterator {
   virtual std::string_view key() const = 0;
   // REQUIRES: Valid().
   virtual std::string_view value() const = 0;
-  // OK unless an error (I/O, corruption) was met.
+  // OK unless an error (I/O, corruption) was met; then the iterator is not Valid().
   virtual Status status() const = 0;
 };
 

@@ -16,6 +16,20 @@
 //   s3://bucket/prefix          Amazon S3 or a compatible server
 // A query string selects wrappers, e.g. file://./db?simulate=s3 or memory://x?faults=...
 //
+// Errors. Besides those each call lists (NotFound, PreconditionFailed, InvalidArgument for a bad
+// range), every call may return:
+//   InvalidArgument  a bad key, named with the rule it breaks.
+//   IOError          the backend failed; retryable() says whether the same request may succeed
+//                    if sent again (a timeout, a reset connection, a 5xx) or not (access denied,
+//                    no space, a failed fsync, after which file:// refuses writes until opened
+//                    again).
+//   TimedOut         a request got no answer in time (s3://); always retryable().
+//   NotSupported     the backend cannot do this: on file://, a key and a key below it ('k' and
+//                    'k/x') cannot coexist; on s3://, the server does not implement the request.
+//   Corruption       the answer contradicts itself (s3://: a malformed Content-Range or
+//                    Content-Length; file://: an object that shrank while read, i.e. changed
+//                    outside cloudkv).
+//
 // Thread-safety: every ObjectStore is safe for concurrent use from any number of threads. All
 // calls are synchronous; concurrency comes from calling from several threads.
 #ifndef CLOUDKV_OBJECT_STORE_H_
@@ -73,22 +87,45 @@ struct ListResult {
   bool truncated = false;
 };
 
-// What a store can guarantee. The engine refuses to open a database as a writer on a store
-// that cannot create-if-absent atomically, rather than run without fencing.
-struct StoreCapabilities {
-  bool atomic_if_absent = true;
-  bool atomic_if_match = true;
+// How long one request to a store typically takes.
+enum class StoreLatencyClass : uint8_t {
+  // Microseconds to about a millisecond, and free: memory://, file://.
+  kLocal,
+  // Tens of milliseconds, and each request is billed: s3://, or a local store behind the
+  // simulated S3 latency profile (?simulate=s3).
+  kRemote,
 };
 
+// What a store is and what it can guarantee, as the store itself reports it (never inferred from
+// Describe() or the URL); wrappers report their base's, changed only where they change it.
+struct StoreCapabilities {
+  // Create-if-absent and replace-if-match are atomic: of racing conditional puts at most one
+  // succeeds. The engine refuses to open a database as a writer on a store without
+  // atomic_if_absent, rather than run without fencing.
+  bool atomic_if_absent = true;
+  bool atomic_if_match = true;
+  // The objects live on another machine, reached over the network (s3://). False for
+  // memory:// and file://, also behind a wrapper that only simulates a remote store's latency.
+  bool remote = false;
+  // Picks the engine's defaults where Options leaves them unset: read_unit_bytes,
+  // max_wal_puts_per_second and max_inflight_wal_uploads (see options.h).
+  StoreLatencyClass latency_class = StoreLatencyClass::kLocal;
+};
+
+// Virtual methods take no default arguments (a default binds to the static type of the call,
+// not to the override that runs); the short forms are non-virtual overloads that forward. An
+// override of Get, Put or List hides them from calls through the subclass's own type, so a
+// subclass used that way adds `using ObjectStore::Get;` (and so on), as ObjectStoreWrapper does.
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
 
-  // Reads a whole object, or `range` of it. A range that starts at or past the end of the
-  // object is InvalidArgument (as S3's 416), except a zero-length range, which returns no
-  // bytes. A range that runs past the end is cut at the end. Missing key: NotFound.
-  virtual Result<GetResult> Get(std::string_view key,
-                                std::optional<ByteRange> range = std::nullopt) = 0;
+  // Reads a whole object (range == nullopt), or `range` of it. A range that starts at or past
+  // the end of the object is InvalidArgument (as S3's 416), except a zero-length range, which
+  // returns no bytes. A range that runs past the end is cut at the end. Missing key: NotFound.
+  virtual Result<GetResult> Get(std::string_view key, std::optional<ByteRange> range) = 0;
+  // Reads a whole object: Get(key, std::nullopt).
+  Result<GetResult> Get(std::string_view key) { return Get(key, std::nullopt); }
 
   // Size and etag of an object. Missing key: NotFound.
   virtual Result<ObjectInfo> Head(std::string_view key) = 0;
@@ -97,7 +134,11 @@ class ObjectStore {
   // mix, also after a crash mid-put. Returns the new etag. A lost race of a conditional put is
   // PreconditionFailed and changes nothing. If-match on a missing key is PreconditionFailed.
   virtual Result<std::string> Put(std::string_view key, std::string_view data,
-                                  const PutOptions& options = {}) = 0;
+                                  const PutOptions& options) = 0;
+  // An unconditional put: Put(key, data, PutOptions::Overwrite()).
+  Result<std::string> Put(std::string_view key, std::string_view data) {
+    return Put(key, data, PutOptions::Overwrite());
+  }
 
   // Deletes an object. Deleting a missing key is OK (idempotent).
   virtual Status Delete(std::string_view key) = 0;
@@ -108,9 +149,15 @@ class ObjectStore {
 
   // Lists keys that start with `prefix` and sort after `start_after` (byte-wise), in order, at
   // most `limit` of them (0 means a backend default of 1000).
-  virtual Result<ListResult> List(std::string_view prefix, std::string_view start_after = {},
-                                  size_t limit = 0) = 0;
+  virtual Result<ListResult> List(std::string_view prefix, std::string_view start_after,
+                                  size_t limit) = 0;
+  // List(prefix, start_after, 0): at most the backend default of keys.
+  Result<ListResult> List(std::string_view prefix, std::string_view start_after = {}) {
+    return List(prefix, start_after, 0);
+  }
 
+  // What the store is and guarantees (see StoreCapabilities). The default, {}, describes a
+  // local store with atomic conditional puts.
   virtual StoreCapabilities capabilities() const { return {}; }
 
   // A human-readable name for messages, e.g. "file:///var/db".

@@ -1,9 +1,10 @@
 // Options for opening a database, reading and writing.
 //
 // Every limit the engine enforces is named here (STYLE.md: a limit on everything). Defaults
-// suit a server on S3; tests shrink them. Settings that every process attached to a database
-// must agree on (history_retention, gc_min_age, max_clock_skew) are stored in the manifest when
-// the database is created; the values here only seed a new database.
+// suit a server on S3; tests shrink them. "REQUIRES" states a field's valid range, which
+// Options::Validate checks (DB::Open calls it first). Settings that every process attached to a
+// database must agree on (history_retention, gc_min_age, max_clock_skew) are stored in the manifest
+// when the database is created; the values here only seed a new database.
 #ifndef CLOUDKV_OPTIONS_H_
 #define CLOUDKV_OPTIONS_H_
 
@@ -12,6 +13,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "cloudkv/status.h"
 
 namespace cloudkv {
 
@@ -45,9 +48,9 @@ struct Options {
   bool read_only = false;
 
   // --- Memory bounds -----------------------------------------------------------------------
-  // Size at which the mutable memtable is sealed and flushed to an L0 SST.
+  // Size at which the mutable memtable is sealed and flushed to an L0 SST. REQUIRES: >= 4096.
   size_t memtable_bytes = 64ull << 20;
-  // Sealed memtables waiting for flush; a write waits when this many are pending.
+  // Sealed memtables waiting for flush; a write waits when this many are pending. REQUIRES: >= 1.
   int max_immutable_memtables = 2;
   // A memtable whose oldest entry is older than this is flushed (bounds recovery and keeps an
   // idle writer's data in SSTs).
@@ -56,9 +59,10 @@ struct Options {
   // then gets Busy.
   uint64_t write_stall_timeout_ms = 30 * 1000;
   // Largest key and value accepted; bigger gets InvalidArgument and nothing is written.
+  // REQUIRES: max_key_bytes >= 1.
   size_t max_key_bytes = 8 * 1024;
   size_t max_value_bytes = 32ull << 20;
-  // Largest batch accepted (encoded bytes).
+  // Largest batch accepted (encoded bytes). REQUIRES: >= 1.
   size_t max_batch_bytes = 64ull << 20;
 
   // --- WAL group commit (docs/design.md §5) ----------------------------------------------------
@@ -66,13 +70,15 @@ struct Options {
   size_t wal_max_bytes = 4ull << 20;
   // Upload buffered non-durable writes at least this often.
   uint64_t wal_flush_interval_ms = 100;
-  // Cap on WAL PUTs per second; 0 = no cap; negative = the store's default (10 on s3://, no cap
-  // on file:// and memory://).
+  // Cap on WAL PUTs per second; 0 = no cap; negative = by the store's latency class
+  // (StoreCapabilities::latency_class): 10 on a remote-latency store (s3://, ?simulate=s3), no
+  // cap on a local one (file://, memory://). REQUIRES: not NaN.
   double max_wal_puts_per_second = -1;
-  // WAL uploads in flight at once (acknowledged strictly in id order). Unset: 4 on s3:// (a
-  // PUT takes tens of milliseconds; overlapping them hides the latency), 1 on file:// and
-  // memory://, where uploads that overlap only split the waiting writers into smaller groups
-  // whose fsyncs queue on the same disk.
+  // WAL uploads in flight at once (acknowledged strictly in id order). Unset: by the store's
+  // latency class, 4 on a remote-latency store (a PUT takes tens of milliseconds; overlapping
+  // them hides the latency), 1 on a local one, where uploads that overlap only split the
+  // waiting writers into smaller groups whose fsyncs queue on the same disk. REQUIRES: unset
+  // or >= 1.
   std::optional<int> max_inflight_wal_uploads;
   // Bytes written but not yet durable; writers wait beyond it.
   size_t max_unflushed_wal_bytes = 256ull << 20;
@@ -82,11 +88,15 @@ struct Options {
   uint64_t max_wal_tail_bytes = 256ull << 20;
   // Attempts for one WAL upload before the writer gives up and goes read-only (each attempt
   // uses the same bytes, see docs/design.md §4). 0 = retry until fenced or closed.
+  // REQUIRES: >= 0.
   int wal_upload_max_attempts = 0;
 
   // --- SSTs and reads ---------------------------------------------------------------------
+  // Uncompressed size at which a data block is cut. REQUIRES: >= 256.
   size_t block_size = 4096;
+  // REQUIRES: one of the enumerators.
   Compression compression = Compression::kZstd;
+  // Bloom filter bits per key; <= 0 writes no filter, above 100 counts as 100.
   int bloom_bits_per_key = 10;
   // Uncompressed data blocks cached in memory.
   size_t block_cache_bytes = 64ull << 20;
@@ -98,12 +108,11 @@ struct Options {
   // are retired leave the cache when their last reader closes.
   bool prepopulate_block_cache = true;
   // Object reads fetch aligned ranges of this size, so small blocks do not mean small GETs;
-  // 0 reads exactly the block. Unset: 64 KiB on s3:// (a request costs ~25 ms and money), exact
-  // blocks on file:// and memory:// (a read costs microseconds; bigger units only waste CPU
-  // when the working set exceeds the cache, see docs/format-sst.md).
+  // 0 reads exactly the block. Unset: by the store's latency class, 64 KiB on a remote-latency
+  // store (a request costs ~25 ms and money), exact blocks on a local one (a read costs
+  // microseconds; bigger units only waste CPU when the working set exceeds the cache, see
+  // docs/format-sst.md).
   std::optional<size_t> read_unit_bytes;
-  // Threads issuing object-store requests (uploads, flushes, parallel reads).
-  int io_threads = 8;
 
   // --- Fencing ---------------------------------------------------------------------------
   // A writer that has not confirmed its epoch for this long confirms it before the next read.
@@ -114,22 +123,24 @@ struct Options {
   // eventually get Busy once L0 reaches l0_stop_writes_trigger.
   bool disable_auto_compaction = false;
   // L0 files that make L0 eligible for compaction (its score is count / trigger).
+  // REQUIRES: >= 1.
   int l0_compaction_trigger = 4;
   // At this many L0 files each write is delayed by ~1 ms; at the stop count writes wait for
-  // compaction (at most write_stall_timeout_ms, then Busy).
+  // compaction (at most write_stall_timeout_ms, then Busy). REQUIRES: both >= 1.
   int l0_slowdown_writes_trigger = 20;
   int l0_stop_writes_trigger = 36;
-  // Target bytes of Ln = level1_target_bytes * level_size_ratio^(n-1).
+  // Target bytes of Ln = level1_target_bytes * level_size_ratio^(n-1). REQUIRES: ratio >= 2,
+  // level1_target_bytes > 0.
   int level_size_ratio = 10;
   // Compaction outputs are cut at about this size (never between versions of one key).
+  // REQUIRES: > 0.
   uint64_t target_sst_bytes = 64ull << 20;
   uint64_t level1_target_bytes = 256ull << 20;
   // L0 plus L1..L(num_levels-1). REQUIRES: 2..64.
   int num_levels = 7;
   // Key-range slices of one compaction job run in parallel on this many threads.
+  // REQUIRES: >= 1.
   int max_subcompactions = 2;
-  // Objects larger than this are written with multipart upload where the store supports it.
-  uint64_t multipart_threshold_bytes = 64ull << 20;
   // A compaction job that has not committed this long after it started aborts (its uploads are
   // left to GC as orphans), so GC's gc_min_age can never delete the outputs of a job that still
   // commits. 0 = a quarter of the database's gc_min_age.
@@ -145,25 +156,34 @@ struct Options {
   // --- Database settings, stored in the manifest at creation -------------------------------
   // GC keeps every manifest committed within max(history_retention, gc_min_age) +
   // max_clock_skew, and deletes an unreferenced SST only once its name is gc_min_age +
-  // max_clock_skew old; flush commits abort after gc_min_age / 2. Creating a database with
-  // gc_min_age_ms <= max_clock_skew_ms is InvalidArgument.
+  // max_clock_skew old; flush commits abort after gc_min_age / 2. REQUIRES: gc_min_age_ms >
+  // max_clock_skew_ms (checked also when the database exists and these values are unused).
   uint64_t history_retention_ms = 24ull * 3600 * 1000;
   uint64_t gc_min_age_ms = 3600ull * 1000;
   uint64_t max_clock_skew_ms = 30ull * 1000;
 
   // Prices of the requests counted in DBStats::store.
   RequestPrices request_prices;
+
+  // OK if every field meets its REQUIRES above; otherwise InvalidArgument naming the first
+  // field that does not and its value, e.g. "Options::num_levels = 1: must be in 2..64".
+  // DB::Open calls it before it opens the store.
+  Status Validate() const;
 };
 
 struct ReadOptions {
-  // Read as of this snapshot; null = the latest durable state.
+  // Read as of this snapshot; null = the latest durable state. REQUIRES: a snapshot of the same
+  // DB, not yet released (see DB::GetSnapshot and ManagedSnapshot).
   const Snapshot* snapshot = nullptr;
   // Also see writes that are acknowledged from memory but not yet durable (docs/design.md §5).
+  // Ignored when `snapshot` is set.
   bool read_unflushed = false;
   // Iterator bounds: lower inclusive, upper exclusive.
   std::optional<std::string> lower_bound;
   std::optional<std::string> upper_bound;
-  // Put blocks this read fetches into the block cache.
+  // Put the data blocks this read fetches from the object store into the block cache. false
+  // suits a one-off scan that should not evict the working set: blocks already cached are
+  // still used, but nothing is added.
   bool fill_cache = true;
 };
 

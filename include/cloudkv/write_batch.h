@@ -46,13 +46,15 @@ class WriteBatch {
   size_t ByteSize() const { return rep_.size(); }
   bool empty() const { return count_ == 0; }
 
-  // Calls the handler for each record in order; stops at the first error. Corruption if the
-  // encoding is damaged (batches decoded from storage are untrusted).
+  // Calls the handler for each record in order; stops at the first error and returns it (a
+  // handler's own status). Corruption if the encoding is damaged (batches decoded from storage
+  // are untrusted).
   Status Iterate(Handler* handler) const;
 
   // The encoded records.
   std::string_view Data() const { return rep_; }
-  // Replaces the contents with an encoded batch of `count` records (validated by Iterate).
+  // Replaces the contents with an encoded batch of `count` records, validated by Iterate.
+  // Corruption (the batch unchanged) if the bytes do not decode to exactly `count` records.
   Status SetData(std::string_view data, uint32_t count);
 
  private:

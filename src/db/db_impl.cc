@@ -1,6 +1,7 @@
 #include "db/db_impl.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cinttypes>
 #include <cstdio>
 
@@ -117,10 +118,10 @@ class ErrorIterator final : public Iterator {
 };
 
 // True for stores where a request costs tens of milliseconds and money: S3, or a local store
-// behind the simulated S3 latency profile. Decides defaults (read unit, WAL PUT rate cap).
-bool IsRemoteStore(const ObjectStore& store) {
-  const std::string d = store.Describe();
-  return d.rfind("s3://", 0) == 0 || d.find("simulated s3") != std::string::npos;
+// behind the simulated S3 latency profile. Decides the defaults that Options leaves unset (read
+// unit, WAL PUT rate cap, WAL uploads in flight).
+bool HasRemoteLatency(const ObjectStore& store) {
+  return store.capabilities().latency_class == StoreLatencyClass::kRemote;
 }
 
 }  // namespace
@@ -155,26 +156,18 @@ DBImpl::~DBImpl() {
 }
 
 Status DBImpl::Open() {
+  assert(options_.Validate().ok());  // DB::Open checked them
   manifests_ = std::make_unique<ManifestStore>(store_, clock_);
   block_cache_ = BlockCache::Create(options_.block_cache_bytes);
   sst_read_options_.cache = block_cache_;
-  const bool remote = IsRemoteStore(*store_);
-  sst_read_options_.read_unit_bytes = options_.read_unit_bytes.value_or(remote ? 64 * 1024 : 0);
+  const bool remote_latency = HasRemoteLatency(*store_);
+  sst_read_options_.read_unit_bytes =
+      options_.read_unit_bytes.value_or(remote_latency ? 64 * 1024 : 0);
   sst_read_options_.missing_object_status = [this](const std::string& key) {
     return MissingSstStatus(key);
   };
   sst_cache_ = std::make_unique<SstCache>(store_, sst_read_options_);
   sst_nonce_base_ = RandomSeed();
-  if (options_.num_levels < 2 || options_.num_levels > 64) {
-    return Status::InvalidArgument("num_levels must be in 2..64, not " +
-                                   std::to_string(options_.num_levels));
-  }
-  if (options_.l0_compaction_trigger < 1 || options_.target_sst_bytes == 0 ||
-      options_.level1_target_bytes == 0 || options_.level_size_ratio < 2) {
-    return Status::InvalidArgument(
-        "compaction options need l0_compaction_trigger >= 1, target_sst_bytes > 0, "
-        "level1_target_bytes > 0 and level_size_ratio >= 2");
-  }
   if (!options_.read_only && !store_->capabilities().atomic_if_absent) {
     return Status::NotSupported(store_->Describe() +
                                 " cannot create objects atomically if absent; cloudkv refuses to "
@@ -204,13 +197,8 @@ Status DBImpl::Recover() {
     if (!options_.create_if_missing || options_.read_only) {
       return Status::NotFound("no database at " + url_);
     }
-    if (options_.gc_min_age_ms <= options_.max_clock_skew_ms) {
-      // GC would delete SSTs whose commit is still on its way, and readers could not tell
-      // which manifests GC may have pruned (docs/engine.md, "Garbage collection").
-      return Status::InvalidArgument("gc_min_age_ms (" + std::to_string(options_.gc_min_age_ms) +
-                                     ") must exceed max_clock_skew_ms (" +
-                                     std::to_string(options_.max_clock_skew_ms) + ")");
-    }
+    // Options::Validate (called by DB::Open) checked gc_min_age_ms > max_clock_skew_ms.
+    assert(options_.gc_min_age_ms > options_.max_clock_skew_ms);
     Manifest init;
     init.set_replay_point(1);
     init.set_next_wal_id(1);
@@ -260,10 +248,10 @@ Status DBImpl::Recover() {
     wo.wal_max_bytes = options_.wal_max_bytes;
     wo.flush_interval_micros = options_.wal_flush_interval_ms * 1000;
     double cap = options_.max_wal_puts_per_second;
-    if (cap < 0) cap = IsRemoteStore(*store_) ? 10 : 0;
+    if (cap < 0) cap = HasRemoteLatency(*store_) ? 10 : 0;
     wo.max_puts_per_second = cap;
     wo.max_inflight =
-        std::max(1, options_.max_inflight_wal_uploads.value_or(IsRemoteStore(*store_) ? 4 : 1));
+        std::max(1, options_.max_inflight_wal_uploads.value_or(HasRemoteLatency(*store_) ? 4 : 1));
     wo.max_attempts = options_.wal_upload_max_attempts;
     wal_pool_ = std::make_unique<ThreadPool>(wo.max_inflight, "ckv-wal");
     wal_ = std::make_unique<WalWriter>(store_, clock_, wal_pool_.get(), epoch_, first_free,
@@ -405,6 +393,10 @@ Result<SequenceNumber> DBImpl::WriteToMemory(const WriteBatch& batch, bool durab
   RETURN_IF_ERROR(ValidateBatch(batch));
   if (batch.Count() == 0) {
     std::lock_guard<std::mutex> lock(mu_);
+    // Refused as any batch would be when closed or read-only (a read-only open has no WAL to
+    // wait on); otherwise nothing to write.
+    if (closed_ || closing_) return Status::InvalidArgument("database " + url_ + " is closed");
+    if (options_.read_only) return Status::NotSupported("database " + url_ + " is open read-only");
     if (done != nullptr && *done) (*done)(Status::OK(), last_sequence_);
     return last_sequence_;
   }
@@ -533,7 +525,7 @@ Result<std::string> DBImpl::Get(const ReadOptions& options, std::string_view key
     get_from_memtable(*state.imm[i]);
   }
   if (r.state == LookupState::kNotPresent) {
-    RETURN_IF_ERROR(state.version->Get(key, view.sequence, &r, &covering));
+    RETURN_IF_ERROR(state.version->Get(key, view.sequence, &r, &covering, options.fill_cache));
   }
   if (r.state == LookupState::kFound && covering <= r.sequence) return std::move(r.value);
   return Status::NotFound("key not found");
@@ -567,7 +559,7 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
     children.push_back(m->NewIterator());
     if (m->HasRangeDeletions()) tombstones.push_back(m->GetRangeTombstones());
   }
-  state.version->AddIterators(&children);
+  state.version->AddIterators(&children, options.fill_cache);
   state.version->AddRangeTombstones(&tombstones);
   auto internal = NewMergingIterator(std::move(children));
   auto user = NewDBIterator(std::move(internal), pinned->sequence, options.lower_bound,

@@ -14,12 +14,12 @@ namespace {
 // Looks user_key up in one SST whose key range holds it: raises *max_covering_seq by the SST's
 // range tombstones, then looks for a point entry.
 Status GetFromSst(const SstFile& f, std::string_view user_key, SequenceNumber snapshot,
-                  LookupResult* result, SequenceNumber* max_covering_seq) {
+                  LookupResult* result, SequenceNumber* max_covering_seq, bool fill_cache) {
   const RangeTombstoneListPtr& tombstones = f.range_tombstones;
   if (tombstones != nullptr) {
     *max_covering_seq = std::max(*max_covering_seq, tombstones->MaxCoveringSeq(user_key, snapshot));
   }
-  return f.reader->Get(user_key, snapshot, result);
+  return f.reader->Get(user_key, snapshot, result, fill_cache);
 }
 
 bool KeyInRange(const SstFile& f, std::string_view user_key) {
@@ -30,11 +30,11 @@ bool KeyInRange(const SstFile& f, std::string_view user_key) {
 }  // namespace
 
 Status Version::Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result,
-                    SequenceNumber* max_covering_seq) const {
+                    SequenceNumber* max_covering_seq, bool fill_cache) const {
   assert(max_covering_seq != nullptr);
   for (const auto& f : l0) {
     if (!KeyInRange(*f, user_key)) continue;
-    RETURN_IF_ERROR(GetFromSst(*f, user_key, snapshot, result, max_covering_seq));
+    RETURN_IF_ERROR(GetFromSst(*f, user_key, snapshot, result, max_covering_seq, fill_cache));
     if (result->state != LookupState::kNotPresent) return Status::OK();
   }
   for (const auto& level : levels) {
@@ -46,7 +46,7 @@ Status Version::Get(std::string_view user_key, SequenceNumber snapshot, LookupRe
                                  return ExtractUserKey(f->meta.largest_key()) < k;
                                });
     for (; it != level.end() && KeyInRange(**it, user_key); ++it) {
-      RETURN_IF_ERROR(GetFromSst(**it, user_key, snapshot, result, max_covering_seq));
+      RETURN_IF_ERROR(GetFromSst(**it, user_key, snapshot, result, max_covering_seq, fill_cache));
       if (result->state != LookupState::kNotPresent) return Status::OK();
     }
   }
@@ -65,10 +65,10 @@ void Version::AddRangeTombstones(std::vector<RangeTombstoneListPtr>* out) const 
   }
 }
 
-void Version::AddIterators(std::vector<std::unique_ptr<Iterator>>* out) const {
-  for (const auto& f : l0) out->push_back(f->reader->NewIterator());
+void Version::AddIterators(std::vector<std::unique_ptr<Iterator>>* out, bool fill_cache) const {
+  for (const auto& f : l0) out->push_back(f->reader->NewIterator(fill_cache));
   for (const auto& level : levels) {
-    if (!level.empty()) out->push_back(NewLevelIterator(level));
+    if (!level.empty()) out->push_back(NewLevelIterator(level, fill_cache));
   }
 }
 

@@ -39,11 +39,13 @@ struct Version {
   // has a point entry for the key. Raises *max_covering_seq to the largest sequence <=
   // snapshot of a range tombstone covering user_key in the SSTs consulted (which include
   // every SST newer than the entry found that could cover it); the caller decides coverage.
+  // fill_cache = false leaves the data blocks it fetches out of the block cache
+  // (ReadOptions::fill_cache).
   Status Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result,
-             SequenceNumber* max_covering_seq) const;
+             SequenceNumber* max_covering_seq, bool fill_cache = true) const;
   // Appends one iterator per L0 SST and one lazy level iterator per non-empty level (point
-  // entries, internal keys) to `out`, newest source first.
-  void AddIterators(std::vector<std::unique_ptr<Iterator>>* out) const;
+  // entries, internal keys) to `out`, newest source first. fill_cache as for Get.
+  void AddIterators(std::vector<std::unique_ptr<Iterator>>* out, bool fill_cache = true) const;
   // Appends the fragmented range tombstones of every SST that has any to `out`.
   void AddRangeTombstones(std::vector<RangeTombstoneListPtr>* out) const;
   uint64_t TotalBytes() const;

@@ -79,7 +79,8 @@ class WalWriter {
   // appends can land in: every batch appended before this call is in an id below it.
   uint64_t Seal();
 
-  // Waits until `seq` is durable. Fenced / IOError if the writer failed; Busy on timeout.
+  // Waits, without a timeout, until `seq` is durable; if the writer fails or is closed first,
+  // returns health().
   Status WaitForDurable(SequenceNumber seq);
   SequenceNumber durable_sequence() const;
   // OK, or why the writer stopped accepting writes (Fenced, or a permanent upload error).

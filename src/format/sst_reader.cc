@@ -321,7 +321,8 @@ Result<std::shared_ptr<const Block>> SstReader::ReadBlock(size_t i, bool fill_ca
   return block;
 }
 
-Status SstReader::Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result) {
+Status SstReader::Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result,
+                      bool fill_cache) {
   result->state = LookupState::kNotPresent;
   if (!MayContain(user_key)) return Status::OK();
   std::string target;
@@ -329,7 +330,7 @@ Status SstReader::Get(std::string_view user_key, SequenceNumber snapshot, Lookup
   AppendInternalKey(&target, user_key, std::min(snapshot, kMaxSequenceNumber), kValueTypeForSeek);
   BlockIter it;
   for (size_t i = FindBlock(target); i < handles_.size(); i++) {
-    ASSIGN_OR_RETURN(std::shared_ptr<const Block> block, ReadBlock(i, /*fill_cache=*/true));
+    ASSIGN_OR_RETURN(std::shared_ptr<const Block> block, ReadBlock(i, fill_cache));
     it.Init(block.get());
     it.Seek(target);  // in a later block, every key is > target: lands on the first entry
     for (; it.Valid(); it.Next()) {

@@ -94,7 +94,10 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   // Finds the newest entry for user_key with sequence <= snapshot: result->state is kFound
   // (value and sequence set), kDeleted (point tombstone) or kNotPresent. Range tombstones are
   // not applied here (callers handle them). A Bloom filter miss makes no object request.
-  Status Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result);
+  // fill_cache = false reads blocks without inserting them into the cache (blocks already
+  // cached are still used).
+  Status Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result,
+             bool fill_cache = true);
 
   // False only if no entry for user_key is in this SST (Bloom filter).
   bool MayContain(std::string_view user_key) const;

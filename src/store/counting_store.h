@@ -41,15 +41,18 @@ class CountingStore final : public ObjectStoreWrapper {
  public:
   explicit CountingStore(std::shared_ptr<ObjectStore> base) : ObjectStoreWrapper(std::move(base)) {}
 
-  Result<GetResult> Get(std::string_view key,
-                        std::optional<ByteRange> range = std::nullopt) override;
+  using ObjectStore::Get;
+  using ObjectStore::List;
+  using ObjectStore::Put;
+
+  Result<GetResult> Get(std::string_view key, std::optional<ByteRange> range) override;
   Result<ObjectInfo> Head(std::string_view key) override;
   Result<std::string> Put(std::string_view key, std::string_view data,
-                          const PutOptions& options = {}) override;
+                          const PutOptions& options) override;
   Status Delete(std::string_view key) override;
   Status DeleteMany(std::span<const std::string> keys) override;
-  Result<ListResult> List(std::string_view prefix, std::string_view start_after = {},
-                          size_t limit = 0) override;
+  Result<ListResult> List(std::string_view prefix, std::string_view start_after,
+                          size_t limit) override;
 
   StoreCounters Snapshot() const;
   double EstimatedCostDollars() const { return Snapshot().EstimatedCostDollars(); }

@@ -120,17 +120,20 @@ class FaultInjectingStore final : public ObjectStoreWrapper {
   FaultInjectingStore(std::shared_ptr<ObjectStore> base, FaultOptions options);
   ~FaultInjectingStore() override;
 
-  Result<GetResult> Get(std::string_view key,
-                        std::optional<ByteRange> range = std::nullopt) override;
+  using ObjectStore::Get;
+  using ObjectStore::List;
+  using ObjectStore::Put;
+
+  Result<GetResult> Get(std::string_view key, std::optional<ByteRange> range) override;
   Result<ObjectInfo> Head(std::string_view key) override;
   Result<std::string> Put(std::string_view key, std::string_view data,
-                          const PutOptions& options = {}) override;
+                          const PutOptions& options) override;
   Status Delete(std::string_view key) override;
   // Deletes key by key, each with its own fault (so a batch can fail part-way, as S3's
   // DeleteObjects can).
   Status DeleteMany(std::span<const std::string> keys) override;
-  Result<ListResult> List(std::string_view prefix, std::string_view start_after = {},
-                          size_t limit = 0) override;
+  Result<ListResult> List(std::string_view prefix, std::string_view start_after,
+                          size_t limit) override;
   std::string Describe() const override;
 
   // Replaces the options and reseeds the generator with options.seed; pending requests stay.

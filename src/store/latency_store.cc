@@ -27,7 +27,9 @@ LatencyProfile MakeProfile(std::string name, LatencyDistribution get, LatencyDis
 }  // namespace
 
 LatencyProfile LatencyProfile::S3Standard() {
-  return MakeProfile("s3", {25, 90}, {20, 80}, {30, 100}, {25, 80}, {40, 120}, 90e6);
+  LatencyProfile p = MakeProfile("s3", {25, 90}, {20, 80}, {30, 100}, {25, 80}, {40, 120}, 90e6);
+  p.latency_class = StoreLatencyClass::kRemote;
+  return p;
 }
 
 LatencyProfile LatencyProfile::Fast() {
@@ -121,6 +123,12 @@ Result<ListResult> LatencyStore::List(std::string_view prefix, std::string_view 
                                       size_t limit) {
   Sleep(DrawLatencyMicros(StoreOp::kList));
   return base()->List(prefix, start_after, limit);
+}
+
+StoreCapabilities LatencyStore::capabilities() const {
+  StoreCapabilities c = base()->capabilities();
+  c.latency_class = profile_.latency_class;
+  return c;
 }
 
 std::string LatencyStore::Describe() const {

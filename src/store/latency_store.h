@@ -36,15 +36,19 @@ struct LatencyProfile {
   std::array<LatencyDistribution, kNumStoreOps> latency{};  // indexed by StoreOp
   double bytes_per_second = 0;                              // per request; 0 = unlimited
   double max_latency_ms = 2000;                             // cap on one latency draw
+  // What the wrapped store reports as its latency class (StoreCapabilities::latency_class), so
+  // that the engine picks the defaults it would pick on the store being simulated.
+  StoreLatencyClass latency_class = StoreLatencyClass::kLocal;
 
   LatencyDistribution& For(StoreOp op) { return latency[static_cast<size_t>(op)]; }
   const LatencyDistribution& For(StoreOp op) const { return latency[static_cast<size_t>(op)]; }
 
   // S3 Standard from a client in the same region: first byte p50 25 ms / p99 90 ms for GET,
   // PUT p50 30 ms / p99 100 ms, LIST p50 40 ms / p99 120 ms, about 90 MB/s per request.
+  // Latency class kRemote.
   static LatencyProfile S3Standard();
   // Sub-millisecond latencies (p50 0.2 ms, p99 1 ms, 1 GB/s), for tests that want the code
-  // paths of a remote store without its cost.
+  // paths of a remote store without its cost. Latency class kLocal.
   static LatencyProfile Fast();
   // "s3" or "fast"; InvalidArgument naming the value otherwise.
   static Result<LatencyProfile> ByName(std::string_view name);
@@ -56,16 +60,21 @@ class LatencyStore final : public ObjectStoreWrapper {
   LatencyStore(std::shared_ptr<ObjectStore> base, LatencyProfile profile, uint64_t seed,
                std::shared_ptr<Clock> clock = nullptr);
 
-  Result<GetResult> Get(std::string_view key,
-                        std::optional<ByteRange> range = std::nullopt) override;
+  using ObjectStore::Get;
+  using ObjectStore::List;
+  using ObjectStore::Put;
+
+  Result<GetResult> Get(std::string_view key, std::optional<ByteRange> range) override;
   Result<ObjectInfo> Head(std::string_view key) override;
   Result<std::string> Put(std::string_view key, std::string_view data,
-                          const PutOptions& options = {}) override;
+                          const PutOptions& options) override;
   Status Delete(std::string_view key) override;
   // One DELETE latency per 1,000 keys (S3's DeleteObjects batch).
   Status DeleteMany(std::span<const std::string> keys) override;
-  Result<ListResult> List(std::string_view prefix, std::string_view start_after = {},
-                          size_t limit = 0) override;
+  Result<ListResult> List(std::string_view prefix, std::string_view start_after,
+                          size_t limit) override;
+  // The base's capabilities with the profile's latency_class.
+  StoreCapabilities capabilities() const override;
   std::string Describe() const override;
 
   const LatencyProfile& profile() const { return profile_; }

@@ -56,8 +56,11 @@ class S3Store final : public ObjectStore {
   Result<ListResult> List(std::string_view prefix, std::string_view start_after,
                           size_t limit) override;
   StoreCapabilities capabilities() const override {
-    bool ok = client_.config().conditional_writes;
-    return {ok, ok};
+    StoreCapabilities c;
+    c.atomic_if_absent = c.atomic_if_match = client_.config().conditional_writes;
+    c.remote = true;
+    c.latency_class = StoreLatencyClass::kRemote;
+    return c;
   }
   std::string Describe() const override { return client_.config().Describe(); }
 

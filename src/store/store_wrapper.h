@@ -33,19 +33,22 @@ class ObjectStoreWrapper : public ObjectStore {
   // The wrapped store; never null.
   const std::shared_ptr<ObjectStore>& base() const { return base_; }
 
-  Result<GetResult> Get(std::string_view key,
-                        std::optional<ByteRange> range = std::nullopt) override {
+  using ObjectStore::Get;
+  using ObjectStore::List;
+  using ObjectStore::Put;
+
+  Result<GetResult> Get(std::string_view key, std::optional<ByteRange> range) override {
     return base_->Get(key, range);
   }
   Result<ObjectInfo> Head(std::string_view key) override { return base_->Head(key); }
   Result<std::string> Put(std::string_view key, std::string_view data,
-                          const PutOptions& options = {}) override {
+                          const PutOptions& options) override {
     return base_->Put(key, data, options);
   }
   Status Delete(std::string_view key) override { return base_->Delete(key); }
   Status DeleteMany(std::span<const std::string> keys) override { return base_->DeleteMany(keys); }
-  Result<ListResult> List(std::string_view prefix, std::string_view start_after = {},
-                          size_t limit = 0) override {
+  Result<ListResult> List(std::string_view prefix, std::string_view start_after,
+                          size_t limit) override {
     return base_->List(prefix, start_after, limit);
   }
   StoreCapabilities capabilities() const override { return base_->capabilities(); }
