@@ -8,6 +8,7 @@
 #include <map>
 
 #include "cloudkv/db.h"
+#include "db/sst_cache.h"
 #include "db/version.h"
 #include "format/sst_builder.h"
 #include "store/stores.h"

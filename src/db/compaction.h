@@ -31,6 +31,7 @@
 #include "cloudkv/compaction_filter.h"
 #include "cloudkv/object_store.h"
 #include "db/manifest.h"
+#include "db/sst_cache.h"
 #include "db/version.h"
 #include "format/dbformat.h"
 #include "format/sst_builder.h"

@@ -24,6 +24,7 @@
 #include "db/gc.h"
 #include "db/manifest.h"
 #include "db/memtable.h"
+#include "db/sst_cache.h"
 #include "db/version.h"
 #include "db/wal_writer.h"
 #include "store/counting_store.h"

@@ -52,37 +52,6 @@ struct Version {
   uint64_t LevelBytes(int level) const;  // 0 = L0
 };
 
-// Opens SST readers and keeps them by object key so consecutive Versions share them.
-class SstCache {
- public:
-  SstCache(std::shared_ptr<ObjectStore> store, SstReadOptions read_options);
-  // The Version for `manifest`, reusing readers of SSTs already open. Opens missing readers.
-  Result<std::shared_ptr<Version>> BuildVersion(const Manifest& manifest);
-  // The reader of one SST, opened (and kept) if it is not open yet.
-  Result<std::shared_ptr<SstReader>> GetReader(const proto::SstMeta& meta);
-  // Registers a reader the caller opened (e.g. right after writing the SST).
-  void Add(const std::string& object_key, std::shared_ptr<SstReader> reader);
-  // Drops readers of SSTs not in `manifest` (after compaction).
-  void Retain(const Manifest& manifest);
-  // Object keys of the SSTs of every Version built here that is still alive (held by the DB,
-  // an iterator or a read in progress): GC's in-use set, so a reader keeps working after a
-  // compaction retired its SSTs, whatever the history window.
-  std::set<std::string> LiveSstKeys();
-
- private:
-  struct OpenSst {
-    std::shared_ptr<SstReader> reader;
-    RangeTombstoneListPtr range_tombstones;
-  };
-  Result<OpenSst> Open(const proto::SstMeta& meta);
-
-  const std::shared_ptr<ObjectStore> store_;
-  const SstReadOptions read_options_;
-  std::mutex mu_;
-  std::map<std::string, OpenSst> readers_;
-  std::vector<std::weak_ptr<const Version>> built_;  // pruned of expired entries as it grows
-};
-
 }  // namespace cloudkv
 
 #endif  // CLOUDKV_DB_VERSION_H_
