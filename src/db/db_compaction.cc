@@ -84,22 +84,17 @@ Status DBImpl::RunCompaction(const CompactionSpec& spec) {
     oldest_snapshot = OldestSnapshotLocked();
   }
   const uint64_t epoch = epoch_;
-  auto committed = manifests_->Commit(
-      base,
+  auto committed = CommitAsWriter(
+      base, "compaction",
+      [&](const Manifest&) {
+        return spec.deadline_micros != 0 && clock_->MonotonicMicros() > spec.deadline_micros;
+      },
+      "compaction " + spec.ToString(),
       [&](const Manifest& latest, Manifest* next) -> Status {
-        if (latest.writer_epoch() != epoch) {
-          return Status::Fenced("writer epoch " + std::to_string(epoch) + " was replaced by " +
-                                std::to_string(latest.writer_epoch()));
-        }
-        if (spec.deadline_micros != 0 && clock_->MonotonicMicros() > spec.deadline_micros) {
-          return Status::TimedOut("compaction " + spec.ToString() +
-                                  " passed its deadline before it could commit");
-        }
         RETURN_IF_ERROR(ApplyCompactionEdit(spec, outputs, latest, next));
         next->set_oldest_snapshot_seq(oldest_snapshot);
         return Status::OK();
-      },
-      "compaction");
+      });
   if (!committed.ok()) {
     // The outputs stay in the store as orphans; GC deletes them after gc_min_age.
     compactions_failed_++;

@@ -288,6 +288,23 @@ Status DBImpl::ReplayWal(uint64_t from_id, uint64_t min_epoch, bool fence,
   return Status::OK();
 }
 
+Result<Manifest> DBImpl::CommitAsWriter(const Manifest& base, std::string_view committer,
+                                        const std::function<bool(const Manifest&)>& expired,
+                                        const std::string& timeout_what, const ManifestEdit& edit) {
+  const uint64_t epoch = epoch_;
+  return manifests_->Commit(
+      base,
+      [&](const Manifest& latest, Manifest* next) -> Status {
+        if (latest.writer_epoch() != epoch) {
+          return Status::Fenced("writer epoch " + std::to_string(epoch) + " was replaced by " +
+                                std::to_string(latest.writer_epoch()));
+        }
+        if (expired(latest)) return Status::TimedOut(timeout_what + " missed its deadline");
+        return edit(latest, next);
+      },
+      committer);
+}
+
 Status DBImpl::MissingSstStatus(const std::string& object_key) const {
   const std::string version =
       std::to_string(installed_manifest_version_.load(std::memory_order_acquire));
@@ -679,24 +696,20 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   // GC deletes an uncommitted SST once its name is gc_min_age old, so the commit must land well
   // within that: after half of it, abort (the SST stays an orphan) and let FlushLoop redo it.
   const uint64_t commit_deadline = now + base.settings().gc_min_age_micros() / 2;
-  const uint64_t epoch = epoch_;
+  const uint64_t epoch = epoch_;  // CommitAsWriter checks the latest manifest still carries it
   const uint64_t next_wal = wal_->next_id();
   const SequenceNumber largest = imm.mem->LargestSequence();
   ASSIGN_OR_RETURN(
       Manifest committed,
-      manifests_->Commit(
-          base,
+      CommitAsWriter(
+          base, "writer",
+          [&](const Manifest& latest) {
+            return latest.settings().gc_min_age_micros() > 0 &&
+                   clock_->NowMicros() > commit_deadline;
+          },
+          "flush commit of " + (has_sst ? meta.object_key() : std::string("a memtable")) +
+              " (due within half of gc_min_age)",
           [&](const Manifest& latest, Manifest* next) {
-            if (latest.writer_epoch() != epoch) {
-              return Status::Fenced("writer epoch " + std::to_string(epoch) + " was replaced by " +
-                                    std::to_string(latest.writer_epoch()));
-            }
-            if (latest.settings().gc_min_age_micros() > 0 &&
-                clock_->NowMicros() > commit_deadline) {
-              return Status::TimedOut("flush commit of " +
-                                      (has_sst ? meta.object_key() : std::string("a memtable")) +
-                                      " missed its deadline (half of gc_min_age)");
-            }
             if (has_sst) {
               *next->add_l0() = meta;
               // Newest first.
@@ -715,8 +728,7 @@ Status DBImpl::FlushOne(const Immutable& imm) {
                 std::max(latest.last_commit_time_micros(), commit_time));
             next->set_oldest_snapshot_seq(oldest_snapshot);
             return Status::OK();
-          },
-          "writer"));
+          }));
   // Committed: the SST is live once installed, and its blocks are in the cache by then.
   if (reader != nullptr && retained != nullptr) reader->Prepopulate(*retained);
   retained.reset();

@@ -95,6 +95,12 @@ class DBImpl final : public DB {
   void SetBgErrorLocked(const Status& s);
   Status ConfirmEpochIfDue();
   Status Recover();
+  // Commits `edit` as this writer (flush and compaction): before the edit, on every attempt,
+  // the latest manifest must still carry this writer's epoch (else Fenced) and `expired` must
+  // be false (else TimedOut with `timeout_what` + " missed its deadline").
+  Result<Manifest> CommitAsWriter(const Manifest& base, std::string_view committer,
+                                  const std::function<bool(const Manifest& latest)>& expired,
+                                  const std::string& timeout_what, const ManifestEdit& edit);
   // The error of an SST read that finds the object gone (SstReadOptions::missing_object_status).
   Status MissingSstStatus(const std::string& object_key) const;
   Status ReplayWal(uint64_t from_id, uint64_t min_epoch, bool fence, uint64_t* first_free_id);
