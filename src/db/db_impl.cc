@@ -647,42 +647,18 @@ void DBImpl::FlushLoop() {
 Status DBImpl::FlushOne(const Immutable& imm) {
   // Only durable data goes into SSTs, so an SST never holds a write the WAL could lose.
   RETURN_IF_ERROR(wal_->WaitForDurable(imm.mem->LargestSequence()));
-  static thread_local Random rnd(RandomSeed());
-  const uint64_t now = clock_->NowMicros();
-  SstBuilder builder(BuilderOptions(), epoch_, rnd.Next64(), now);
-  std::unique_ptr<RetainedBlocks> retained;
-  if (auto budget = NewPrepopulateBudget()) {
-    retained = std::make_unique<RetainedBlocks>(std::move(budget));
-    builder.SetDataBlockSink([r = retained.get()](uint64_t offset, std::string_view contents) {
-      r->Add(offset, contents);
-    });
-  }
-  auto it = imm.mem->NewIterator();
-  for (it->SeekToFirst(); it->Valid(); it->Next()) builder.Add(it->key(), it->value());
-  RETURN_IF_ERROR(it->status());
-  // Range tombstones as written (unfragmented); empty ranges cover nothing and are dropped.
-  auto range_it = imm.mem->NewRangeTombstoneIterator();
-  for (range_it->SeekToFirst(); range_it->Valid(); range_it->Next()) {
-    std::string_view begin = ExtractUserKey(range_it->key());
-    if (begin < range_it->value()) {
-      builder.AddRangeTombstone(begin, range_it->value(), ExtractTrailer(range_it->key()) >> 8);
-    }
-  }
-  RETURN_IF_ERROR(range_it->status());
-  SstProperties props;
-  ASSIGN_OR_RETURN(std::string bytes, builder.Finish(&props));
-  // A memtable holding only empty ranges (DeleteRange(k, k)) leaves nothing to store: the
-  // manifest then moves the WAL pointers without adding an SST.
-  const bool has_sst = props.num_entries > 0 || props.num_range_deletions > 0;
-  proto::SstMeta meta;
-  std::shared_ptr<SstReader> reader;
-  if (has_sst) {
-    const std::string key = NewSstObjectKey(now, &rnd);
-    RETURN_IF_ERROR(UploadSst(store_.get(), clock_.get(), key, bytes));
-    ASSIGN_OR_RETURN(reader, SstReader::Open(store_, key, bytes.size(), sst_read_options_));
-    sst_cache_->Add(key, reader);
-    meta = MakeSstMeta(key, props, bytes.size(), now);
-  }
+  FlushJobOptions job;
+  job.builder = BuilderOptions();
+  job.epoch = epoch_;
+  job.store = store_;
+  job.clock = clock_;
+  job.read_options = sst_read_options_;
+  job.prepopulate_budget = NewPrepopulateBudget();
+  ASSIGN_OR_RETURN(FlushJobOutput out, RunFlushJob(*imm.mem, job));
+  const bool has_sst = out.has_sst;
+  const proto::SstMeta& meta = out.meta;
+  const uint64_t now = out.created_micros;
+  if (has_sst) sst_cache_->Add(meta.object_key(), out.reader);
 
   Manifest base;
   uint64_t oldest_snapshot;
@@ -730,8 +706,8 @@ Status DBImpl::FlushOne(const Immutable& imm) {
             return Status::OK();
           }));
   // Committed: the SST is live once installed, and its blocks are in the cache by then.
-  if (reader != nullptr && retained != nullptr) reader->Prepopulate(*retained);
-  retained.reset();
+  if (out.reader != nullptr && out.retained != nullptr) out.reader->Prepopulate(*out.retained);
+  out.retained.reset();
   ASSIGN_OR_RETURN(auto version, sst_cache_->BuildVersion(committed));
   std::lock_guard<std::mutex> lock(mu_);
   InstallLocked(committed, std::move(version));
@@ -739,7 +715,7 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   imm_.pop_front();
   PublishReadStateLocked();
   flushes_++;
-  flush_bytes_written_ += bytes.size();
+  flush_bytes_written_ += out.bytes;
   last_epoch_confirm_micros_ = clock_->MonotonicMicros();
   return Status::OK();
 }

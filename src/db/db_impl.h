@@ -21,6 +21,7 @@
 #include "cache/block_cache.h"
 #include "cloudkv/db.h"
 #include "db/compaction.h"
+#include "db/flush_job.h"
 #include "db/gc.h"
 #include "db/manifest.h"
 #include "db/memtable.h"
