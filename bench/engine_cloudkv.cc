@@ -1,26 +1,24 @@
 // cloudkv adapter: the public API only (DB::Open, WriteOptions{durable}, ReadOptions).
 //
-// The store is opened from the URL here and wrapped in a CountingStore (src/store) before
-// DB::Open sees it (Options::store), so every object-store request the engine makes is counted
-// by kind, by the same rules `cloudkv stats` uses.
+// Object-store requests come from the engine's own counts (DBStats::store): every request it
+// makes, by kind, by the same rules INFO and `cloudkv stats` use.
 #include "cloudkv/db.h"
 #include "cloudkv/object_store.h"
 #include "cloudkv/options.h"
 #include "engine.h"
-#include "store/counting_store.h"
 
 namespace cloudkv::bench {
 namespace {
 
-RequestCounts FromCounters(const StoreCounters& c) {
+RequestCounts FromStats(const DBStats::StoreRequests& c) {
   RequestCounts r;
-  r.get = c.Requests(StoreOp::kGet);
-  r.put = c.Requests(StoreOp::kPut);
-  r.list = c.Requests(StoreOp::kList);
-  r.head = c.Requests(StoreOp::kHead);
-  r.del = c.Requests(StoreOp::kDelete);
-  r.bytes_in = c.get_bytes;
-  r.bytes_out = c.put_bytes;
+  r.get = c.get;
+  r.put = c.put;
+  r.list = c.list;
+  r.head = c.head;
+  r.del = c.del;
+  r.bytes_in = c.bytes_read;
+  r.bytes_out = c.bytes_written;
   return r;
 }
 
@@ -43,12 +41,8 @@ class CloudkvCursor final : public BenchCursor {
 
 class CloudkvEngine final : public BenchEngine {
  public:
-  CloudkvEngine(std::unique_ptr<DB> db, std::shared_ptr<CountingStore> store,
-                const EngineConfig& config, std::string compression)
-      : db_(std::move(db)),
-        store_(std::move(store)),
-        config_(config),
-        compression_(std::move(compression)) {
+  CloudkvEngine(std::unique_ptr<DB> db, const EngineConfig& config, std::string compression)
+      : db_(std::move(db)), config_(config), compression_(std::move(compression)) {
     write_options_.durable = config.durable;
     // Reads see the process's own acknowledged writes, as RocksDB and LevelDB reads do.
     read_options_.read_unflushed = true;
@@ -99,18 +93,21 @@ class CloudkvEngine final : public BenchEngine {
   }
   Status Flush() override { return db_->Flush(); }
   Status CompactAll() override { return db_->CompactAll(); }
-  RequestCounts Requests() const override { return FromCounters(store_->Snapshot()); }
+  RequestCounts Requests() const override {
+    return db_ ? FromStats(db_->GetStats().store) : closed_requests_;
+  }
   bool has_object_store() const override { return true; }
   Status Close() override {
     if (!db_) return Status::OK();
     Status s = db_->Close();
+    closed_requests_ = FromStats(db_->GetStats().store);  // the close's own requests too
     db_.reset();
     return s;
   }
 
  private:
   std::unique_ptr<DB> db_;
-  std::shared_ptr<CountingStore> store_;
+  RequestCounts closed_requests_;
   EngineConfig config_;
   std::string compression_;
   WriteOptions write_options_;
@@ -141,10 +138,8 @@ Result<std::unique_ptr<BenchEngine>> OpenCloudkvEngine(const EngineConfig& confi
     Status s = WipeStore(**base);
     if (!s.ok()) return s.WithContext("wiping " + config.location);
   }
-  auto counting = std::make_shared<CountingStore>(*base);
-
   Options options;
-  options.store = counting;
+  options.store = *base;
   options.create_if_missing = true;
   options.memtable_bytes = config.write_buffer_bytes;
   options.block_size = config.block_size;
@@ -164,7 +159,7 @@ Result<std::unique_ptr<BenchEngine>> OpenCloudkvEngine(const EngineConfig& confi
   Result<std::unique_ptr<DB>> db = DB::Open(config.location, options);
   if (!db.ok()) return db.status();
   return std::unique_ptr<BenchEngine>(
-      std::make_unique<CloudkvEngine>(std::move(db).value(), counting, config, compression));
+      std::make_unique<CloudkvEngine>(std::move(db).value(), config, compression));
 }
 
 }  // namespace cloudkv::bench

@@ -29,33 +29,51 @@ bool WaitUntil(const std::function<bool()>& cond) {
   return cond();
 }
 
-TEST(Fencing, ZombieWithThreeUploadsInFlightAndAHole) {
+// Writer A with three uploads in flight (ids 3, 4, 5, one write each) of which id 3 is held at
+// a gate: the hole. 4 and 5 land. `results` receive the three writes' outcomes.
+struct ZombieWithAHole {
   // Declared first so the callbacks' targets outlive the writer.
-  std::vector<std::promise<Status>> results(3);
-  auto base = NewPrivateMemoryStore("fencing");
-  auto gated = std::make_shared<GatedStore>(base);
-  Options a_opts;
-  a_opts.store = gated;
-  a_opts.wal_max_bytes = 1;  // every write is its own WAL object
-  a_opts.max_inflight_wal_uploads = 4;
-  auto a = DB::Open("test://fencing", a_opts);
-  ASSERT_TRUE(a.ok()) << a.status().ToString();
-  // Fresh database: id 1 holds A's fence, so A's WAL objects start at 2.
-  ASSERT_TRUE((*a)->Put({}, "acked", "1").ok());
-  ASSERT_TRUE(base->Head(WalObjectKey(2)).ok());
+  std::vector<std::promise<Status>> results = std::vector<std::promise<Status>>(3);
+  std::shared_ptr<ObjectStore> base;
+  std::shared_ptr<GatedStore> gated;
+  std::unique_ptr<DB> a;
 
-  // Three uploads in flight: id 3 is held at the gate (the hole), 4 and 5 land.
-  // Each write waits for its own upload to start, so each is its own WAL object.
-  gated->Close(WalObjectKey(3));
-  for (int i = 0; i < 3; i++) {
-    WriteBatch b;
-    b.Put("unacked" + std::to_string(i), "zombie");
-    (*a)->WriteAsync(b, [&results, i](Status s, uint64_t) { results[i].set_value(s); });
-    ASSERT_TRUE(WaitUntil([&] {
-      return i == 0 ? gated->waiting() == 1 : base->Head(WalObjectKey(3 + i)).ok();
-    })) << "upload "
-        << i;
+  // Fails the calling test (check HasFatalFailure) if the setup does not come about.
+  void Start(const std::string& url) {
+    base = NewPrivateMemoryStore(url);
+    gated = std::make_shared<GatedStore>(base);
+    Options a_opts;
+    a_opts.store = gated;
+    a_opts.wal_max_bytes = 1;  // every write is its own WAL object
+    a_opts.max_inflight_wal_uploads = 4;
+    auto opened = DB::Open(url, a_opts);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    a = std::move(opened).value();
+    // Fresh database: id 1 holds A's fence, so A's WAL objects start at 2.
+    ASSERT_TRUE(a->Put({}, "acked", "1").ok());
+    ASSERT_TRUE(base->Head(WalObjectKey(2)).ok());
+    // Each write waits for its own upload to start, so each is its own WAL object.
+    gated->Close(WalObjectKey(3));
+    for (int i = 0; i < 3; i++) {
+      WriteBatch b;
+      b.Put("unacked" + std::to_string(i), "zombie");
+      a->WriteAsync(b, [this, i](Status s, uint64_t) { results[i].set_value(s); });
+      ASSERT_TRUE(WaitUntil([&] {
+        return i == 0 ? gated->waiting() == 1 : base->Head(WalObjectKey(3 + i)).ok();
+      })) << "upload "
+          << i;
+    }
   }
+};
+
+TEST(Fencing, ZombieWithThreeUploadsInFlightAndAHole) {
+  ZombieWithAHole z;
+  z.Start("test://fencing");
+  if (::testing::Test::HasFatalFailure()) return;
+  auto& base = z.base;
+  auto& gated = z.gated;
+  auto& results = z.results;
+  auto* a = &z.a;
 
   // B opens: replays up to id 2, fences the hole at 3.
   Options b_opts;
@@ -103,28 +121,13 @@ TEST(Fencing, ZombieWithThreeUploadsInFlightAndAHole) {
 // point it commits is that id. Replay from there must not apply the zombie's object: nothing
 // of it was acknowledged, and its sequence numbers are the ones the new writer reuses.
 void ZombieUploadsAtTheRecoveryPoint(const std::function<Status(DB*)>& right_after_open) {
-  std::vector<std::promise<Status>> results(3);
-  auto base = NewPrivateMemoryStore("fencing-rp");
-  auto gated = std::make_shared<GatedStore>(base);
-  Options a_opts;
-  a_opts.store = gated;
-  a_opts.wal_max_bytes = 1;
-  a_opts.max_inflight_wal_uploads = 4;
-  auto a = DB::Open("test://fencing-rp", a_opts);
-  ASSERT_TRUE(a.ok()) << a.status().ToString();
-  ASSERT_TRUE((*a)->Put({}, "acked", "1").ok());
-
-  // Ids 3, 4, 5 in flight; 3 never lands, 4 and 5 do.
-  gated->Close(WalObjectKey(3));
-  for (int i = 0; i < 3; i++) {
-    WriteBatch b;
-    b.Put("unacked" + std::to_string(i), "zombie");
-    (*a)->WriteAsync(b, [&results, i](Status s, uint64_t) { results[i].set_value(s); });
-    ASSERT_TRUE(WaitUntil([&] {
-      return i == 0 ? gated->waiting() == 1 : base->Head(WalObjectKey(3 + i)).ok();
-    })) << "upload "
-        << i;
-  }
+  ZombieWithAHole z;
+  z.Start("test://fencing-rp");
+  if (::testing::Test::HasFatalFailure()) return;
+  auto& base = z.base;
+  auto& gated = z.gated;
+  auto& results = z.results;
+  auto* a = &z.a;
 
   // B fences 3; its first free id is 4, which holds the zombie's object. It moves its memtable
   // (the replayed "acked") before writing anything: the recovery point becomes 4.

@@ -715,7 +715,7 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   imm_.pop_front();
   PublishReadStateLocked();
   flushes_++;
-  flush_bytes_written_ += out.bytes;
+  if (out.has_sst) flush_bytes_written_ += out.bytes;  // an empty memtable uploads nothing
   last_epoch_confirm_micros_ = clock_->MonotonicMicros();
   return Status::OK();
 }

@@ -36,8 +36,7 @@
 #include "server/txn.h"
 #include "server/watch_registry.h"
 
-namespace cloudkv {
-}  // namespace cloudkv
+namespace cloudkv {}  // namespace cloudkv
 
 namespace cloudkv::server {
 

@@ -6,7 +6,6 @@
 namespace cloudkv::server {
 namespace {
 
-
 // Visits every live key (metadata record) from after `start_after`, until `visit` is false.
 Status VisitKeys(CommandContext& ctx, const std::optional<std::string>& start_after,
                  const std::function<bool(std::string_view meta_key, const Metadata*)>& visit) {

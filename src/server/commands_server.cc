@@ -127,11 +127,9 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
     Line(&out, "gc_objects_deleted", stats.gc_objects_deleted);
     Line(&out, "gc_bytes_reclaimed", stats.gc_bytes_reclaimed);
     const DBStats::StoreRequests& r = stats.store;
-    Line(&out, "store_get_requests", r.get);
-    Line(&out, "store_head_requests", r.head);
-    Line(&out, "store_put_requests", r.put);
-    Line(&out, "store_delete_requests", r.del);
-    Line(&out, "store_list_requests", r.list);
+    for (const auto& [kind, count] : StoreRequestsByKind(r)) {
+      Line(&out, "store_" + std::string(kind) + "_requests", count);
+    }
     Line(&out, "store_errors", r.errors);
     Line(&out, "store_bytes_read", r.bytes_read);
     Line(&out, "store_bytes_written", r.bytes_written);

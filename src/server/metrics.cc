@@ -29,6 +29,11 @@ void Gauge(std::string* out, const char* name, const char* help, const char* typ
 
 }  // namespace
 
+std::array<std::pair<const char*, uint64_t>, 5> StoreRequestsByKind(
+    const DBStats::StoreRequests& r) {
+  return {{{"get", r.get}, {"head", r.head}, {"put", r.put}, {"delete", r.del}, {"list", r.list}}};
+}
+
 std::string RenderPrometheus(ServerState& state) {
   std::string out;
   const Metrics& m = state.metrics;
@@ -128,9 +133,7 @@ std::string RenderPrometheus(ServerState& state) {
   const DBStats::StoreRequests& r = s.store;
   out += "# HELP cloudkv_store_requests_total Object-store requests, by kind.\n";
   out += "# TYPE cloudkv_store_requests_total counter\n";
-  const std::pair<const char*, uint64_t> kinds[] = {
-      {"get", r.get}, {"head", r.head}, {"put", r.put}, {"delete", r.del}, {"list", r.list}};
-  for (const auto& [kind, count] : kinds) {
+  for (const auto& [kind, count] : StoreRequestsByKind(r)) {
     out += "cloudkv_store_requests_total{kind=\"" + std::string(kind) + "\"} " +
            std::to_string(count) + "\n";
   }
@@ -138,8 +141,8 @@ std::string RenderPrometheus(ServerState& state) {
         static_cast<double>(r.errors));
   Gauge(&out, "cloudkv_store_bytes_read_total", "Bytes read from the object store.", "counter",
         static_cast<double>(r.bytes_read));
-  Gauge(&out, "cloudkv_store_bytes_written_total", "Bytes written to the object store.",
-        "counter", static_cast<double>(r.bytes_written));
+  Gauge(&out, "cloudkv_store_bytes_written_total", "Bytes written to the object store.", "counter",
+        static_cast<double>(r.bytes_written));
   Gauge(&out, "cloudkv_store_estimated_request_cost_usd",
         "Request cost so far at the configured request prices.", "counter",
         r.estimated_cost_dollars);

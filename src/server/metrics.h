@@ -10,6 +10,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+
+#include "cloudkv/db.h"
 
 namespace cloudkv::server {
 
@@ -41,6 +44,11 @@ class Metrics {
 struct ServerState;
 // The Prometheus exposition text of everything the server knows.
 std::string RenderPrometheus(ServerState& state);
+
+// The object-store request counts by kind, named as INFO (store_<kind>_requests) and /metrics
+// (cloudkv_store_requests_total{kind}) name them.
+std::array<std::pair<const char*, uint64_t>, 5> StoreRequestsByKind(
+    const DBStats::StoreRequests& r);
 
 }  // namespace cloudkv::server
 

@@ -205,15 +205,14 @@ void Verifier::VerifySst(const proto::SstMeta& meta, std::string_view source) {
     }
     return;
   }
-  const std::string& data = got->data;
-  Count("sst", data.size());
-  if (data.size() != meta.size_bytes()) {
-    Report(key, "has " + std::to_string(data.size()) + " bytes, the manifest says " +
+  auto bytes = std::make_shared<const std::string>(std::move(got->data));
+  Count("sst", bytes->size());
+  if (bytes->size() != meta.size_bytes()) {
+    Report(key, "has " + std::to_string(bytes->size()) + " bytes, the manifest says " +
                     std::to_string(meta.size_bytes()));
   }
   // SstReader checks the footer, the metadata checksum, the header, the properties, the index
   // and the range tombstones; VerifySstContents every data block against them.
-  auto bytes = std::make_shared<const std::string>(std::move(got->data));
   auto reader = SstReader::OpenFromBytes(key, bytes);
   if (!reader.ok()) return Report(key, reader.status().ToString());
   const SstVerifyResult r = VerifySstContents(**reader, *bytes);
