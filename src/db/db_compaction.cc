@@ -35,8 +35,8 @@ void DBImpl::InstallLocked(const Manifest& committed, std::shared_ptr<Version> v
   version_ = std::move(version);
   PublishReadStateLocked();
   last_epoch_confirm_micros_ = clock_->MonotonicMicros();
-  stall_cv_.notify_all();
-  compaction_cv_.notify_all();
+  stall_cv_.SignalAll();
+  compaction_cv_.SignalAll();
 }
 
 void DBImpl::PrepareSpecLocked(CompactionSpec* spec) const {
@@ -79,7 +79,7 @@ Status DBImpl::RunCompaction(const CompactionSpec& spec) {
   Manifest base;
   SequenceNumber oldest_snapshot;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     base = manifest_;
     oldest_snapshot = OldestSnapshotLocked();
   }
@@ -105,7 +105,7 @@ Status DBImpl::RunCompaction(const CompactionSpec& spec) {
       if (latest.ok() && latest->writer_epoch() == epoch) {
         auto version = sst_cache_->BuildVersion(*latest);
         if (version.ok()) {
-          std::lock_guard<std::mutex> lock(mu_);
+          MutexLock lock(&mu_);
           InstallLocked(*latest, std::move(version).value());
         }
       }
@@ -114,7 +114,7 @@ Status DBImpl::RunCompaction(const CompactionSpec& spec) {
   }
   ASSIGN_OR_RETURN(auto version, sst_cache_->BuildVersion(*committed));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     InstallLocked(*committed, std::move(version));
   }
   // Readers of SSTs no longer referenced are closed once the last Version using them is gone
@@ -136,7 +136,7 @@ Status DBImpl::RunCompaction(const CompactionSpec& spec) {
 }
 
 void DBImpl::CompactionLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   int failures = 0;
   while (!closing_) {
     std::optional<CompactionSpec> spec;
@@ -144,23 +144,23 @@ void DBImpl::CompactionLoop() {
       spec = PickCompaction(manifest_, options_);
     }
     if (!spec) {
-      compaction_cv_.wait_for(lock, std::chrono::seconds(1));
+      compaction_cv_.WaitFor(&mu_, std::chrono::seconds(1));
       continue;
     }
     PrepareSpecLocked(&*spec);
     compaction_running_ = true;
-    lock.unlock();
+    lock.Unlock();
     Status s = RunCompaction(*spec);
-    lock.lock();
+    lock.Lock();
     compaction_running_ = false;
-    compaction_cv_.notify_all();
+    compaction_cv_.SignalAll();
     if (s.ok()) {
       failures = 0;
       continue;
     }
     if (s.IsFenced()) {
       SetBgErrorLocked(s);
-      stall_cv_.notify_all();
+      stall_cv_.SignalAll();
       continue;
     }
     if (closing_) break;
@@ -168,11 +168,11 @@ void DBImpl::CompactionLoop() {
     // installed the latest manifest); anything else backs off (the store may be failing)
     // without stopping the writer.
     if (IsCompactionConflict(s)) {
-      compaction_cv_.wait_for(lock, std::chrono::milliseconds(10));
+      compaction_cv_.WaitFor(&mu_, std::chrono::milliseconds(10));
     } else {
       failures++;
       LOG_WARN("{}: {}", url_, s.ToString());
-      compaction_cv_.wait_for(lock, std::chrono::milliseconds(std::min(100 * failures, 5000)));
+      compaction_cv_.WaitFor(&mu_, std::chrono::milliseconds(std::min(100 * failures, 5000)));
     }
   }
 }
@@ -180,8 +180,8 @@ void DBImpl::CompactionLoop() {
 Status DBImpl::CompactAll() {
   RETURN_IF_ERROR(Flush());
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    compaction_cv_.wait(lock, [&] { return !compaction_running_ && !manual_compaction_; });
+    MutexLock lock(&mu_);
+    while (compaction_running_ || manual_compaction_) compaction_cv_.Wait(&mu_);
     RETURN_IF_ERROR(CheckWritable());
     manual_compaction_ = true;
     compaction_running_ = true;
@@ -190,7 +190,7 @@ Status DBImpl::CompactAll() {
   bool last_level_rewritten = false;
   int num_levels;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     num_levels = EffectiveNumLevels(manifest_, options_);
   }
   for (int level = 0; level < num_levels && result.ok(); level++) {
@@ -200,7 +200,7 @@ Status DBImpl::CompactAll() {
     for (int attempt = 0; attempt < 8; attempt++) {
       std::optional<CompactionSpec> spec;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         // Everything already in the last level is rewritten in place, so that what no snapshot
         // needs any more (old versions, tombstones) is gone afterwards.
         spec = last ? PickLastLevelRewrite(manifest_, options_)
@@ -215,10 +215,10 @@ Status DBImpl::CompactAll() {
       if (!IsCompactionConflict(result)) break;
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   manual_compaction_ = false;
   compaction_running_ = false;
-  compaction_cv_.notify_all();
+  compaction_cv_.SignalAll();
   return result;
 }
 

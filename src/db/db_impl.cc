@@ -173,9 +173,13 @@ Status DBImpl::Open() {
                                 " cannot create objects atomically if absent; cloudkv refuses to "
                                 "run a writer there, because it could not fence a second writer");
   }
-  mem_ = NewMemTable();
-  mem_created_micros_ = clock_->MonotonicMicros();
-  RETURN_IF_ERROR(Recover());
+  {
+    // No other thread exists yet: holding mu_ across recovery's I/O keeps nobody waiting.
+    MutexLock lock(&mu_);
+    mem_ = NewMemTable();
+    mem_created_micros_ = clock_->MonotonicMicros();
+    RETURN_IF_ERROR(Recover());
+  }
   GarbageCollectorOptions gc_options;
   gc_options.writer_epoch = options_.read_only ? 0 : epoch_;
   gc_ = std::make_unique<GarbageCollector>(store_, manifests_.get(), clock_, gc_options);
@@ -237,12 +241,8 @@ Status DBImpl::Recover() {
 
   uint64_t first_free = 0;
   RETURN_IF_ERROR(ReplayWal(m.replay_point(), m.replay_epoch(), !options_.read_only, &first_free));
-  recovered_sequence_ = last_sequence_;
-  {
-    std::lock_guard<std::mutex> lock(mu_);  // no reader yet; for the annotations and clarity
-    visible_sequence_.store(last_sequence_, std::memory_order_release);
-    PublishReadStateLocked();
-  }
+  visible_sequence_.store(last_sequence_, std::memory_order_release);
+  PublishReadStateLocked();
   if (!options_.read_only) {
     WalWriterOptions wo;
     wo.wal_max_bytes = options_.wal_max_bytes;
@@ -271,18 +271,24 @@ Status DBImpl::ReplayWal(uint64_t from_id, uint64_t min_epoch, bool fence,
   ro.epoch = epoch_;
   ro.fence_nonce = rnd.Next64();
   const SequenceNumber in_ssts = manifest_.last_sequence();
+  // The callback updates these copies (the analysis cannot see mu_ held inside a lambda).
+  MemTable* const mem = mem_.get();
+  SequenceNumber last_sequence = last_sequence_;
+  uint64_t last_commit_time = last_commit_time_;
   auto next = cloudkv::ReplayWal(store_.get(), from_id, ro, [&](const WalObject& obj) {
     for (const auto& b : obj.batches) {
       if (b.first_sequence + b.count - 1 <= in_ssts) continue;  // already in SSTs
       WriteBatch batch;
       RETURN_IF_ERROR(batch.SetData(b.data, b.count).WithContext(WalObjectKey(obj.id)));
-      MemTableInserter inserter(mem_.get(), b.first_sequence);
+      MemTableInserter inserter(mem, b.first_sequence);
       RETURN_IF_ERROR(batch.Iterate(&inserter));
-      last_sequence_ = std::max(last_sequence_, b.first_sequence + b.count - 1);
-      last_commit_time_ = std::max(last_commit_time_, b.commit_time_micros);
+      last_sequence = std::max(last_sequence, b.first_sequence + b.count - 1);
+      last_commit_time = std::max(last_commit_time, b.commit_time_micros);
     }
     return Status::OK();
   });
+  last_sequence_ = last_sequence;
+  last_commit_time_ = last_commit_time;
   if (!next.ok()) return next.status().WithContext("opening " + url_);
   *first_free_id = *next;
   return Status::OK();
@@ -340,7 +346,7 @@ Status DBImpl::ValidateBatch(const WriteBatch& batch) const {
   return batch.Iterate(&validator);
 }
 
-Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
+Status DBImpl::MakeRoomForWrite() {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.write_stall_timeout_ms);
   bool stalled = false;
@@ -369,10 +375,10 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
         // A short delay per write, as RocksDB, gives compaction room before writes must stop.
         slowed_down = true;
         write_slowdowns_++;
-        compaction_cv_.notify_all();
-        lock.unlock();
+        compaction_cv_.SignalAll();
+        mu_.Unlock();  // retaken before returning: the caller's MutexLock still holds it then
         clock_->SleepForMicros(1000);
-        lock.lock();
+        mu_.Lock();
         continue;
       }
       return Status::OK();
@@ -380,9 +386,9 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock) {
     if (!stalled) {
       stalled = true;
       write_stalls_++;
-      if (l0_stop) compaction_cv_.notify_all();
+      if (l0_stop) compaction_cv_.SignalAll();
     }
-    if (stall_cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+    if (!stall_cv_.WaitUntil(&mu_, deadline)) {
       return Status::Busy("write stalled for " + std::to_string(options_.write_stall_timeout_ms) +
                           " ms: " +
                           (l0_stop ? "L0 has " + std::to_string(l0_files) +
@@ -402,14 +408,14 @@ void DBImpl::SwitchMemtableLocked() {
   mem_created_micros_ = clock_->MonotonicMicros();
   mem_first_wal_id_ = boundary;
   mem_first_wal_bytes_ = wal_->upload_bytes();
-  bg_cv_.notify_all();
+  bg_cv_.SignalAll();
 }
 
 Result<SequenceNumber> DBImpl::WriteToMemory(const WriteBatch& batch, bool durable_waiter,
                                              WalWriter::Callback* done) {
   RETURN_IF_ERROR(ValidateBatch(batch));
   if (batch.Count() == 0) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     // Refused as any batch would be when closed or read-only (a read-only open has no WAL to
     // wait on); otherwise nothing to write.
     if (closed_ || closing_) return Status::InvalidArgument("database " + url_ + " is closed");
@@ -417,8 +423,8 @@ Result<SequenceNumber> DBImpl::WriteToMemory(const WriteBatch& batch, bool durab
     if (done != nullptr && *done) (*done)(Status::OK(), last_sequence_);
     return last_sequence_;
   }
-  std::unique_lock<std::mutex> lock(mu_);
-  RETURN_IF_ERROR(MakeRoomForWrite(lock));
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(MakeRoomForWrite());
   const SequenceNumber first = last_sequence_ + 1;
   const SequenceNumber last = last_sequence_ + batch.Count();
   last_commit_time_ = std::max(clock_->NowMicros(), last_commit_time_ + 1);
@@ -458,14 +464,14 @@ Status DBImpl::ConfirmEpochIfDue() {
   if (now - last_epoch_confirm_micros_.load() < options_.epoch_check_interval_ms * 1000) {
     return Status::OK();
   }
-  std::lock_guard<std::mutex> confirm(epoch_mu_);
+  MutexLock confirm(&epoch_mu_);
   if (clock_->MonotonicMicros() - last_epoch_confirm_micros_.load() <
       options_.epoch_check_interval_ms * 1000) {
     return Status::OK();  // another reader confirmed it meanwhile
   }
   Manifest known;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     known = manifest_;
   }
   ASSIGN_OR_RETURN(bool newer, manifests_->NewerExists(known));
@@ -475,7 +481,7 @@ Status DBImpl::ConfirmEpochIfDue() {
       Status fenced =
           Status::Fenced("writer epoch " + std::to_string(epoch_) + " of " + url_ +
                          " was replaced by epoch " + std::to_string(latest.writer_epoch()));
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       SetBgErrorLocked(fenced);
       return fenced;
     }
@@ -487,7 +493,7 @@ Status DBImpl::ConfirmEpochIfDue() {
 Result<DBImpl::ReadView> DBImpl::GetReadView(const ReadOptions& options) {
   RETURN_IF_ERROR(ConfirmEpochIfDue());
   if (reads_refused_.load(std::memory_order_acquire)) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (closed_) return Status::InvalidArgument("database " + url_ + " is closed");
     if (bg_error_.IsFenced()) return bg_error_;
   }
@@ -502,7 +508,7 @@ Result<DBImpl::ReadView> DBImpl::GetReadView(const ReadOptions& options) {
     view.sequence = wal_->durable_sequence();
   }
   {
-    std::lock_guard<std::mutex> lock(read_state_mu_);
+    MutexLock lock(&read_state_mu_);
     view.state = read_state_;
   }
   return view;
@@ -514,7 +520,7 @@ void DBImpl::PublishReadStateLocked() {
   for (auto it = imm_.rbegin(); it != imm_.rend(); ++it) state->imm.push_back(it->mem);
   state->version = version_;
   std::shared_ptr<const ReadState> old;  // released after the lock is dropped
-  std::lock_guard<std::mutex> lock(read_state_mu_);
+  MutexLock lock(&read_state_mu_);
   old = std::exchange(read_state_, std::move(state));
 }
 
@@ -585,7 +591,7 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
 }
 
 const Snapshot* DBImpl::GetSnapshot() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   SequenceNumber seq =
       options_.read_only || wal_ == nullptr ? last_sequence_ : wal_->durable_sequence();
   snapshots_.insert(seq);
@@ -594,7 +600,7 @@ const Snapshot* DBImpl::GetSnapshot() {
 
 void DBImpl::ReleaseSnapshot(const Snapshot* snapshot) {
   if (snapshot == nullptr) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = snapshots_.find(snapshot->sequence());
   if (it != snapshots_.end()) snapshots_.erase(it);
   delete static_cast<const SnapshotImpl*>(snapshot);
@@ -605,15 +611,13 @@ void DBImpl::FlushLoop() {
   // SST a few times before the writer gives up.
   constexpr int kMaxFlushTimeouts = 3;
   int timeouts = 0;
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (true) {
     if (!imm_.empty() && bg_error_.ok()) {
       Immutable imm = imm_.front();
-      flush_in_progress_ = true;
-      lock.unlock();
+      lock.Unlock();
       Status s = FlushOne(imm);
-      lock.lock();
-      flush_in_progress_ = false;
+      lock.Lock();
       timeouts = s.IsTimedOut() ? timeouts + 1 : 0;
       if (s.IsTimedOut() && timeouts < kMaxFlushTimeouts && !closing_) {
         LOG_WARN("flush of {} retried: {}", url_, s.ToString());
@@ -623,8 +627,8 @@ void DBImpl::FlushLoop() {
         LOG_ERROR("flush of {} failed: {}", url_, s.ToString());
         SetBgErrorLocked(s);
       }
-      stall_cv_.notify_all();
-      compaction_cv_.notify_all();
+      stall_cv_.SignalAll();
+      compaction_cv_.SignalAll();
       continue;
     }
     if (closing_) break;
@@ -640,7 +644,7 @@ void DBImpl::FlushLoop() {
         mem_->empty()
             ? 1'000'000
             : std::max<uint64_t>(1000, max_age - std::min(max_age, now - mem_created_micros_));
-    bg_cv_.wait_for(lock, std::chrono::microseconds(std::min<uint64_t>(wait_micros, 1'000'000)));
+    bg_cv_.WaitFor(&mu_, std::chrono::microseconds(std::min<uint64_t>(wait_micros, 1'000'000)));
   }
 }
 
@@ -664,7 +668,7 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   uint64_t oldest_snapshot;
   uint64_t commit_time;  // last_commit_time_ is written by writers under mu_
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     base = manifest_;
     oldest_snapshot = OldestSnapshotLocked();
     commit_time = last_commit_time_;
@@ -709,7 +713,7 @@ Status DBImpl::FlushOne(const Immutable& imm) {
   if (out.reader != nullptr && out.retained != nullptr) out.reader->Prepopulate(*out.retained);
   out.retained.reset();
   ASSIGN_OR_RETURN(auto version, sst_cache_->BuildVersion(committed));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   InstallLocked(committed, std::move(version));
   assert(!imm_.empty() && imm_.front().mem == imm.mem);
   imm_.pop_front();
@@ -721,23 +725,23 @@ Status DBImpl::FlushOne(const Immutable& imm) {
 }
 
 Status DBImpl::Flush() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckWritable());
   if (!mem_->empty()) {
     while (static_cast<int>(imm_.size()) >= options_.max_immutable_memtables && bg_error_.ok()) {
-      stall_cv_.wait(lock);
+      stall_cv_.Wait(&mu_);
     }
     RETURN_IF_ERROR(CheckWritable());
     // A writer may have sealed the memtable while this thread waited: never seal an empty one.
     if (!mem_->empty()) SwitchMemtableLocked();
   }
-  stall_cv_.wait(lock, [&] { return imm_.empty() || !bg_error_.ok(); });
+  while (!imm_.empty() && bg_error_.ok()) stall_cv_.Wait(&mu_);
   return bg_error_;
 }
 
 Status DBImpl::CollectGarbage() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (closed_) return Status::InvalidArgument("database " + url_ + " is closed");
     if (bg_error_.IsFenced()) return bg_error_;
   }
@@ -745,7 +749,7 @@ Status DBImpl::CollectGarbage() {
   auto pass = gc_->RunOnce([this] { return sst_cache_->LiveSstKeys(); });
   if (!pass.ok()) {
     if (pass.status().IsFenced() && !options_.read_only) {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       SetBgErrorLocked(pass.status());
     }
     return pass.status();
@@ -754,20 +758,22 @@ Status DBImpl::CollectGarbage() {
 }
 
 void DBImpl::GcLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (true) {
-    gc_cv_.wait_for(lock, std::chrono::milliseconds(options_.gc_interval_ms),
-                    [&] { return closing_; });
+    const auto due =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.gc_interval_ms);
+    while (!closing_ && gc_cv_.WaitUntil(&mu_, due)) {
+    }
     if (closing_ || bg_error_.IsFenced()) break;
-    lock.unlock();
+    lock.Unlock();
     Status s = CollectGarbage();
-    lock.lock();
+    lock.Lock();
     if (!s.ok() && !closing_) LOG_WARN("GC of {} failed: {}", url_, s.ToString());
   }
 }
 
 Status DBImpl::Close() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (closed_) return Status::OK();
   Status result;
   if (!options_.read_only && wal_ != nullptr) {
@@ -775,20 +781,20 @@ Status DBImpl::Close() {
     // tail is bounded by max_wal_tail_objects, and closing stays one round of uploads.
     closing_ = true;
     cancel_compaction_ = true;
-    compaction_cv_.notify_all();
-    lock.unlock();
+    compaction_cv_.SignalAll();
+    lock.Unlock();
     result = wal_->Close(abandon_on_close_ ? 0 : options_.write_stall_timeout_ms * 1000);
-    lock.lock();
-    bg_cv_.notify_all();
-    gc_cv_.notify_all();
-    lock.unlock();
+    lock.Lock();
+    bg_cv_.SignalAll();
+    gc_cv_.SignalAll();
+    lock.Unlock();
     if (gc_) gc_->Cancel();
     if (flush_thread_.joinable()) flush_thread_.join();
     if (compaction_thread_.joinable()) compaction_thread_.join();
     if (gc_thread_.joinable()) gc_thread_.join();
-    lock.lock();
+    lock.Lock();
     // A CompactAll on another thread sees the cancellation and returns Busy.
-    compaction_cv_.wait(lock, [&] { return !compaction_running_; });
+    while (compaction_running_) compaction_cv_.Wait(&mu_);
     if (result.IsInvalidArgument()) result = Status::OK();  // already closed
     if (result.ok() && !bg_error_.ok() && !bg_error_.IsFenced()) result = bg_error_;
   }
@@ -799,7 +805,7 @@ Status DBImpl::Close() {
 
 DBStats DBImpl::GetStats() {
   DBStats s;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   s.last_sequence = last_sequence_;
   s.durable_sequence = wal_ ? wal_->durable_sequence() : last_sequence_;
   s.writer_epoch = epoch_;

@@ -2,17 +2,17 @@
 //
 // Locking: mu_ guards the write path (sequence assignment, memtable insert, WAL append), the
 // sources of reads (memtables + Version), snapshots and background state. It is never held
-// across object-store I/O. Reads do not take it: they copy the ReadState that mu_'s holders
-// publish (under read_state_mu_, held only for the copy) and read sequences from atomics. The
-// memtable has one inserter (under mu_) and lock-free readers.
+// across object-store I/O, except by Open, before any other thread exists. Reads do not take it:
+// they copy the ReadState that mu_'s holders publish (under read_state_mu_, held only for the
+// copy) and read sequences from atomics. The memtable has one inserter (under mu_) and lock-free
+// readers. The fields mu_ guards say so (GUARDED_BY) and the methods that need it held say
+// REQUIRES(mu_); the clang build of `make test` (preset thread-safety) checks both.
 #ifndef CLOUDKV_DB_DB_IMPL_H_
 #define CLOUDKV_DB_DB_IMPL_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -29,6 +29,7 @@
 #include "db/version.h"
 #include "db/wal_writer.h"
 #include "store/counting_store.h"
+#include "util/mutex.h"
 #include "util/thread_pool.h"
 
 namespace cloudkv {
@@ -87,15 +88,16 @@ class DBImpl final : public DB {
   // batch, calls it); on an error it is left for the caller.
   Result<SequenceNumber> WriteToMemory(const WriteBatch& batch, bool durable_waiter,
                                        WalWriter::Callback* done);
-  Status MakeRoomForWrite(std::unique_lock<std::mutex>& lock);
-  void SwitchMemtableLocked();
+  // Waits (dropping mu_ meanwhile) until the memtable has room or the write must fail.
+  Status MakeRoomForWrite() REQUIRES(mu_);
+  void SwitchMemtableLocked() REQUIRES(mu_);
   std::shared_ptr<MemTable> NewMemTable() const;
   Result<ReadView> GetReadView(const ReadOptions& options);
-  void PublishReadStateLocked();
+  void PublishReadStateLocked() REQUIRES(mu_);
   // Records a background error; a Fenced one also makes reads refuse (reads_refused_).
-  void SetBgErrorLocked(const Status& s);
-  Status ConfirmEpochIfDue();
-  Status Recover();
+  void SetBgErrorLocked(const Status& s) REQUIRES(mu_);
+  Status ConfirmEpochIfDue() EXCLUDES(mu_);
+  Status Recover() REQUIRES(mu_);
   // Commits `edit` as this writer (flush and compaction): before the edit, on every attempt,
   // the latest manifest must still carry this writer's epoch (else Fenced) and `expired` must
   // be false (else TimedOut with `timeout_what` + " missed its deadline").
@@ -104,25 +106,26 @@ class DBImpl final : public DB {
                                   const std::string& timeout_what, const ManifestEdit& edit);
   // The error of an SST read that finds the object gone (SstReadOptions::missing_object_status).
   Status MissingSstStatus(const std::string& object_key) const;
-  Status ReplayWal(uint64_t from_id, uint64_t min_epoch, bool fence, uint64_t* first_free_id);
-  void FlushLoop();
-  void GcLoop();
-  Status FlushOne(const Immutable& imm);
+  Status ReplayWal(uint64_t from_id, uint64_t min_epoch, bool fence, uint64_t* first_free_id)
+      REQUIRES(mu_);
+  void FlushLoop() EXCLUDES(mu_);
+  void GcLoop() EXCLUDES(mu_);
+  Status FlushOne(const Immutable& imm) EXCLUDES(mu_);
   SstBuilderOptions BuilderOptions() const;
   // The byte budget for a job's retained blocks (Options::prepopulate_block_cache), or null.
   std::shared_ptr<std::atomic<int64_t>> NewPrepopulateBudget() const;
   // Installs `committed` and its Version unless a newer manifest is installed already (a flush
   // and a compaction commit concurrently; either order of installing must end at the newest).
-  void InstallLocked(const Manifest& committed, std::shared_ptr<Version> version);
-  SequenceNumber OldestSnapshotLocked() const;
+  void InstallLocked(const Manifest& committed, std::shared_ptr<Version> version) REQUIRES(mu_);
+  SequenceNumber OldestSnapshotLocked() const REQUIRES(mu_);
 
   // Compaction (src/db/compaction.h). One job at a time: the background loop or CompactAll.
-  void CompactionLoop();
+  void CompactionLoop() EXCLUDES(mu_);
   // Fills in what the picker leaves to the caller: snapshots, deadline, subcompactions.
-  void PrepareSpecLocked(CompactionSpec* spec) const;
+  void PrepareSpecLocked(CompactionSpec* spec) const REQUIRES(mu_);
   // Runs the job, commits its edit and installs the result. Not under mu_.
-  Status RunCompaction(const CompactionSpec& spec);
-  Status CheckWritable() const;
+  Status RunCompaction(const CompactionSpec& spec) EXCLUDES(mu_);
+  Status CheckWritable() const REQUIRES(mu_);
 
   // Constant after Open.
   const std::string url_;
@@ -141,47 +144,49 @@ class DBImpl final : public DB {
   uint64_t epoch_ = 0;
   uint64_t sst_nonce_base_ = 0;
 
-  mutable std::mutex mu_;
-  std::condition_variable bg_cv_;          // flush thread: work or stop
-  std::condition_variable stall_cv_;       // writers waiting for room
-  std::condition_variable compaction_cv_;  // compaction: work, stop, or a job finished
-  std::condition_variable gc_cv_;          // GC thread: interval or stop
-  std::shared_ptr<MemTable> mem_;
-  std::deque<Immutable> imm_;  // oldest first
-  std::shared_ptr<Version> version_;
+  mutable Mutex mu_;
+  CondVar bg_cv_{&mu_};          // flush thread: work or stop
+  CondVar stall_cv_{&mu_};       // writers waiting for room
+  CondVar compaction_cv_{&mu_};  // compaction: work, stop, or a job finished
+  CondVar gc_cv_{&mu_};          // GC thread: interval or stop
+  std::shared_ptr<MemTable> mem_ GUARDED_BY(mu_);
+  std::deque<Immutable> imm_ GUARDED_BY(mu_);  // oldest first
+  std::shared_ptr<Version> version_ GUARDED_BY(mu_);
   // What the read path uses instead of mu_: the ReadState of mem_/imm_/version_, under its own
   // mutex held only to copy or swap the pointer (std::atomic<std::shared_ptr> would do, but
   // libstdc++ 12's lock bit is invisible to ThreadSanitizer); last_sequence_, stored after the
   // batch is in the memtable; and whether reads are refused (closed or fenced; the reason is
   // then read under mu_).
-  mutable std::mutex read_state_mu_;
-  std::shared_ptr<const ReadState> read_state_;
+  mutable Mutex read_state_mu_ ACQUIRED_AFTER(mu_);
+  std::shared_ptr<const ReadState> read_state_ GUARDED_BY(read_state_mu_);
   std::atomic<SequenceNumber> visible_sequence_{0};
   std::atomic<bool> reads_refused_{false};
-  Manifest manifest_;
+  Manifest manifest_ GUARDED_BY(mu_);
   // manifest_.version(), readable without mu_ (for error messages of SST reads).
   std::atomic<uint64_t> installed_manifest_version_{0};
-  SequenceNumber last_sequence_ = 0;
-  SequenceNumber recovered_sequence_ = 0;
-  uint64_t last_commit_time_ = 0;
-  std::multiset<SequenceNumber> snapshots_;
+  SequenceNumber last_sequence_ GUARDED_BY(mu_) = 0;
+  uint64_t last_commit_time_ GUARDED_BY(mu_) = 0;
+  std::multiset<SequenceNumber> snapshots_ GUARDED_BY(mu_);
+  // Set by Open, then constant: WalWriter is safe for concurrent use (appends happen under mu_,
+  // so that WAL order is sequence order).
   std::unique_ptr<WalWriter> wal_;
-  Status bg_error_;
-  bool closing_ = false;
-  bool closed_ = false;
-  bool flush_in_progress_ = false;
-  uint64_t mem_first_wal_id_ = 0;     // WAL ids of mem_'s data start here
-  uint64_t mem_first_wal_bytes_ = 0;  // WAL bytes uploaded before mem_ began
-  uint64_t mem_created_micros_ = 0;
-  bool compaction_running_ = false;  // a job (background or CompactAll) is between pick and install
-  bool manual_compaction_ = false;   // CompactAll owns compaction; the background loop waits
+  Status bg_error_ GUARDED_BY(mu_);
+  bool closing_ GUARDED_BY(mu_) = false;
+  bool closed_ GUARDED_BY(mu_) = false;
+  uint64_t mem_first_wal_id_ GUARDED_BY(mu_) = 0;     // WAL ids of mem_'s data start here
+  uint64_t mem_first_wal_bytes_ GUARDED_BY(mu_) = 0;  // WAL bytes uploaded before mem_ began
+  uint64_t mem_created_micros_ GUARDED_BY(mu_) = 0;
+  // A job (background or CompactAll) is between pick and install.
+  bool compaction_running_ GUARDED_BY(mu_) = false;
+  // CompactAll owns compaction; the background loop waits.
+  bool manual_compaction_ GUARDED_BY(mu_) = false;
   std::thread flush_thread_;
   std::thread compaction_thread_;
   std::atomic<bool> cancel_compaction_{false};
   std::thread gc_thread_;
   std::atomic<bool> abandon_on_close_{false};
 
-  std::mutex epoch_mu_;  // one epoch confirmation at a time
+  Mutex epoch_mu_;  // one epoch confirmation at a time
   std::atomic<uint64_t> last_epoch_confirm_micros_{0};
 
   // Statistics.

@@ -20,6 +20,7 @@
 #define PT_GUARDED_BY(x) CLOUDKV_TSA(pt_guarded_by(x))
 #define REQUIRES(...) CLOUDKV_TSA(requires_capability(__VA_ARGS__))
 #define EXCLUDES(...) CLOUDKV_TSA(locks_excluded(__VA_ARGS__))
+#define ACQUIRED_AFTER(...) CLOUDKV_TSA(acquired_after(__VA_ARGS__))
 #define ACQUIRE(...) CLOUDKV_TSA(acquire_capability(__VA_ARGS__))
 #define RELEASE(...) CLOUDKV_TSA(release_capability(__VA_ARGS__))
 
@@ -35,15 +36,31 @@ class CAPABILITY("mutex") Mutex {
   std::mutex mu_;
 };
 
+// Holds a Mutex for its scope. Unlock() and Lock() drop and retake it inside the scope (around
+// I/O); the destructor releases it only if held.
 class SCOPED_CAPABILITY MutexLock {
  public:
   explicit MutexLock(Mutex* mu) ACQUIRE(mu) : mu_(mu) { mu_->Lock(); }
-  ~MutexLock() RELEASE() { mu_->Unlock(); }
+  ~MutexLock() RELEASE() {
+    if (locked_) mu_->Unlock();
+  }
   MutexLock(const MutexLock&) = delete;
   MutexLock& operator=(const MutexLock&) = delete;
 
+  void Unlock() RELEASE() {
+    assert(locked_);
+    locked_ = false;
+    mu_->Unlock();
+  }
+  void Lock() ACQUIRE() {
+    assert(!locked_);
+    mu_->Lock();
+    locked_ = true;
+  }
+
  private:
   Mutex* const mu_;
+  bool locked_ = true;
 };
 
 // A condition variable bound to a Mutex. The waits take that mutex again as an argument, so
@@ -64,6 +81,14 @@ class CondVar {
     assert(mu == mu_);
     std::unique_lock<std::mutex> lock(mu->native(), std::adopt_lock);
     bool signalled = cv_.wait_for(lock, timeout) == std::cv_status::no_timeout;
+    lock.release();
+    return signalled;
+  }
+  // Returns false once `deadline` has passed.
+  bool WaitUntil(Mutex* mu, std::chrono::steady_clock::time_point deadline) REQUIRES(mu) {
+    assert(mu == mu_);
+    std::unique_lock<std::mutex> lock(mu->native(), std::adopt_lock);
+    bool signalled = cv_.wait_until(lock, deadline) == std::cv_status::no_timeout;
     lock.release();
     return signalled;
   }
