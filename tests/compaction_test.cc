@@ -98,7 +98,7 @@ class CompactionTest : public ::testing::Test {
 
   Random rnd_{TestSeed("CompactionTest")};
   std::shared_ptr<ObjectStore> store_ = NewPrivateMemoryStore("compaction_test");
-  SstCache cache_{store_, SstReadOptions{}};
+  SstCache cache_{store_, SstReadOptions{}, /*pool=*/nullptr};
 };
 
 // --- Picker ---------------------------------------------------------------------------------

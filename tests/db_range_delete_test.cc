@@ -330,7 +330,7 @@ TEST_P(DBRangeDeleteTest, RandomMixMatchesModel) {
 // range tombstone's exclusive end: Version::Get must look at both.
 TEST(VersionRangeTombstones, LevelNeighboursSharingATombstoneEndAreBothConsulted) {
   auto store = NewPrivateMemoryStore("version-rangedel");
-  SstCache cache(store, SstReadOptions{});
+  SstCache cache(store, SstReadOptions{}, /*pool=*/nullptr);
   auto make = [&](const std::string& key, auto&& fill) {
     SstBuilder builder(SstBuilderOptions{}, 1, 2, 3);
     fill(&builder);

@@ -215,10 +215,12 @@ class DB {
   //                    also IOError when a read-only open reads an SST that GC deleted after
   //                    newer manifests replaced the one it loaded (the message says to reopen).
   virtual Result<std::string> Get(const ReadOptions& options, std::string_view key) = 0;
-  // Get for each key, one result per key in the order of `keys`. The keys are read one after
-  // another, not in parallel (issue #18). Unless options.snapshot or options.read_unflushed is
-  // set, every key is read at one snapshot taken when the call starts; with read_unflushed,
-  // each key sees the writes applied by the time it is read. Each result has Get's errors.
+  // Get for each key, one result per key in the order of `keys`. Keys found in memory (the
+  // memtables and the block cache) are read on the calling thread; the object reads of the
+  // others are issued in parallel (Options::max_parallel_reads), and reads of the same object
+  // part are made once (with a disk cache). Unless options.snapshot or options.read_unflushed is
+  // set, every key is read at one point taken when the call starts (with read_unflushed, the
+  // writes applied by then, durable or not). Each result has Get's errors.
   virtual std::vector<Result<std::string>> MultiGet(const ReadOptions& options,
                                                     std::span<const std::string_view> keys) = 0;
 

@@ -113,6 +113,10 @@ struct Options {
   // microseconds; bigger units only waste CPU when the working set exceeds the cache, see
   // docs/format-sst.md).
   std::optional<size_t> read_unit_bytes;
+  // Object reads that one call issues at once run on a pool of up to this many threads,
+  // started on demand and shared by the calls: MultiGet's keys that miss the block cache, and
+  // opening the SSTs of a manifest (their footers, indexes and filters). REQUIRES: >= 1.
+  int max_parallel_reads = 256;
 
   // --- Fencing ---------------------------------------------------------------------------
   // A writer that has not confirmed its epoch for this long confirms it before the next read.

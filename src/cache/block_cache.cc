@@ -41,11 +41,11 @@ class BlockCache::Shard {
   }
 
   // `hash` is HashKey(key) throughout.
-  std::shared_ptr<const void> Lookup(const CacheKey& key, uint64_t hash) {
+  std::shared_ptr<const void> Lookup(const CacheKey& key, uint64_t hash, bool count_miss) {
     MutexLock lock(&mu_);
     Entry* e = FindLocked(key, hash);
     if (e == nullptr) {
-      misses_++;
+      if (count_miss) misses_++;
       return nullptr;
     }
     hits_++;
@@ -251,9 +251,9 @@ BlockCache::BlockCache(size_t capacity_bytes, int num_shard_bits)
 
 BlockCache::~BlockCache() = default;
 
-std::shared_ptr<const void> BlockCache::Lookup(uint64_t id, uint64_t offset) {
+std::shared_ptr<const void> BlockCache::Lookup(uint64_t id, uint64_t offset, bool count_miss) {
   const uint64_t hash = HashKey(id, offset);
-  return ShardFor(hash).Lookup(CacheKey{id, offset}, hash);
+  return ShardFor(hash).Lookup(CacheKey{id, offset}, hash, count_miss);
 }
 
 bool BlockCache::Contains(uint64_t id, uint64_t offset) {

@@ -45,8 +45,9 @@ class BlockCache {
   // A process-unique owner id for keys (never 0).
   uint64_t NewId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
-  // The cached block, or null on a miss. Counts a hit or a miss.
-  std::shared_ptr<const void> Lookup(uint64_t id, uint64_t offset);
+  // The cached block, or null on a miss. Counts a hit or (if count_miss) a miss: a probe that
+  // is followed by a real read on a miss does not count its miss twice.
+  std::shared_ptr<const void> Lookup(uint64_t id, uint64_t offset, bool count_miss = true);
   // True if the entry is cached, without counting a hit or a miss or refreshing it.
   bool Contains(uint64_t id, uint64_t offset);
   // Inserts (or refreshes) an entry charged `charge` bytes, evicting least recently used

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cinttypes>
 #include <cstdio>
+#include <latch>
 
 #include "db/compaction_picker.h"
 #include "db/db_iterator.h"
@@ -166,7 +167,9 @@ Status DBImpl::Open() {
   sst_read_options_.missing_object_status = [this](const std::string& key) {
     return MissingSstStatus(key);
   };
-  sst_cache_ = std::make_unique<SstCache>(store_, sst_read_options_);
+  read_pool_ = std::make_unique<ThreadPool>(options_.max_parallel_reads, "ckv-read",
+                                            ThreadPool::Start::kOnDemand);
+  sst_cache_ = std::make_unique<SstCache>(store_, sst_read_options_, read_pool_.get());
   sst_nonce_base_ = RandomSeed();
   if (!options_.read_only && !store_->capabilities().atomic_if_absent) {
     return Status::NotSupported(store_->Describe() +
@@ -531,6 +534,12 @@ void DBImpl::SetBgErrorLocked(const Status& s) {
 
 Result<std::string> DBImpl::Get(const ReadOptions& options, std::string_view key) {
   ASSIGN_OR_RETURN(ReadView view, GetReadView(options));
+  bool not_cached = false;
+  return GetFromView(view, options, key, /*cache_only=*/false, &not_cached);
+}
+
+Result<std::string> DBImpl::GetFromView(const ReadView& view, const ReadOptions& options,
+                                        std::string_view key, bool cache_only, bool* not_cached) {
   // Sources newest first; the point entry found is hidden if a range tombstone of it or of a
   // newer source, visible at the snapshot, is newer than the entry. Only sources that have
   // range tombstones are asked about them.
@@ -548,7 +557,12 @@ Result<std::string> DBImpl::Get(const ReadOptions& options, std::string_view key
     get_from_memtable(*state.imm[i]);
   }
   if (r.state == LookupState::kNotPresent) {
-    RETURN_IF_ERROR(state.version->Get(key, view.sequence, &r, &covering, options.fill_cache));
+    RETURN_IF_ERROR(
+        state.version->Get(key, view.sequence, &r, &covering, options.fill_cache, cache_only));
+  }
+  if (r.state == LookupState::kNotCached) {
+    *not_cached = true;
+    return Status::NotFound("not cached");  // the caller reads the key again with I/O
   }
   if (r.state == LookupState::kFound && covering <= r.sequence) return std::move(r.value);
   return Status::NotFound("key not found");
@@ -558,14 +572,39 @@ std::vector<Result<std::string>> DBImpl::MultiGet(const ReadOptions& options,
                                                   std::span<const std::string_view> keys) {
   std::vector<Result<std::string>> out;
   out.reserve(keys.size());
-  ReadOptions pinned = options;
-  const Snapshot* snap = nullptr;
-  if (pinned.snapshot == nullptr && !pinned.read_unflushed) {
-    snap = GetSnapshot();
-    pinned.snapshot = snap;
+  auto view = GetReadView(options);
+  if (!view.ok()) {
+    for (size_t i = 0; i < keys.size(); i++) out.push_back(view.status());
+    return out;
   }
-  for (auto key : keys) out.push_back(Get(pinned, key));
-  if (snap != nullptr) ReleaseSnapshot(snap);
+  // First pass, on this thread: every key that memory answers (memtables, block cache).
+  std::vector<size_t> pending;
+  for (size_t i = 0; i < keys.size(); i++) {
+    bool not_cached = false;
+    out.push_back(GetFromView(*view, options, keys[i], /*cache_only=*/true, &not_cached));
+    if (not_cached) pending.push_back(i);
+  }
+  if (pending.empty()) return out;
+  // Second pass: the others' object reads at once, one of them on this thread. Reads of the
+  // same block are made once by the SST reader's part fetcher (with a disk cache) or hit the
+  // block cache once the first has filled it.
+  auto read = [&](size_t i) {
+    bool not_cached = false;
+    out[i] = GetFromView(*view, options, keys[i], /*cache_only=*/false, &not_cached);
+  };
+  if (pending.size() > 1) {
+    std::latch done(static_cast<std::ptrdiff_t>(pending.size() - 1));
+    for (size_t p = 1; p < pending.size(); p++) {
+      read_pool_->Submit([&, i = pending[p]] {
+        read(i);
+        done.count_down();
+      });
+    }
+    read(pending[0]);
+    done.wait();
+  } else {
+    read(pending[0]);
+  }
   return out;
 }
 

@@ -93,6 +93,10 @@ class DBImpl final : public DB {
   void SwitchMemtableLocked() REQUIRES(mu_);
   std::shared_ptr<MemTable> NewMemTable() const;
   Result<ReadView> GetReadView(const ReadOptions& options);
+  // Get at `view`. cache_only: no object request; a key that needs one gets *not_cached = true
+  // (and a result to ignore).
+  Result<std::string> GetFromView(const ReadView& view, const ReadOptions& options,
+                                  std::string_view key, bool cache_only, bool* not_cached);
   void PublishReadStateLocked() REQUIRES(mu_);
   // Records a background error; a Fenced one also makes reads refuse (reads_refused_).
   void SetBgErrorLocked(const Status& s) REQUIRES(mu_);
@@ -140,6 +144,7 @@ class DBImpl final : public DB {
   std::unique_ptr<SstCache> sst_cache_;
   std::unique_ptr<ThreadPool> wal_pool_;
   std::unique_ptr<ThreadPool> compaction_pool_;  // subcompactions
+  std::unique_ptr<ThreadPool> read_pool_;        // parallel object reads (max_parallel_reads)
   std::unique_ptr<GarbageCollector> gc_;
   uint64_t epoch_ = 0;
   uint64_t sst_nonce_base_ = 0;

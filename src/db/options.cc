@@ -63,6 +63,7 @@ Status Options::Validate() const {
     return Bad("level1_target_bytes", level1_target_bytes, "must be > 0");
   }
   if (max_subcompactions < 1) return Bad("max_subcompactions", max_subcompactions, "must be >= 1");
+  if (max_parallel_reads < 1) return Bad("max_parallel_reads", max_parallel_reads, "must be >= 1");
 
   // Database settings. GC would delete SSTs whose commit is still on its way, and readers could
   // not tell which manifests GC may have pruned (docs/engine.md, "Garbage collection").

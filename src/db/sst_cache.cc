@@ -1,13 +1,15 @@
 #include "db/sst_cache.h"
 
 #include <algorithm>
+#include <latch>
 
 #include "util/status_macros.h"
 
 namespace cloudkv {
 
-SstCache::SstCache(std::shared_ptr<ObjectStore> store, SstReadOptions read_options)
-    : store_(std::move(store)), read_options_(std::move(read_options)) {}
+SstCache::SstCache(std::shared_ptr<ObjectStore> store, SstReadOptions read_options,
+                   ThreadPool* pool)
+    : store_(std::move(store)), read_options_(std::move(read_options)), pool_(pool) {}
 
 void SstCache::Add(const std::string& object_key, std::shared_ptr<SstReader> reader) {
   RangeTombstoneListPtr tombstones = FragmentRangeTombstones(*reader);
@@ -36,7 +38,35 @@ Result<std::shared_ptr<SstReader>> SstCache::GetReader(const proto::SstMeta& met
   return open.reader;
 }
 
+Status SstCache::OpenMissing(const Manifest& manifest) {
+  std::vector<const proto::SstMeta*> missing;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto add = [&](const proto::SstMeta& meta) {
+      if (!readers_.contains(meta.object_key())) missing.push_back(&meta);
+    };
+    for (const auto& meta : manifest.l0()) add(meta);
+    for (const auto& level : manifest.levels()) {
+      for (const auto& meta : level.ssts()) add(meta);
+    }
+  }
+  if (missing.size() < 2 || pool_ == nullptr) return Status::OK();  // BuildVersion opens it
+  std::vector<Status> results(missing.size());
+  std::latch done(static_cast<std::ptrdiff_t>(missing.size() - 1));
+  for (size_t i = 1; i < missing.size(); i++) {
+    pool_->Submit([&, i] {
+      results[i] = Open(*missing[i]).status();
+      done.count_down();
+    });
+  }
+  results[0] = Open(*missing[0]).status();
+  done.wait();
+  for (const Status& s : results) RETURN_IF_ERROR(s);
+  return Status::OK();
+}
+
 Result<std::shared_ptr<Version>> SstCache::BuildVersion(const Manifest& manifest) {
+  RETURN_IF_ERROR(OpenMissing(manifest));
   auto v = std::make_shared<Version>();
   for (const auto& meta : manifest.l0()) {
     ASSIGN_OR_RETURN(OpenSst open, Open(meta));

@@ -17,14 +17,17 @@
 #include "db/version.h"
 #include "format/manifest_format.h"
 #include "format/sst_reader.h"
+#include "util/thread_pool.h"
 
 namespace cloudkv {
 
 // Opens SST readers and keeps them by object key so consecutive Versions share them.
 class SstCache {
  public:
-  SstCache(std::shared_ptr<ObjectStore> store, SstReadOptions read_options);
-  // The Version for `manifest`, reusing readers of SSTs already open. Opens missing readers.
+  // `pool` (may be null) opens the readers that BuildVersion needs in parallel.
+  SstCache(std::shared_ptr<ObjectStore> store, SstReadOptions read_options, ThreadPool* pool);
+  // The Version for `manifest`, reusing readers of SSTs already open. Opens missing readers,
+  // in parallel on the pool (each open is one or two GETs of the SST's tail).
   Result<std::shared_ptr<Version>> BuildVersion(const Manifest& manifest);
   // The reader of one SST, opened (and kept) if it is not open yet.
   Result<std::shared_ptr<SstReader>> GetReader(const proto::SstMeta& meta);
@@ -43,9 +46,12 @@ class SstCache {
     RangeTombstoneListPtr range_tombstones;
   };
   Result<OpenSst> Open(const proto::SstMeta& meta);
+  // Opens the readers of `manifest`'s SSTs that are not open yet, in parallel on the pool.
+  Status OpenMissing(const Manifest& manifest);
 
   const std::shared_ptr<ObjectStore> store_;
   const SstReadOptions read_options_;
+  ThreadPool* const pool_;
   std::mutex mu_;
   std::map<std::string, OpenSst> readers_;
   std::vector<std::weak_ptr<const Version>> built_;  // pruned of expired entries as it grows

@@ -14,12 +14,13 @@ namespace {
 // Looks user_key up in one SST whose key range holds it: raises *max_covering_seq by the SST's
 // range tombstones, then looks for a point entry.
 Status GetFromSst(const SstFile& f, std::string_view user_key, SequenceNumber snapshot,
-                  LookupResult* result, SequenceNumber* max_covering_seq, bool fill_cache) {
+                  LookupResult* result, SequenceNumber* max_covering_seq, bool fill_cache,
+                  bool cache_only) {
   const RangeTombstoneListPtr& tombstones = f.range_tombstones;
   if (tombstones != nullptr) {
     *max_covering_seq = std::max(*max_covering_seq, tombstones->MaxCoveringSeq(user_key, snapshot));
   }
-  return f.reader->Get(user_key, snapshot, result, fill_cache);
+  return f.reader->Get(user_key, snapshot, result, fill_cache, cache_only);
 }
 
 bool KeyInRange(const SstFile& f, std::string_view user_key) {
@@ -30,11 +31,12 @@ bool KeyInRange(const SstFile& f, std::string_view user_key) {
 }  // namespace
 
 Status Version::Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result,
-                    SequenceNumber* max_covering_seq, bool fill_cache) const {
+                    SequenceNumber* max_covering_seq, bool fill_cache, bool cache_only) const {
   assert(max_covering_seq != nullptr);
   for (const auto& f : l0) {
     if (!KeyInRange(*f, user_key)) continue;
-    RETURN_IF_ERROR(GetFromSst(*f, user_key, snapshot, result, max_covering_seq, fill_cache));
+    RETURN_IF_ERROR(
+        GetFromSst(*f, user_key, snapshot, result, max_covering_seq, fill_cache, cache_only));
     if (result->state != LookupState::kNotPresent) return Status::OK();
   }
   for (const auto& level : levels) {
@@ -46,7 +48,8 @@ Status Version::Get(std::string_view user_key, SequenceNumber snapshot, LookupRe
                                  return ExtractUserKey(f->meta.largest_key()) < k;
                                });
     for (; it != level.end() && KeyInRange(**it, user_key); ++it) {
-      RETURN_IF_ERROR(GetFromSst(**it, user_key, snapshot, result, max_covering_seq, fill_cache));
+      RETURN_IF_ERROR(
+          GetFromSst(**it, user_key, snapshot, result, max_covering_seq, fill_cache, cache_only));
       if (result->state != LookupState::kNotPresent) return Status::OK();
     }
   }

@@ -40,9 +40,11 @@ struct Version {
   // snapshot of a range tombstone covering user_key in the SSTs consulted (which include
   // every SST newer than the entry found that could cover it); the caller decides coverage.
   // fill_cache = false leaves the data blocks it fetches out of the block cache
-  // (ReadOptions::fill_cache).
+  // (ReadOptions::fill_cache). cache_only = true makes no object request: the lookup ends with
+  // result->state kNotCached at the first block it would fetch.
   Status Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result,
-             SequenceNumber* max_covering_seq, bool fill_cache = true) const;
+             SequenceNumber* max_covering_seq, bool fill_cache = true,
+             bool cache_only = false) const;
   // Appends one iterator per L0 SST and one lazy level iterator per non-empty level (point
   // entries, internal keys) to `out`, newest source first. fill_cache as for Get.
   void AddIterators(std::vector<std::unique_ptr<Iterator>>* out, bool fill_cache = true) const;

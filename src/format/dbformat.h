@@ -81,7 +81,9 @@ inline int CompareInternalKeys(std::string_view a, std::string_view b) {
 
 // What a lookup in one source (memtable, SST) found for a user key at a snapshot: the newest
 // entry with sequence <= snapshot, if the source has one.
-enum class LookupState : uint8_t { kNotPresent, kFound, kDeleted };
+// kNotCached: a cache-only lookup (SstReader::Get) stopped at a block the block cache does not
+// hold; it says nothing about the key.
+enum class LookupState : uint8_t { kNotPresent, kFound, kDeleted, kNotCached };
 struct LookupResult {
   LookupState state = LookupState::kNotPresent;
   std::string value;            // for kFound

@@ -285,14 +285,16 @@ void SstReader::InsertIntoCache(size_t i, const std::shared_ptr<const Block>& bl
   options_.cache->Insert(cache_id_, handles_[i].offset, block, block->memory_bytes());
 }
 
-Result<std::shared_ptr<const Block>> SstReader::ReadBlock(size_t i, bool fill_cache) {
+Result<std::shared_ptr<const Block>> SstReader::ReadBlock(size_t i, bool fill_cache,
+                                                          bool cache_only) {
   assert(i < handles_.size());
   BlockCache* cache = options_.cache.get();
   if (cache != nullptr) {
-    auto cached =
-        std::static_pointer_cast<const Block>(cache->Lookup(cache_id_, handles_[i].offset));
+    auto cached = std::static_pointer_cast<const Block>(cache->Lookup(cache_id_, handles_[i].offset,
+                                                                      /*count_miss=*/!cache_only));
     if (cached != nullptr) return cached;
   }
+  if (cache_only && store_ != nullptr) return std::shared_ptr<const Block>();
   // Fetch the aligned unit around the block (never past the data blocks).
   const uint64_t unit = options_.read_unit_bytes;
   uint64_t begin = handles_[i].offset;
@@ -322,7 +324,7 @@ Result<std::shared_ptr<const Block>> SstReader::ReadBlock(size_t i, bool fill_ca
 }
 
 Status SstReader::Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result,
-                      bool fill_cache) {
+                      bool fill_cache, bool cache_only) {
   result->state = LookupState::kNotPresent;
   if (!MayContain(user_key)) return Status::OK();
   std::string target;
@@ -330,7 +332,11 @@ Status SstReader::Get(std::string_view user_key, SequenceNumber snapshot, Lookup
   AppendInternalKey(&target, user_key, std::min(snapshot, kMaxSequenceNumber), kValueTypeForSeek);
   BlockIter it;
   for (size_t i = FindBlock(target); i < handles_.size(); i++) {
-    ASSIGN_OR_RETURN(std::shared_ptr<const Block> block, ReadBlock(i, fill_cache));
+    ASSIGN_OR_RETURN(std::shared_ptr<const Block> block, ReadBlock(i, fill_cache, cache_only));
+    if (block == nullptr) {
+      result->state = LookupState::kNotCached;
+      return Status::OK();
+    }
     it.Init(block.get());
     it.Seek(target);  // in a later block, every key is > target: lands on the first entry
     for (; it.Valid(); it.Next()) {

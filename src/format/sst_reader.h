@@ -95,9 +95,10 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   // (value and sequence set), kDeleted (point tombstone) or kNotPresent. Range tombstones are
   // not applied here (callers handle them). A Bloom filter miss makes no object request.
   // fill_cache = false reads blocks without inserting them into the cache (blocks already
-  // cached are still used).
+  // cached are still used). cache_only = true makes no object request: a block that is not in
+  // the block cache ends the lookup with result->state kNotCached (MultiGet's first pass).
   Status Get(std::string_view user_key, SequenceNumber snapshot, LookupResult* result,
-             bool fill_cache = true);
+             bool fill_cache = true, bool cache_only = false);
 
   // False only if no entry for user_key is in this SST (Bloom filter).
   bool MayContain(std::string_view user_key) const;
@@ -149,7 +150,9 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   Status CheckHeaderIn(std::string_view buf, uint64_t buf_offset) const;
   // Block i from the cache, else from its read unit (caching the unit's blocks if
   // fill_cache).
-  Result<std::shared_ptr<const Block>> ReadBlock(size_t i, bool fill_cache);
+  // cache_only: null (and OK) instead of a fetch.
+  Result<std::shared_ptr<const Block>> ReadBlock(size_t i, bool fill_cache,
+                                                 bool cache_only = false);
   void InsertIntoCache(size_t i, const std::shared_ptr<const Block>& block);
   uint64_t BlockEnd(size_t i) const {
     return handles_[i].offset + handles_[i].size + kBlockTrailerSize;
