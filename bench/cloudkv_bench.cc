@@ -47,10 +47,12 @@ struct Flags {
 int Main(int argc, char** argv) {
   Flags f;
   CLI::App app{"cloudkv-bench: db_bench/YCSB-style benchmark of cloudkv, RocksDB and LevelDB"};
-  app.add_option("--workloads", f.workloads,
-                 "Comma list run in order on the same DB: fillseq, fillrandom, overwrite, "
-                 "readrandom, readmissing, readseq, readreverse, seekrandom, multireadrandom, "
-                 "readwhilewriting, deleterandom, ycsba..ycsbf, flush, compact")
+  app.add_option(
+         "--workloads", f.workloads,
+         "Comma list run in order on the same DB: fillseq, fillrandom, overwrite, "
+         "readrandom, readmissing, readseq, readreverse, seekrandom, multireadrandom, "
+         "readwhilewriting, deleterandom, ycsba..ycsbf, flush, compact, reopen (close, drop "
+         "the memory caches, open again, read one key)")
       ->capture_default_str();
   app.add_option("--engines", f.engines, "Comma list of cloudkv, rocksdb, leveldb")
       ->capture_default_str();
@@ -99,6 +101,11 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"none", "lz4", "zstd", "snappy"}));
   app.add_option("--block_size", f.config.block_size, "SST block bytes")->capture_default_str();
   app.add_option("--write_buffer_size", f.config.write_buffer_bytes, "Memtable bytes")
+      ->capture_default_str();
+  app.add_option("--disk_cache_dir", f.config.disk_cache_dir,
+                 "cloudkv's local disk cache directory (empty = none)")
+      ->capture_default_str();
+  app.add_option("--disk_cache_bytes", f.config.disk_cache_bytes, "cloudkv's disk cache bound")
       ->capture_default_str();
   app.add_option("--db", f.db, "cloudkv URL (file://, memory://, s3://, ?simulate=s3 ...)")
       ->capture_default_str();
@@ -161,6 +168,8 @@ int Main(int argc, char** argv) {
       {"compression", JsonString(f.config.compression)},
       {"block_size", std::to_string(f.config.block_size)},
       {"write_buffer_size", std::to_string(f.config.write_buffer_bytes)},
+      {"disk_cache_dir", JsonString(f.config.disk_cache_dir)},
+      {"disk_cache_bytes", std::to_string(f.config.disk_cache_bytes)},
       {"db", JsonString(f.db)},
       {"runs", std::to_string(f.runs)},
       {"workloads", JsonString(f.workloads)}};
@@ -206,7 +215,17 @@ int Main(int argc, char** argv) {
         record.engine_label = (*engine)->label();
         record.has_object_store = (*engine)->has_object_store();
         record.engine_settings = (*engine)->Describe();
-        record.result = RunWorkload(workloads[i], static_cast<int>(i), **engine, wf, state);
+        if (workloads[i] == "reopen") {
+          record.result = RunReopen(*engine, config, static_cast<int>(i), wf);
+          if (*engine == nullptr) {  // the close or the open failed: nothing left to run on
+            PrintLine(stdout, record);
+            per_workload[i].push_back(std::move(record));
+            exit_code = 1;
+            break;
+          }
+        } else {
+          record.result = RunWorkload(workloads[i], static_cast<int>(i), **engine, wf, state);
+        }
         record.peak_rss_bytes = PeakRssBytes();
         record.peak_rss_scope = rss_scope;
         user_bytes_total += record.result.bytes_written;
@@ -226,6 +245,7 @@ int Main(int argc, char** argv) {
           break;
         }
       }
+      if (*engine == nullptr) continue;
       Status closed = (*engine)->Close();
       if (!closed.ok()) {
         std::fprintf(stderr, "cloudkv-bench: close %s: %s\n", engine_name.c_str(),

@@ -39,6 +39,9 @@ struct EngineConfig {
   size_t block_size = 4096;
   // Memtable / write buffer size, the same for all engines.
   size_t write_buffer_bytes = 64ull << 20;
+  // cloudkv's local disk cache of SST parts (empty = none); other engines ignore it.
+  std::string disk_cache_dir;
+  size_t disk_cache_bytes = 1ull << 30;
 };
 
 // Object-store requests by kind (cloudkv only; other engines report none).
@@ -55,6 +58,23 @@ struct RequestCounts {
   RequestCounts operator-(const RequestCounts& o) const {
     return {get - o.get, put - o.put,           list - o.list,          head - o.head,
             del - o.del, bytes_in - o.bytes_in, bytes_out - o.bytes_out};
+  }
+};
+
+// Cache activity (cloudkv only; other engines report none). Counters, except *_bytes_held.
+struct CacheCounts {
+  uint64_t block_hits = 0;
+  uint64_t block_misses = 0;
+  uint64_t block_evictions = 0;
+  uint64_t disk_hits = 0;
+  uint64_t disk_misses = 0;
+  uint64_t disk_bytes_read = 0;
+  uint64_t disk_evictions = 0;
+  CacheCounts operator-(const CacheCounts& o) const {
+    return {block_hits - o.block_hits,           block_misses - o.block_misses,
+            block_evictions - o.block_evictions, disk_hits - o.disk_hits,
+            disk_misses - o.disk_misses,         disk_bytes_read - o.disk_bytes_read,
+            disk_evictions - o.disk_evictions};
   }
 };
 
@@ -106,6 +126,8 @@ class BenchEngine {
   virtual Status CompactAll() = 0;
   // Object-store requests so far; all zero for engines without an object store.
   virtual RequestCounts Requests() const { return {}; }
+  // Cache counters so far (cloudkv).
+  virtual CacheCounts Caches() const { return {}; }
   virtual bool has_object_store() const { return false; }
 
   virtual Status Close() = 0;

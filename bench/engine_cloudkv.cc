@@ -58,7 +58,7 @@ class CloudkvEngine final : public BenchEngine {
             {"bloom_bits_per_key", std::to_string(config_.bloom_bits_per_key)},
             {"block_size", std::to_string(config_.block_size)},
             {"write_buffer_bytes", std::to_string(config_.write_buffer_bytes)},
-            {"durable", config_.durable ? "durable=true" : "durable=false"}};
+            {"durable", config_.durable ? "true" : "false"}};
   }
 
   Status Write(std::span<const std::pair<std::string_view, std::string_view>> puts) override {
@@ -96,11 +96,20 @@ class CloudkvEngine final : public BenchEngine {
   RequestCounts Requests() const override {
     return db_ ? FromStats(db_->GetStats().store) : closed_requests_;
   }
+  CacheCounts Caches() const override {
+    if (!db_) return closed_caches_;
+    const DBStats s = db_->GetStats();
+    CacheCounts c;
+    c.block_hits = s.block_cache_hits;
+    c.block_misses = s.block_cache_misses;
+    return c;
+  }
   bool has_object_store() const override { return true; }
   Status Close() override {
     if (!db_) return Status::OK();
     Status s = db_->Close();
     closed_requests_ = FromStats(db_->GetStats().store);  // the close's own requests too
+    closed_caches_ = Caches();
     db_.reset();
     return s;
   }
@@ -108,6 +117,7 @@ class CloudkvEngine final : public BenchEngine {
  private:
   std::unique_ptr<DB> db_;
   RequestCounts closed_requests_;
+  CacheCounts closed_caches_;
   EngineConfig config_;
   std::string compression_;
   WriteOptions write_options_;

@@ -365,7 +365,7 @@ const std::vector<std::string>& WorkloadNames() {
       "fillseq",      "fillrandom",  "overwrite",  "readrandom",      "readmissing",
       "readseq",      "readreverse", "seekrandom", "multireadrandom", "readwhilewriting",
       "deleterandom", "ycsba",       "ycsbb",      "ycsbc",           "ycsbd",
-      "ycsbe",        "ycsbf",       "flush",      "compact"};
+      "ycsbe",        "ycsbf",       "flush",      "compact",         "reopen"};
   return names;
 }
 
@@ -378,10 +378,47 @@ WorkloadResult RunWorkload(std::string_view name, int workload_index, BenchEngin
                            const WorkloadFlags& flags, RunState& state) {
   assert(IsWorkload(name));
   assert(flags.threads >= 1);
-  RequestCounts before = engine.Requests();
+  assert(name != "reopen");
+  const RequestCounts before = engine.Requests();
+  const CacheCounts caches_before = engine.Caches();
   Runner runner(name, workload_index, engine, flags, state);
   WorkloadResult result = runner.Run();
   result.requests = engine.Requests() - before;
+  result.caches = engine.Caches() - caches_before;
+  return result;
+}
+
+WorkloadResult RunReopen(std::unique_ptr<BenchEngine>& engine, const EngineConfig& config,
+                         int workload_index, const WorkloadFlags& flags) {
+  WorkloadResult result;
+  result.workload = "reopen";
+  const std::string name = engine->name();
+  result.status = engine->Close();
+  if (!result.status.ok()) return result;
+  engine.reset();
+  const SteadyClock::time_point start = SteadyClock::now();
+  Result<std::unique_ptr<BenchEngine>> reopened = OpenEngine(name, config, /*fresh=*/false);
+  const SteadyClock::time_point opened = SteadyClock::now();
+  if (!reopened.ok()) {
+    result.status = reopened.status().WithContext("reopen");
+    return result;
+  }
+  engine = std::move(reopened).value();
+  Random rnd(Mix(Mix(flags.seed) ^ Hash64("reopen")) + static_cast<uint64_t>(workload_index));
+  std::string key;
+  FormatKey(rnd.Uniform(flags.num), flags.key_size, &key);
+  std::string value;
+  Status read = engine->Get(key, &value);
+  const SteadyClock::time_point first_read = SteadyClock::now();
+  if (!read.ok() && !read.IsNotFound()) result.status = read.WithContext("first read");
+  result.ops = 1;
+  result.reads = 1;
+  result.found = read.ok() ? 1 : 0;
+  result.seconds = static_cast<double>(NanosBetween(start, opened)) / 1e9;
+  result.first_read_seconds = static_cast<double>(NanosBetween(start, first_read)) / 1e9;
+  result.latency.Record(NanosBetween(start, opened));
+  result.requests = engine->Requests();
+  result.caches = engine->Caches();
   return result;
 }
 

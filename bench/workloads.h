@@ -48,7 +48,10 @@ struct WorkloadResult {
   uint64_t bytes_written = 0;  // user key + value bytes written
   uint64_t bytes_read = 0;     // user key + value bytes returned
   RequestCounts requests;      // object-store requests during the workload (cloudkv)
-  Status status;               // first error, if any (the workload stops at it)
+  CacheCounts caches;          // cache activity during the workload (cloudkv)
+  // reopen: seconds from the start of the open to the end of the first read; -1 otherwise.
+  double first_read_seconds = -1;
+  Status status;  // first error, if any (the workload stops at it)
   // Why the workload did nothing, when the engine does not support it (e.g. "compact" before
   // an engine has compaction); status stays OK and ops 0.
   std::string skipped;
@@ -59,8 +62,14 @@ struct RunState {
   std::atomic<uint64_t> next_insert{0};  // key number of the next YCSB insert
 };
 
-// Runs `name` against `engine`. `workload_index` distinguishes the seeds of workloads in one
-// invocation (the same index gives every engine the same key sequence).
+// Closes `engine` and opens it again on the same location (the "reopen" workload: whatever
+// caches live in the process are gone, a disk cache stays), then reads one key. The result's
+// seconds are the open's; first_read_seconds the open's plus the read's.
+WorkloadResult RunReopen(std::unique_ptr<BenchEngine>& engine, const EngineConfig& config,
+                         int workload_index, const WorkloadFlags& flags);
+
+// Runs `name` (not "reopen") against `engine`. `workload_index` distinguishes the seeds of
+// workloads in one invocation (the same index gives every engine the same key sequence).
 WorkloadResult RunWorkload(std::string_view name, int workload_index, BenchEngine& engine,
                            const WorkloadFlags& flags, RunState& state);
 
