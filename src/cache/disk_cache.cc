@@ -21,9 +21,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <cctype>
 #include <ctime>
 #include <filesystem>
 #include <utility>
@@ -52,8 +52,7 @@ uint64_t HeaderBytes(size_t store_id_length, size_t key_length, uint64_t data_le
 }
 
 std::string EncodePartFile(uint64_t part_bytes, uint64_t object_size, uint64_t part,
-                           std::string_view store_id, std::string_view key,
-                           std::string_view data) {
+                           std::string_view store_id, std::string_view key, std::string_view data) {
   std::string file;
   file.reserve(HeaderBytes(store_id.size(), key.size(), data.size()) + data.size());
   file.append(kMagic, sizeof(kMagic));
@@ -83,8 +82,8 @@ bool IsPartFileName(std::string_view name) {
   for (size_t i = 0; i < name.size() - kPartSuffix.size(); i++) {
     const char c = name[i];
     if (i == 16) continue;
-    const bool ok = i < 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0
-                           : (c >= '0' && c <= '9');
+    const bool ok =
+        i < 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0 : (c >= '0' && c <= '9');
     if (!ok) return false;
   }
   return true;
@@ -95,10 +94,9 @@ bool IsPartFileName(std::string_view name) {
 Result<std::shared_ptr<DiskCache>> DiskCache::Open(const DiskCacheOptions& options) {
   if (options.dir.empty()) return Status::InvalidArgument("DiskCacheOptions::dir is empty");
   if (options.part_bytes < kMinPartBytes || options.part_bytes > kMaxPartBytes) {
-    return Status::InvalidArgument("DiskCacheOptions::part_bytes = " +
-                                   std::to_string(options.part_bytes) + ": must be in " +
-                                   std::to_string(kMinPartBytes) + ".." +
-                                   std::to_string(kMaxPartBytes));
+    return Status::InvalidArgument(
+        "DiskCacheOptions::part_bytes = " + std::to_string(options.part_bytes) + ": must be in " +
+        std::to_string(kMinPartBytes) + ".." + std::to_string(kMaxPartBytes));
   }
   std::shared_ptr<DiskCache> cache(new DiskCache(options));
   std::error_code ec;
@@ -258,8 +256,7 @@ DiskCache::ReadOutcome DiskCache::ReadPart(const std::string& path, std::string_
       DecodeFixed32(p + 40) != key.size() ||
       std::string_view(p + kFixedHeaderBytes, store_id.size()) != store_id ||
       std::string_view(p + kFixedHeaderBytes + store_id.size(), key.size()) != key ||
-      DecodeFixed64(p + header_bytes - 8) !=
-          Checksum64(std::string_view(p, header_bytes - 8))) {
+      DecodeFixed64(p + header_bytes - 8) != Checksum64(std::string_view(p, header_bytes - 8))) {
     return ReadOutcome::kCorrupt;
   }
   const char* checksums = p + kFixedHeaderBytes + store_id.size() + key.size();
@@ -273,7 +270,8 @@ DiskCache::ReadOutcome DiskCache::ReadPart(const std::string& path, std::string_
     return ReadOutcome::kCorrupt;
   }
   for (uint64_t c = first; c <= last; c++) {
-    std::string_view chunk = std::string_view(chunks).substr((c - first) * kChunkBytes, kChunkBytes);
+    std::string_view chunk =
+        std::string_view(chunks).substr((c - first) * kChunkBytes, kChunkBytes);
     if (Checksum32(chunk) != DecodeFixed32(checksums + 4 * c)) return ReadOutcome::kCorrupt;
   }
   out->assign(chunks, offset - begin, length);

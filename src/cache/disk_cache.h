@@ -62,18 +62,18 @@ class DiskCache {
   static constexpr size_t kMaxIdBytes = 4096;
 
   struct Stats {
-    uint64_t hits = 0;               // lookups served from disk
-    uint64_t misses = 0;             // lookups not served (absent, dropped, or disabled)
-    uint64_t bytes_read = 0;         // bytes served by hits
-    uint64_t inserts = 0;            // parts written
-    uint64_t bytes_inserted = 0;     // data bytes of the parts written
-    uint64_t evictions = 0;          // parts deleted to stay within the bound
+    uint64_t hits = 0;            // lookups served from disk
+    uint64_t misses = 0;          // lookups not served (absent, dropped, or disabled)
+    uint64_t bytes_read = 0;      // bytes served by hits
+    uint64_t inserts = 0;         // parts written
+    uint64_t bytes_inserted = 0;  // data bytes of the parts written
+    uint64_t evictions = 0;       // parts deleted to stay within the bound
     uint64_t corrupt_parts_dropped = 0;
     uint64_t write_errors = 0;
-    uint64_t entries = 0;            // parts held now
-    uint64_t bytes = 0;              // file bytes held now (headers included)
+    uint64_t entries = 0;  // parts held now
+    uint64_t bytes = 0;    // file bytes held now (headers included)
     uint64_t capacity_bytes = 0;
-    bool disabled = false;           // a write failed; the cache is off for this process
+    bool disabled = false;  // a write failed; the cache is off for this process
   };
 
   // Opens (creating the directory if missing) and indexes the parts found in it; leftover temp
@@ -115,8 +115,8 @@ class DiskCache {
  private:
   struct Entry {
     uint64_t file_bytes = 0;
-    uint64_t generation = 0;   // tells an entry from a newer one of the same name
-    bool ready = false;        // false while its file is being written
+    uint64_t generation = 0;  // tells an entry from a newer one of the same name
+    bool ready = false;       // false while its file is being written
     std::list<std::string>::iterator lru;
   };
   enum class ReadOutcome { kOk, kMissing, kCorrupt };

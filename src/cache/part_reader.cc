@@ -62,9 +62,9 @@ Result<std::string> PartReader::Fetch(uint64_t begin, uint64_t end) {
   auto got = store_->Get(object_key_, ByteRange{begin, end - begin});
   if (!got.ok()) return got.status();
   if (got->object_size != object_size_) {
-    return Status::Corruption("object '" + object_key_ + "' has " +
-                              std::to_string(got->object_size) + " bytes, expected " +
-                              std::to_string(object_size_));
+    return Status::Corruption("object '" + object_key_ + "' at offset " + std::to_string(begin) +
+                              ": object has " + std::to_string(got->object_size) +
+                              " bytes, expected " + std::to_string(object_size_));
   }
   if (got->data.size() != end - begin) {
     return Status::Corruption("object '" + object_key_ + "' at offset " + std::to_string(begin) +
@@ -159,8 +159,8 @@ Result<std::string> PartReader::ReadParts(uint64_t begin, uint64_t end) {
   // 1. The disk cache.
   for (uint64_t p = first; p <= last; p++) {
     const Range s = slice(p);
-    auto hit = disk_cache_->Lookup(store_id_, object_key_, object_size_, p, s.first,
-                                   s.second - s.first);
+    auto hit =
+        disk_cache_->Lookup(store_id_, object_key_, object_size_, p, s.first, s.second - s.first);
     if (hit.has_value()) {
       pieces[p - first] = std::move(*hit);
     } else {
@@ -186,8 +186,7 @@ Result<std::string> PartReader::ReadParts(uint64_t begin, uint64_t end) {
   std::vector<uint64_t> to_fetch;
   for (auto& [p, flight] : owned) {
     const Range r = part_range(p);
-    auto hit =
-        disk_cache_->Lookup(store_id_, object_key_, object_size_, p, 0, r.second - r.first);
+    auto hit = disk_cache_->Lookup(store_id_, object_key_, object_size_, p, 0, r.second - r.first);
     if (!hit.has_value()) {
       to_fetch.push_back(p);
       continue;

@@ -18,9 +18,9 @@ SstReader::SstReader(std::shared_ptr<ObjectStore> store, std::string object_key,
       object_size_(object_size),
       options_(options),
       part_reader_(store_ == nullptr ? nullptr
-                                     : std::make_unique<PartReader>(store_, object_key_,
-                                                                    object_size_,
-                                                                    options.disk_cache)) {}
+                                     : std::make_unique<PartReader>(
+                                           store_, object_key_, object_size_, options.disk_cache)) {
+}
 
 SstReader::~SstReader() {
   if (options_.cache == nullptr || cache_id_ == 0) return;
