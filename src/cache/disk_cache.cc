@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "cloudkv/options.h"
 #include "store/posix_file.h"
 #include "util/coding.h"
 #include "util/hash.h"
@@ -113,6 +114,13 @@ DiskCache::DiskCache(const DiskCacheOptions& options)
     : dir_(options.dir), capacity_bytes_(options.capacity_bytes), part_bytes_(options.part_bytes) {}
 
 DiskCache::~DiskCache() = default;
+
+Result<std::shared_ptr<DiskCache>> NewDiskCache(const std::string& dir, uint64_t capacity_bytes) {
+  DiskCacheOptions options;
+  options.dir = dir;
+  options.capacity_bytes = capacity_bytes;
+  return DiskCache::Open(options);
+}
 
 void DiskCache::Scan() {
   DIR* d = opendir(dir_.c_str());
