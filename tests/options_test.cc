@@ -11,6 +11,7 @@
 
 #include "cloudkv/db.h"
 #include "cloudkv/object_store.h"
+#include "support/temp_dir.h"
 
 namespace cloudkv {
 namespace {
@@ -38,6 +39,17 @@ TEST(OptionsValidate, EachBadFieldIsNamedWithItsValue) {
       {[](Options* o) { o->block_size = 16; }, "Options::block_size = 16: "},
       {[](Options* o) { o->compression = static_cast<Compression>(9); },
        "Options::compression = 9: "},
+      {[](Options* o) {
+         o->disk_cache_dir = "/tmp/c";
+         o->disk_cache_bytes = 1000;
+       },
+       "Options::disk_cache_bytes = 1000: "},
+      {[](Options* o) {
+         o->disk_cache_dir = "/tmp/c";
+         TempDir dir("options-disk-cache");
+         o->disk_cache = NewDiskCache(dir.path(), 1 << 20).value();
+       },
+       "Options::disk_cache_dir = '/tmp/c': "},
       {[](Options* o) { o->num_levels = 1; }, "Options::num_levels = 1: must be in 2..64"},
       {[](Options* o) { o->num_levels = 65; }, "Options::num_levels = 65: must be in 2..64"},
       {[](Options* o) { o->l0_compaction_trigger = 0; }, "Options::l0_compaction_trigger = 0: "},

@@ -79,8 +79,21 @@ struct DBStats {
   uint64_t block_cache_hits = 0;
   uint64_t block_cache_misses = 0;
   uint64_t block_cache_bytes = 0;
-  uint64_t write_stalls = 0;     // writes that waited (memory limits or L0 stop trigger)
-  uint64_t write_slowdowns = 0;  // writes delayed ~1 ms at the L0 slowdown trigger
+  // The disk cache (Options::disk_cache_dir or disk_cache; shared caches report the totals of
+  // every DB using them). Zero when there is none.
+  uint64_t disk_cache_hits = 0;    // part reads served from local disk
+  uint64_t disk_cache_misses = 0;  // part reads that went to the store
+  uint64_t disk_cache_bytes_read = 0;
+  uint64_t disk_cache_bytes_inserted = 0;
+  uint64_t disk_cache_evictions = 0;
+  uint64_t disk_cache_entries = 0;  // parts held
+  uint64_t disk_cache_bytes = 0;    // bytes of the files held
+  uint64_t disk_cache_capacity_bytes = 0;
+  uint64_t disk_cache_corrupt_parts_dropped = 0;
+  uint64_t disk_cache_write_errors = 0;
+  bool disk_cache_disabled = false;  // a write failed; running without the disk cache
+  uint64_t write_stalls = 0;         // writes that waited (memory limits or L0 stop trigger)
+  uint64_t write_slowdowns = 0;      // writes delayed ~1 ms at the L0 slowdown trigger
 
   // Object-store requests this DB made since it was opened (writes, reads, flushes,
   // compaction, GC, epoch checks), each counted as S3 bills it: failed requests too, one

@@ -20,6 +20,7 @@ namespace cloudkv {
 
 class Clock;
 class CompactionFilter;
+class DiskCache;
 class ObjectStore;
 class Snapshot;
 
@@ -118,6 +119,22 @@ struct Options {
   // opening the SSTs of a manifest (their footers, indexes and filters). REQUIRES: >= 1.
   int max_parallel_reads = 256;
 
+  // --- Local disk cache (docs/design.md §8) -------------------------------------------------
+  // A directory on local disk caching the SSTs' bytes in aligned 1 MiB parts, kept across
+  // restarts, so that a block read that misses the memory cache costs a local read instead of
+  // a GET. It holds the parts read, and the SSTs this process writes (flush and compaction);
+  // retired SSTs leave it. Parts are checksummed: a damaged one is dropped and fetched again,
+  // never served. Empty = no disk cache. The directory is created if missing; one that cannot
+  // be written, or a full disk, turns the disk cache off with a logged warning (reads go to the
+  // store), never fails a read. One process at a time may use a directory.
+  std::string disk_cache_dir;
+  // Bound on the bytes of the disk cache's files, evicting the least recently used parts.
+  // REQUIRES: >= 1 MiB (one part) when disk_cache_dir is set.
+  uint64_t disk_cache_bytes = 1ull << 30;
+  // A disk cache shared by several DBs of this process (from NewDiskCache); it keeps the
+  // objects of different stores apart. REQUIRES: not set together with disk_cache_dir.
+  std::shared_ptr<DiskCache> disk_cache;
+
   // --- Fencing ---------------------------------------------------------------------------
   // A writer that has not confirmed its epoch for this long confirms it before the next read.
   uint64_t epoch_check_interval_ms = 5000;
@@ -174,6 +191,12 @@ struct Options {
   // DB::Open calls it before it opens the store.
   Status Validate() const;
 };
+
+// A disk cache in `dir` bounded by capacity_bytes, to share between DBs through
+// Options::disk_cache (see disk_cache_dir above for what it does). A directory that cannot be
+// used gives a cache that is off, with a warning, not an error. Errors: InvalidArgument for an
+// empty dir. Thread-safety: the cache is safe to use from any number of DBs and threads.
+Result<std::shared_ptr<DiskCache>> NewDiskCache(const std::string& dir, uint64_t capacity_bytes);
 
 struct ReadOptions {
   // Read as of this snapshot; null = the latest durable state. REQUIRES: a snapshot of the same

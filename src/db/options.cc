@@ -7,6 +7,9 @@
 namespace cloudkv {
 namespace {
 
+// One part of the disk cache (DiskCacheOptions::part_bytes' default).
+constexpr uint64_t kMinDiskCacheBytes = 1ull << 20;
+
 // InvalidArgument "Options::<field> = <value>: <rule>".
 template <typename T>
 Status Bad(std::string_view field, T value, std::string_view rule) {
@@ -44,6 +47,19 @@ Status Options::Validate() const {
   if (compression != Compression::kNone && compression != Compression::kLz4 &&
       compression != Compression::kZstd) {
     return Bad("compression", static_cast<int>(compression), "must be kNone, kLz4 or kZstd");
+  }
+
+  // Disk cache.
+  if (!disk_cache_dir.empty()) {
+    if (disk_cache != nullptr) {
+      return Status::InvalidArgument("Options::disk_cache_dir = '" + disk_cache_dir +
+                                     "': not allowed together with Options::disk_cache");
+    }
+    if (disk_cache_bytes < kMinDiskCacheBytes) {
+      return Bad("disk_cache_bytes", disk_cache_bytes,
+                 "must be >= " + std::to_string(kMinDiskCacheBytes) +
+                     " (one part) when disk_cache_dir is set");
+    }
   }
 
   // Compaction and backpressure.

@@ -16,7 +16,11 @@ SstReader::SstReader(std::shared_ptr<ObjectStore> store, std::string object_key,
     : store_(std::move(store)),
       object_key_(std::move(object_key)),
       object_size_(object_size),
-      options_(options) {}
+      options_(options),
+      part_reader_(store_ == nullptr ? nullptr
+                                     : std::make_unique<PartReader>(
+                                           store_, object_key_, object_size_, options.disk_cache)) {
+}
 
 SstReader::~SstReader() {
   if (options_.cache == nullptr || cache_id_ == 0) return;
@@ -79,27 +83,20 @@ Status SstReader::Corrupt(uint64_t offset, std::string_view what) const {
 
 Result<std::string> SstReader::ReadRange(uint64_t begin, uint64_t end) {
   assert(begin < end && end <= object_size_);
-  object_reads_.fetch_add(1, std::memory_order_relaxed);
   if (bytes_ != nullptr) {
+    object_reads_.fetch_add(1, std::memory_order_relaxed);
     bytes_read_.fetch_add(end - begin, std::memory_order_relaxed);
     return bytes_->substr(begin, end - begin);
   }
-  auto got = store_->Get(object_key_, ByteRange{begin, end - begin});
-  if (!got.ok()) {
-    if (got.status().IsInvalidArgument()) return Corrupt(begin, "object shorter than expected");
-    if (got.status().IsNotFound()) {
-      if (options_.missing_object_status) return options_.missing_object_status(object_key_);
-      return Status::Corruption("SST '" + object_key_ + "' is missing from the store");
-    }
-    return got.status().WithContext("reading SST '" + object_key_ + "'");
+  auto got = part_reader_->ReadRange(begin, end);
+  if (got.ok()) return got;
+  const Status& s = got.status();
+  if (s.IsInvalidArgument()) return Corrupt(begin, "object shorter than expected");
+  if (s.IsNotFound()) {
+    if (options_.missing_object_status) return options_.missing_object_status(object_key_);
+    return Status::Corruption("SST '" + object_key_ + "' is missing from the store");
   }
-  if (got->object_size != object_size_) {
-    return Corrupt(0, "object has " + std::to_string(got->object_size) + " bytes, expected " +
-                          std::to_string(object_size_));
-  }
-  if (got->data.size() != end - begin) return Corrupt(begin, "short read");
-  bytes_read_.fetch_add(got->data.size(), std::memory_order_relaxed);
-  return std::move(got->data);
+  return s.WithContext("reading SST '" + object_key_ + "'");
 }
 
 Status SstReader::CheckHeaderIn(std::string_view buf, uint64_t buf_offset) const {

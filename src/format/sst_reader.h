@@ -6,7 +6,9 @@
 // lifetime, range tombstones both as stored and fragmented. Data
 // blocks are read on demand through the block cache: a miss fetches the aligned read unit
 // (read_unit_bytes) around the block and caches every block fully inside it. Iterators read
-// ahead while scanning.
+// ahead while scanning. Every object read goes through a PartReader (cache/part_reader.h): with
+// a disk cache it is served from the cache's parts where it can be, else whole parts are
+// fetched and cached; concurrent reads of the same cold range or part share one GET.
 //
 // Bytes from the store are untrusted: any mismatch (checksum, bounds, format) gives a
 // Corruption status naming the object key and the offset, never wrong data or a crash.
@@ -25,6 +27,8 @@
 #include <vector>
 
 #include "cache/block_cache.h"
+#include "cache/disk_cache.h"
+#include "cache/part_reader.h"
 #include "cloudkv/iterator.h"
 #include "cloudkv/object_store.h"
 #include "format/block.h"
@@ -37,6 +41,10 @@ namespace cloudkv {
 struct SstReadOptions {
   // Cache of uncompressed data blocks, shared between readers; null = no caching.
   std::shared_ptr<BlockCache> cache;
+  // Local disk cache of object parts, shared between readers (and DBs); null = none. Object
+  // reads are then served from it where it holds their parts, and parts fetched from the store
+  // are written to it.
+  std::shared_ptr<DiskCache> disk_cache;
   // Block reads fetch the aligned range of this size around the block (and cache all blocks
   // inside it); 0 = fetch exactly the block (and iterators read no further ahead).
   size_t read_unit_bytes = 64 * 1024;
@@ -125,9 +133,16 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   const SstFooter& footer() const { return footer_; }
   const BlockHandle& block_handle(size_t i) const { return handles_[i]; }
   std::string_view index_key(size_t i) const { return index_keys_[i]; }
-  // Object-store GETs and bytes fetched by this reader so far (including Open).
-  uint64_t object_reads() const { return object_reads_.load(std::memory_order_relaxed); }
-  uint64_t bytes_read() const { return bytes_read_.load(std::memory_order_relaxed); }
+  // Object-store GETs and bytes fetched by this reader so far (including Open); disk cache
+  // hits and reads that waited for another reader's GET are not counted.
+  uint64_t object_reads() const {
+    return object_reads_.load(std::memory_order_relaxed) +
+           (part_reader_ != nullptr ? part_reader_->object_reads() : 0);
+  }
+  uint64_t bytes_read() const {
+    return bytes_read_.load(std::memory_order_relaxed) +
+           (part_reader_ != nullptr ? part_reader_->bytes_read() : 0);
+  }
 
  private:
   friend class SstIterator;
@@ -164,6 +179,7 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   const std::string object_key_;
   const uint64_t object_size_;
   const SstReadOptions options_;
+  const std::unique_ptr<PartReader> part_reader_;  // null when opened from bytes
   uint64_t cache_id_ = 0;
   SstFooter footer_;
   SstProperties properties_;
@@ -175,6 +191,7 @@ class SstReader : public std::enable_shared_from_this<SstReader> {
   std::vector<RangeTombstone> range_tombstones_;
   size_t pinned_bytes_ = 0;
 
+  // Reads of the in-memory object (OpenFromBytes); store reads are counted by part_reader_.
   std::atomic<uint64_t> object_reads_{0};
   std::atomic<uint64_t> bytes_read_{0};
 };
