@@ -58,6 +58,10 @@ class CloudkvEngine final : public BenchEngine {
             {"bloom_bits_per_key", std::to_string(config_.bloom_bits_per_key)},
             {"block_size", std::to_string(config_.block_size)},
             {"write_buffer_bytes", std::to_string(config_.write_buffer_bytes)},
+            {"disk_cache", config_.disk_cache_dir.empty()
+                               ? "none"
+                               : config_.disk_cache_dir + " (" +
+                                     std::to_string(config_.disk_cache_bytes) + " bytes)"},
             {"durable", config_.durable ? "true" : "false"}};
   }
 
@@ -102,6 +106,11 @@ class CloudkvEngine final : public BenchEngine {
     CacheCounts c;
     c.block_hits = s.block_cache_hits;
     c.block_misses = s.block_cache_misses;
+    c.block_evictions = s.block_cache_evictions;
+    c.disk_hits = s.disk_cache_hits;
+    c.disk_misses = s.disk_cache_misses;
+    c.disk_bytes_read = s.disk_cache_bytes_read;
+    c.disk_evictions = s.disk_cache_evictions;
     return c;
   }
   bool has_object_store() const override { return true; }
@@ -155,6 +164,8 @@ Result<std::unique_ptr<BenchEngine>> OpenCloudkvEngine(const EngineConfig& confi
   options.block_size = config.block_size;
   options.block_cache_bytes = config.block_cache_bytes;
   options.bloom_bits_per_key = config.bloom_bits_per_key;
+  options.disk_cache_dir = config.disk_cache_dir;
+  options.disk_cache_bytes = config.disk_cache_bytes;
   std::string compression = config.compression;
   if (compression == "none") {
     options.compression = Compression::kNone;

@@ -78,7 +78,9 @@ struct DBStats {
   uint64_t gc_wal_objects_deleted = 0;
   uint64_t block_cache_hits = 0;
   uint64_t block_cache_misses = 0;
-  uint64_t block_cache_bytes = 0;
+  uint64_t block_cache_bytes = 0;  // charge of the blocks held now
+  uint64_t block_cache_evictions = 0;
+  uint64_t block_cache_capacity_bytes = 0;
   // The disk cache (Options::disk_cache_dir or disk_cache; shared caches report the totals of
   // every DB using them). Zero when there is none.
   uint64_t disk_cache_hits = 0;    // part reads served from local disk

@@ -53,13 +53,17 @@ proto::SstMeta MakeSstMeta(const std::string& object_key, const SstProperties& p
   return meta;
 }
 
-Status UploadSst(ObjectStore* store, Clock* clock, const std::string& key, std::string_view data) {
+Status UploadSst(ObjectStore* store, Clock* clock, const std::string& key, std::string_view data,
+                 DiskCache* write_through) {
   Status put;
   for (int attempt = 0; attempt < 10; attempt++) {
     put = store->Put(key, data).status();
     if (put.ok() || !put.retryable()) break;
     clock->SleepForMicros(20'000u << std::min(attempt, 6));
   }
+  // Only after a successful upload: a failed one never enters the cache.
+  if (put.ok() && write_through != nullptr)
+    write_through->InsertObject(store->Describe(), key, data);
   return put.WithContext("uploading " + key);
 }
 
@@ -378,7 +382,8 @@ Status CompactionJob::FinishOutput(Slice* slice, SstBuilder* builder,
   ASSIGN_OR_RETURN(std::string bytes, builder->Finish(&props));
   RETURN_IF_ERROR(CheckAbort());
   const std::string key = NewSstObjectKey(now_micros_, rnd);
-  RETURN_IF_ERROR(UploadSst(env_.store.get(), env_.clock.get(), key, bytes));
+  RETURN_IF_ERROR(UploadSst(env_.store.get(), env_.clock.get(), key, bytes,
+                            env_.read_options.disk_cache.get()));
   ASSIGN_OR_RETURN(auto reader, SstReader::Open(env_.store, key, bytes.size(), env_.read_options));
   slice->outputs.push_back(CompactionOutput{MakeSstMeta(key, props, bytes.size(), now_micros_),
                                             std::move(reader), std::move(retained)});

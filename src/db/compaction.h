@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/disk_cache.h"
 #include "cloudkv/clock.h"
 #include "cloudkv/compaction_filter.h"
 #include "cloudkv/object_store.h"
@@ -138,8 +139,10 @@ proto::SstMeta MakeSstMeta(const std::string& object_key, const SstProperties& p
 
 // Uploads an SST with a plain put (its name is unique, so retrying is safe), retrying
 // retryable errors a bounded number of times. Stores that split large objects into multipart
-// uploads (s3://, see its multipart_threshold option) do so inside Put.
-Status UploadSst(ObjectStore* store, Clock* clock, const std::string& key, std::string_view data);
+// uploads (s3://, see its multipart_threshold option) do so inside Put. Once uploaded, the SST
+// goes into `write_through` if set (the disk cache: the DB reads what it writes next).
+Status UploadSst(ObjectStore* store, Clock* clock, const std::string& key, std::string_view data,
+                 DiskCache* write_through);
 
 // Key-range helpers on user keys of SstMeta (internal keys in the manifest).
 bool SstRangesOverlap(const proto::SstMeta& a, const proto::SstMeta& b);

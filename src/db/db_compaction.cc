@@ -120,6 +120,13 @@ Status DBImpl::RunCompaction(const CompactionSpec& spec) {
   // Readers of SSTs no longer referenced are closed once the last Version using them is gone
   // (and their blocks leave the block cache, which makes room for the outputs').
   sst_cache_->Retain(*committed);
+  // Retired inputs leave the disk cache (a reader of an older Version still reading them
+  // fetches from the store until GC deletes them). A trivial move retires nothing.
+  if (disk_cache_ != nullptr && !spec.trivial_move) {
+    const std::string store_id = store_->Describe();
+    for (const auto& meta : spec.inputs) disk_cache_->EraseObject(store_id, meta.object_key());
+    for (const auto& meta : spec.overlaps) disk_cache_->EraseObject(store_id, meta.object_key());
+  }
   for (auto& out : result->outputs) {
     if (out.retained != nullptr) out.reader->Prepopulate(*out.retained);
     out.retained.reset();

@@ -161,6 +161,15 @@ Status DBImpl::Open() {
   manifests_ = std::make_unique<ManifestStore>(store_, clock_);
   block_cache_ = BlockCache::Create(options_.block_cache_bytes);
   sst_read_options_.cache = block_cache_;
+  disk_cache_ = options_.disk_cache;
+  if (disk_cache_ == nullptr && !options_.disk_cache_dir.empty()) {
+    DiskCacheOptions dco;
+    dco.dir = options_.disk_cache_dir;
+    dco.capacity_bytes = options_.disk_cache_bytes;
+    // Only bad options fail; a directory that cannot be used gives a disabled cache (logged).
+    ASSIGN_OR_RETURN(disk_cache_, DiskCache::Open(dco));
+  }
+  sst_read_options_.disk_cache = disk_cache_;
   const bool remote_latency = HasRemoteLatency(*store_);
   sst_read_options_.read_unit_bytes =
       options_.read_unit_bytes.value_or(remote_latency ? 64 * 1024 : 0);
@@ -902,6 +911,22 @@ DBStats DBImpl::GetStats() {
     s.block_cache_hits = cs.hits;
     s.block_cache_misses = cs.misses;
     s.block_cache_bytes = cs.bytes;
+    s.block_cache_evictions = cs.evictions;
+    s.block_cache_capacity_bytes = cs.capacity_bytes;
+  }
+  if (disk_cache_) {
+    const DiskCache::Stats ds = disk_cache_->GetStats();
+    s.disk_cache_hits = ds.hits;
+    s.disk_cache_misses = ds.misses;
+    s.disk_cache_bytes_read = ds.bytes_read;
+    s.disk_cache_bytes_inserted = ds.bytes_inserted;
+    s.disk_cache_evictions = ds.evictions;
+    s.disk_cache_entries = ds.entries;
+    s.disk_cache_bytes = ds.bytes;
+    s.disk_cache_capacity_bytes = ds.capacity_bytes;
+    s.disk_cache_corrupt_parts_dropped = ds.corrupt_parts_dropped;
+    s.disk_cache_write_errors = ds.write_errors;
+    s.disk_cache_disabled = ds.disabled;
   }
   const StoreCounters c = counting_->Snapshot();
   s.store.get = c.Requests(StoreOp::kGet);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cache/block_cache.h"
+#include "cache/disk_cache.h"
 #include "cloudkv/db.h"
 #include "db/compaction.h"
 #include "db/flush_job.h"
@@ -140,6 +141,7 @@ class DBImpl final : public DB {
   const std::shared_ptr<Clock> clock_;
   std::unique_ptr<ManifestStore> manifests_;
   std::shared_ptr<BlockCache> block_cache_;
+  std::shared_ptr<DiskCache> disk_cache_;  // null without a disk cache
   SstReadOptions sst_read_options_;
   std::unique_ptr<SstCache> sst_cache_;
   std::unique_ptr<ThreadPool> wal_pool_;

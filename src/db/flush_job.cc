@@ -38,7 +38,8 @@ Result<FlushJobOutput> RunFlushJob(const MemTable& mem, const FlushJobOptions& o
     return out;
   }
   const std::string key = NewSstObjectKey(out.created_micros, &rnd);
-  RETURN_IF_ERROR(UploadSst(options.store.get(), options.clock.get(), key, bytes));
+  RETURN_IF_ERROR(UploadSst(options.store.get(), options.clock.get(), key, bytes,
+                            options.read_options.disk_cache.get()));
   ASSIGN_OR_RETURN(out.reader,
                    SstReader::Open(options.store, key, bytes.size(), options.read_options));
   out.meta = MakeSstMeta(key, props, bytes.size(), out.created_micros);
