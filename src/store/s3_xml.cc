@@ -280,4 +280,20 @@ std::string XmlEscape(std::string_view text) {
   return out;
 }
 
+namespace {
+
+void AppendXml(const XmlElement& element, std::string* out) {
+  *out += "<" + element.name + ">" + XmlEscape(element.text);
+  for (const XmlElement& child : element.children) AppendXml(child, out);
+  *out += "</" + element.name + ">";
+}
+
+}  // namespace
+
+std::string FormatXml(const XmlElement& root) {
+  std::string out;
+  AppendXml(root, &out);
+  return out;
+}
+
 }  // namespace cloudkv
