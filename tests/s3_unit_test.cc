@@ -126,6 +126,19 @@ TEST(S3Xml, RejectsGarbage) {
   EXPECT_FALSE(ParseXml(deep).ok());
 }
 
+// A prefix without a local name is not an element name (found by fuzz/s3_xml_fuzzer: "<M:/>"
+// parsed to an element named "").
+TEST(S3Xml, PrefixWithoutNameIsRejected) {
+  for (const char* doc : {"<M:/>", "<a><p:>x</p:></a>", "<:/>"}) {
+    auto parsed = ParseXml(doc);
+    ASSERT_FALSE(parsed.ok()) << doc;
+    EXPECT_TRUE(parsed.status().IsInvalidArgument()) << doc;
+  }
+  auto ok = ParseXml("<s3:Key>k</s3:Key>");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->name, "Key");
+}
+
 TEST(S3Xml, RandomBytesNeverCrash) {
   Random rnd(TestSeed("S3Xml.RandomBytesNeverCrash"));
   std::string base =
