@@ -7,7 +7,7 @@
 PRESET ?= debug
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build release run test test-only tsan format tidy clean s3-start s3-stop
+.PHONY: all deps build release run test test-only tsan fuzz format tidy clean s3-start s3-stop
 
 all: build
 
@@ -40,6 +40,11 @@ test-only:
 tsan: deps
 	@$(MAKE) --no-print-directory PRESET=tsan build
 	@cd build/tsan && TSAN_OPTIONS=detect_deadlocks=0 ctest --output-on-failure -j 2 -LE 'slow|s3|bench' $(ARGS)
+
+# Builds the fuzz preset and runs every fuzz target FUZZ_SECONDS seconds (scripts/fuzz).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -1,3 +1,4 @@
+// ctest-labels: tsan
 // Behaviour of the DB API on real stores (memory:// and file://).
 #include "cloudkv/db.h"
 

@@ -1,3 +1,4 @@
+// ctest-labels: tsan
 // file:// backend: layout, options, errors, and atomicity across processes and crashes.
 //
 // The cross-process tests start this test program again as child processes

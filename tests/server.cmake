@@ -1,7 +1,7 @@
 # Tests of `cloudkv serve` and the `cloudkv` CLI with real clients (redis-cli, redis-py,
 # redis-benchmark) and, for comparison, a real redis-server. Included from tests/extra.cmake.
 # The server's unit tests link its library.
-foreach(test server_resp_test server_key_locks_test server_durability_tracker_test
+foreach(test server_resp_test server_glob_test server_key_locks_test server_durability_tracker_test
         server_txn_test)
   if(TARGET ${test})
     target_link_libraries(${test} PRIVATE cloudkv_server)

@@ -36,6 +36,16 @@ std::vector<std::vector<std::string>> ParseAll(std::string_view input, Random* r
   }
 }
 
+// Parses `input` given all at once.
+std::vector<std::vector<std::string>> ParseWhole(std::string_view input, std::string* error) {
+  RespParser parser{RespLimits()};
+  size_t pos = 0;
+  std::vector<std::vector<std::string>> commands;
+  std::vector<std::string> args;
+  while (parser.Parse(input, &pos, &args, error) == Outcome::kCommand) commands.push_back(args);
+  return commands;
+}
+
 TEST(RespParserTest, MultibulkAcrossArbitrarySplits) {
   Random rnd(TestSeed("RespParserTest.MultibulkAcrossArbitrarySplits"));
   std::string input;
@@ -93,8 +103,12 @@ TEST(RespParserTest, LimitsAndMalformedInput) {
   }
 }
 
+// Random junk: parsing it whole and in random pieces gives the same commands and ends in a
+// protocol error in both or in neither; every error is a protocol error; and every command
+// parsed, encoded as a multibulk array, parses back to itself (fuzz/resp_fuzzer checks the same).
 TEST(RespParserTest, RandomJunkNeverCrashes) {
   Random rnd(TestSeed("RespParserTest.RandomJunkNeverCrashes"));
+  size_t commands_seen = 0, errors_seen = 0;
   for (int i = 0; i < 2000; i++) {
     std::string junk;
     size_t len = rnd.Uniform(200);
@@ -103,9 +117,33 @@ TEST(RespParserTest, RandomJunkNeverCrashes) {
       junk.push_back(rnd.OneIn(2) ? alphabet[rnd.Uniform(sizeof(alphabet) - 1)]
                                   : static_cast<char>(rnd.Uniform(256)));
     }
+    std::string split_error, whole_error;
+    auto split = ParseAll(junk, &rnd, &split_error);
+    auto whole = ParseWhole(junk, &whole_error);
+    ASSERT_EQ(split, whole) << "input: " << junk;
+    ASSERT_EQ(split_error.empty(), whole_error.empty()) << "input: " << junk;
+    for (const std::string* e : {&split_error, &whole_error}) {
+      if (!e->empty()) {
+        EXPECT_EQ(e->rfind("ERR Protocol error: ", 0), 0u) << *e;
+      }
+    }
+    std::string encoded;
+    std::vector<std::vector<std::string>> nonempty;
+    for (const auto& command : whole) {
+      if (command.empty()) continue;  // an empty inline line
+      encoded += "*" + std::to_string(command.size()) + "\r\n";
+      for (const auto& a : command) encoded += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+      nonempty.push_back(command);
+    }
     std::string error;
-    ParseAll(junk, &rnd, &error);
+    ASSERT_EQ(ParseWhole(encoded, &error), nonempty);
+    ASSERT_EQ(error, "");
+    commands_seen += whole.size();
+    errors_seen += whole_error.empty() ? 0 : 1;
   }
+  // The junk exercises both outcomes.
+  EXPECT_GT(commands_seen, 0u);
+  EXPECT_GT(errors_seen, 0u);
 }
 
 TEST(ReplyWriterTest, Resp2AndResp3) {

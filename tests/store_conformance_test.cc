@@ -1,3 +1,4 @@
+// ctest-labels: tsan
 // The ObjectStore conformance suite (tests/support/store_conformance.h) over memory://,
 // file://, and each wrapper around memory:// with its faults off or its latency virtual.
 #include "support/store_conformance.h"

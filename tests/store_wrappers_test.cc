@@ -1,3 +1,4 @@
+// ctest-labels: tsan
 // Behaviour of the store wrappers themselves: fault injection (rates, reproducibility, lost
 // responses, deferred requests), request counting and cost, simulated latency on a manual
 // clock, and the URL options that select them.

@@ -159,6 +159,7 @@ TEST(Url, RejectsMalformedNamingThePart) {
       {"s3://", "needs a bucket"},
       {"s3://A_B/x", "invalid bucket name"},
       {"s3://bucket/a//b", "empty segment"},
+      {"s3://bucket//x", "empty segment"},  // found by fuzz/store_url_fuzzer
       {"memory://x?=1", "empty name"},
       {"memory://x?a=1&a=2", "given twice"},
       {"memory://x?a=%zz", "percent-escape"},

@@ -223,6 +223,24 @@ void AppendCompressedBlock(std::string_view raw, Compression type, std::string* 
   PutFixed32(out, Checksum32(std::string_view(out->data() + start, payload.size() + 1)));
 }
 
+namespace {
+
+// The most bytes `payload_bytes` of a compressed block can decompress to, so that a few
+// stored bytes claiming a huge size are rejected before the output is allocated (found by
+// fuzz/stored_block_fuzzer). zstd: every block of a frame has a 3-byte header and at least one
+// byte of content, and holds at most 128 KiB. LZ4: one byte of length extension adds at most
+// 255 bytes of output.
+constexpr uint64_t kZstdMaxBlockBytes = 128 * 1024;  // ZSTD_BLOCKSIZE_MAX
+
+uint64_t MaxDecompressedBytes(uint8_t type, size_t payload_bytes) {
+  if (type == static_cast<uint8_t>(Compression::kZstd)) {
+    return (payload_bytes / 4 + 1) * kZstdMaxBlockBytes;
+  }
+  return uint64_t{payload_bytes} * 255 + 64;
+}
+
+}  // namespace
+
 Result<std::string> DecodeStoredBlock(std::string_view stored) {
   if (stored.size() < kBlockTrailerSize) return Status::Corruption("block truncated");
   const size_t n = stored.size() - kBlockTrailerSize;
@@ -234,7 +252,8 @@ Result<std::string> DecodeStoredBlock(std::string_view stored) {
   std::string_view payload = stored.substr(0, n);
   if (type == static_cast<uint8_t>(Compression::kNone)) return std::string(payload);
   uint32_t raw_size;
-  if (!GetVarint32(&payload, &raw_size) || raw_size > kMaxBlockBytes) {
+  if (!GetVarint32(&payload, &raw_size) || raw_size > kMaxBlockBytes ||
+      raw_size > MaxDecompressedBytes(type, payload.size())) {
     return Status::Corruption("bad compressed block size");
   }
   std::string raw;

@@ -114,69 +114,6 @@ std::string FormatLongDouble(long double value) {
   return s;
 }
 
-namespace {
-
-bool GlobMatchAt(std::string_view p, std::string_view s, int depth) {
-  if (depth > 1000) return false;  // bounds recursion on hostile patterns
-  while (!p.empty()) {
-    switch (p[0]) {
-      case '*': {
-        while (p.size() > 1 && p[1] == '*') p.remove_prefix(1);
-        if (p.size() == 1) return true;
-        for (size_t i = 0; i <= s.size(); i++) {
-          if (GlobMatchAt(p.substr(1), s.substr(i), depth + 1)) return true;
-        }
-        return false;
-      }
-      case '?':
-        if (s.empty()) return false;
-        s.remove_prefix(1);
-        p.remove_prefix(1);
-        break;
-      case '[': {
-        if (s.empty()) return false;
-        p.remove_prefix(1);
-        bool negate = !p.empty() && p[0] == '^';
-        if (negate) p.remove_prefix(1);
-        bool match = false;
-        while (!p.empty() && p[0] != ']') {
-          if (p[0] == '\\' && p.size() >= 2) {
-            p.remove_prefix(1);
-            if (p[0] == s[0]) match = true;
-          } else if (p.size() >= 3 && p[1] == '-') {
-            char lo = p[0], hi = p[2];
-            if (lo > hi) std::swap(lo, hi);
-            if (s[0] >= lo && s[0] <= hi) match = true;
-            p.remove_prefix(2);
-          } else if (p[0] == s[0]) {
-            match = true;
-          }
-          p.remove_prefix(1);
-        }
-        if (!p.empty()) p.remove_prefix(1);  // ']'
-        if (negate) match = !match;
-        if (!match) return false;
-        s.remove_prefix(1);
-        break;
-      }
-      case '\\':
-        if (p.size() >= 2) p.remove_prefix(1);
-        [[fallthrough]];
-      default:
-        if (s.empty() || p[0] != s[0]) return false;
-        s.remove_prefix(1);
-        p.remove_prefix(1);
-    }
-  }
-  return s.empty();
-}
-
-}  // namespace
-
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  return GlobMatchAt(pattern, text, 0);
-}
-
 void ReplyStatus(ReplyWriter* out, const Status& status) { out->Error("ERR " + status.ToString()); }
 
 bool ParseScanOptions(CommandContext& ctx, size_t cursor_index, uint32_t extra,
@@ -191,6 +128,9 @@ bool ParseScanOptions(CommandContext& ctx, size_t cursor_index, uint32_t extra,
     std::string opt = Lower(a[i]);
     if (opt == "match" && i + 1 < a.size()) {
       options->pattern = a[++i];
+      // As in Redis, "*" is no filter at all (it also returns the empty key or field, which
+      // the glob "*" does not match).
+      if (*options->pattern == "*") options->pattern.reset();
     } else if (opt == "count" && i + 1 < a.size()) {
       if (!ParseInt64(a[++i], &options->count)) {
         ctx.out->Error(kErrNotInteger);

@@ -28,6 +28,7 @@
 
 #include "cloudkv/db.h"
 #include "server/durability_tracker.h"
+#include "server/glob.h"
 #include "server/key_encoding.h"
 #include "server/key_locks.h"
 #include "server/metrics.h"
@@ -180,8 +181,6 @@ bool ParseInt64(std::string_view s, int64_t* out);
 bool ParseLongDouble(std::string_view s, long double* out);
 // Formats like Redis ld2string human mode (%.17Lf with trailing zeros trimmed).
 std::string FormatLongDouble(long double value);
-// Redis glob matching (*, ?, [a-z], [^x], \x).
-bool GlobMatch(std::string_view pattern, std::string_view text);
 // Replies "ERR <status>" for an engine error.
 void ReplyStatus(ReplyWriter* out, const Status& status);
 

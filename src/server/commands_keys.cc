@@ -154,9 +154,13 @@ void CmdDbSize(CommandContext& ctx) {
 void CmdKeys(CommandContext& ctx) {
   std::vector<std::string> keys;
   const std::string& pattern = ctx.args[1];
+  // As in Redis, "*" is every key, the empty key too (which the glob "*" does not match).
+  const bool all_keys = pattern == "*";
   Status s = VisitKeys(ctx, std::nullopt, [&](std::string_view key, const Metadata* meta) {
     std::string_view user_key = key.substr(1);
-    if (meta != nullptr && GlobMatch(pattern, user_key)) keys.emplace_back(user_key);
+    if (meta != nullptr && (all_keys || GlobMatch(pattern, user_key))) {
+      keys.emplace_back(user_key);
+    }
     return true;
   });
   if (!s.ok()) return ReplyStatus(ctx.out, s);

@@ -105,6 +105,8 @@ class XmlReader {
       XmlElement element;
       size_t colon = name.rfind(':');
       element.name = colon == std::string::npos ? name : name.substr(colon + 1);
+      // "<p:>" has a prefix and no name (found by fuzz/s3_xml_fuzzer).
+      if (element.name.empty()) return Error("missing element name after prefix '" + name + "'");
       if (self_closing) {
         if (stack.empty()) {
           if (Status s = SkipMisc(); !s.ok()) return s;
@@ -277,6 +279,22 @@ std::string XmlEscape(std::string_view text) {
         out.push_back(c);
     }
   }
+  return out;
+}
+
+namespace {
+
+void AppendXml(const XmlElement& element, std::string* out) {
+  *out += "<" + element.name + ">" + XmlEscape(element.text);
+  for (const XmlElement& child : element.children) AppendXml(child, out);
+  *out += "</" + element.name + ">";
+}
+
+}  // namespace
+
+std::string FormatXml(const XmlElement& root) {
+  std::string out;
+  AppendXml(root, &out);
   return out;
 }
 

@@ -33,6 +33,8 @@ struct XmlElement {
   const XmlElement* Child(std::string_view name) const;
   // The text of the first child named `name`, or "" when there is none.
   std::string ChildText(std::string_view name) const;
+
+  friend bool operator==(const XmlElement&, const XmlElement&) = default;
 };
 
 // Parses a whole document and returns its root element.
@@ -40,6 +42,10 @@ Result<XmlElement> ParseXml(std::string_view document);
 
 // Escapes &, <, >, " and ' for element text and attribute values.
 std::string XmlEscape(std::string_view text);
+
+// Writes `root` as a document that ParseXml reads back to an equal tree: each element's text
+// (escaped) comes before its children. For tests and fuzzing of the reader.
+std::string FormatXml(const XmlElement& root);
 
 }  // namespace cloudkv
 
