@@ -420,7 +420,26 @@ int Main(int argc, char** argv) {
   serve->add_option("--max-value-bytes", max_value_bytes, "Largest value the engine accepts");
   serve->add_option("--block-cache-bytes", config.block_cache_bytes,
                     "Engine block cache (uncompressed blocks in memory; 0 = engine default)");
+  std::string on_fenced = "exit";
+  serve
+      ->add_option("--on-fenced", on_fenced,
+                   "When another writer takes the database over: exit (code 3) or read-only "
+                   "(reopen read-only and keep serving reads)")
+      ->check(CLI::IsMember({"exit", "read-only"}))
+      ->capture_default_str();
+  serve->add_option("--wal-flush-interval-ms", config.wal_flush_interval_ms,
+                    "Upload buffered writes at least this often (engine default 100)");
+  serve->add_option("--max-wal-puts-per-second", config.max_wal_puts_per_second,
+                    "Cap on WAL PUTs per second; 0 = no cap (engine default: 10 on s3://, no "
+                    "cap on file://). A durable write waits for a WAL PUT: on S3 the cap makes "
+                    "writes wait ~100 ms and bounds the PUT bill");
+  serve->add_option("--wal-max-bytes", config.wal_max_bytes,
+                    "Upload the WAL buffer when it reaches this size (engine default 4 MiB)");
+  serve->add_option("--epoch-check-interval-ms", config.epoch_check_interval_ms,
+                    "How often the writer confirms it still owns the database (engine default "
+                    "5000); a fence is noticed within this time even without traffic");
   serve->callback([&] {
+    config.on_fenced = on_fenced == "exit" ? server::OnFenced::kExit : server::OnFenced::kReadOnly;
     config.resp.max_bulk_bytes = max_bulk;
     rc = server::RunServe(config, max_value_bytes, std::cerr);
   });

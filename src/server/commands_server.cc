@@ -93,7 +93,7 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
     Line(&out, "total_connections_received", s.total_connections.load());
     Line(&out, "total_commands_processed", s.total_commands.load());
     Line(&out, "rejected_connections", s.rejected_connections.load());
-    Line(&out, "total_error_replies", 0);
+    Line(&out, "total_error_replies", s.error_replies.load());
     Line(&out, "protocol_errors", s.protocol_errors.load());
     Line(&out, "keyspace_hits", s.keyspace_hits.load());
     Line(&out, "keyspace_misses", s.keyspace_misses.load());
@@ -102,7 +102,8 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
   }
   if (want("replication")) {
     out += "# Replication\r\n";
-    Line(&out, "role", std::string(s.config.read_only ? "slave" : "master"));
+    Line(&out, "role", std::string(s.IsWriter() ? "master" : "slave"));
+    Line(&out, "fenced", s.WasFenced() ? 1 : 0);
     Line(&out, "connected_slaves", 0);
     out += "\r\n";
   }
