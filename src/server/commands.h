@@ -72,6 +72,8 @@ struct ServerConfig {
   std::optional<double> max_wal_puts_per_second;
   std::optional<size_t> wal_max_bytes;
   std::optional<uint64_t> epoch_check_interval_ms;
+  // Options::create_in_non_empty_location (`serve --create`).
+  bool create_in_non_empty_location = false;
   RespLimits resp;
   size_t max_clients = 10000;
   // A client whose unparsed input exceeds this is disconnected (Redis client-query-buffer-limit).

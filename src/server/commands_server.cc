@@ -49,7 +49,7 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
   if (want("server")) {
     out += "# Server\r\n";
     Line(&out, "redis_version", std::string("7.0.15"));
-    Line(&out, "cloudkv_version", std::string("0.1.0"));
+    Line(&out, "cloudkv_version", std::string(CLOUDKV_VERSION));
     Line(&out, "redis_mode", std::string("standalone"));
     Line(&out, "os", std::string("Linux"));
     Line(&out, "arch_bits", 64);

@@ -329,6 +329,7 @@ Options EngineOptions(const ServerConfig& config, size_t max_value_bytes) {
   Options options;
   options.read_only = config.read_only;
   options.compaction_filter = NewExpiryCompactionFilter();
+  options.create_in_non_empty_location = config.create_in_non_empty_location;
   if (max_value_bytes != 0) options.max_value_bytes = max_value_bytes;
   if (config.block_cache_bytes != 0) options.block_cache_bytes = config.block_cache_bytes;
   if (config.wal_flush_interval_ms) options.wal_flush_interval_ms = *config.wal_flush_interval_ms;
