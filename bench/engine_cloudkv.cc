@@ -58,7 +58,7 @@ class CloudkvEngine final : public BenchEngine {
             {"bloom_bits_per_key", std::to_string(config_.bloom_bits_per_key)},
             {"block_size", std::to_string(config_.block_size)},
             {"write_buffer_bytes", std::to_string(config_.write_buffer_bytes)},
-            {"durable", config_.durable ? "durable=true" : "durable=false"}};
+            {"durable", config_.durable ? "true" : "false"}};
   }
 
   Status Write(std::span<const std::pair<std::string_view, std::string_view>> puts) override {
