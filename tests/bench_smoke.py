@@ -80,6 +80,9 @@ def main():
         elif r["ops"] <= 0:
             fail("%s/%s did no operations" % (r["engine"], r["workload"]))
         if r["engine"] == "cloudkv":
+            # A value, not "name=value" (it printed durable=durable=false once).
+            if r["engine_settings"].get("durable") not in ("true", "false"):
+                fail("cloudkv engine_settings durable=%r" % r["engine_settings"].get("durable"))
             if not isinstance(r["requests"], dict) or (r["requests_per_op"] is None and r["ops"] > 0):
                 fail("cloudkv record %s lacks request counts" % r["workload"])
         seen.add((r["engine"], r["workload"]))

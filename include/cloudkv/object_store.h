@@ -171,11 +171,16 @@ Status ValidateObjectKey(std::string_view key);
 struct ObjectStoreOptions {
   // Extra query parameters, merged with (and overridden by) the URL's own.
   std::map<std::string, std::string> params;
+  // file://: create the directory, its missing parents and cloudkv's .cloudkv/ inside it. When
+  // false nothing is created: a directory that does not exist, or that cloudkv never stored an
+  // object in (no .cloudkv/), is NotFound. Other schemes create nothing when opened.
+  bool create_location = true;
 };
 
 // Opens the store a URL names, wrapped as its query asks. Errors: InvalidArgument naming the
 // bad part of a malformed URL or an unknown option; NotSupported for a known scheme this build
-// cannot serve; IOError when the location cannot be used (e.g. not a directory).
+// cannot serve; IOError when the location cannot be used (e.g. not a directory); NotFound when
+// !options.create_location and the location does not exist.
 Result<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view url,
                                                      const ObjectStoreOptions& options = {});
 

@@ -41,8 +41,13 @@ struct Options {
   std::shared_ptr<ObjectStore> store;
   // Time source; null means the system clock.
   std::shared_ptr<Clock> clock;
-  // Create the database if the location holds none.
+  // Create the database if the location holds none. A read-only open, or one with this false,
+  // creates nothing at all (not even a file:// directory): no database there is NotFound.
   bool create_if_missing = true;
+  // Also create one where the location holds objects but no database (a non-empty directory
+  // or prefix). False: such a location is InvalidArgument, so that a mistyped URL does not
+  // mix a database into someone else's files.
+  bool create_in_non_empty_location = false;
   // Fail with InvalidArgument if a database already exists there.
   bool error_if_exists = false;
   // Open without becoming the writer: no fencing, no writes, reads of what is committed.

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/commands.h"
 #include "cloudkv/tools.h"
 
 namespace cloudkv::cli {
@@ -64,7 +65,9 @@ void AddInspectCommands(CLI::App* app, int* rc) {
 
   auto* manifest = inspect->add_subcommand(
       "manifest", "The latest manifest (or --version N), or the list of versions (--list)");
-  manifest->add_option("url", args->url, "Database URL")->required();
+  manifest->add_option("url", args->url, "Database URL (or an absolute path)")
+      ->required()
+      ->transform([](std::string value) { return NormalizeUrl(value); });
   auto* version_opt = manifest->add_option("--version", args->version, "Manifest version");
   manifest->add_flag("--list", args->list, "List the stored manifest versions instead")
       ->excludes(version_opt);
@@ -80,7 +83,9 @@ void AddInspectCommands(CLI::App* app, int* rc) {
 
   auto* sst = inspect->add_subcommand(
       "sst", "An SST's footer, properties, index summary, filter and first entries");
-  sst->add_option("url", args->url, "Database URL")->required();
+  sst->add_option("url", args->url, "Database URL (or an absolute path)")
+      ->required()
+      ->transform([](std::string value) { return NormalizeUrl(value); });
   sst->add_option("object_key", args->object, "SST object key (sst/<name>.sst or <name>.sst)")
       ->required();
   sst->add_option("--entries", args->entries, "Also print the first N entries (0 = none)");
@@ -88,7 +93,9 @@ void AddInspectCommands(CLI::App* app, int* rc) {
       [rc, args] { *rc = Emit(tools::InspectSst(args->url, args->object, args->entries)); });
 
   auto* wal = inspect->add_subcommand("wal", "A WAL object: header and every batch, or a fence");
-  wal->add_option("url", args->url, "Database URL")->required();
+  wal->add_option("url", args->url, "Database URL (or an absolute path)")
+      ->required()
+      ->transform([](std::string value) { return NormalizeUrl(value); });
   wal->add_option("id", args->id, "WAL id (a number) or object key (wal/<20 digits>.wal)")
       ->required();
   wal->add_flag("--values", args->values, "Also print the values (escaped), not only sizes");
@@ -105,7 +112,9 @@ void AddVerifyCommand(CLI::App* app, int* rc) {
       "verify",
       "Check that every object the database needs exists and passes its checksums (read-only; "
       "exit 1 if any problem)");
-  verify->add_option("url", args->url, "Database URL")->required();
+  verify->add_option("url", args->url, "Database URL (or an absolute path)")
+      ->required()
+      ->transform([](std::string value) { return NormalizeUrl(value); });
   verify->add_flag("--all-manifests", args->all_manifests,
                    "Also read and check every stored manifest version, not only the latest");
   verify->add_flag("--json", args->json, "Print the report as JSON");

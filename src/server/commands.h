@@ -41,16 +41,40 @@ namespace cloudkv {}  // namespace cloudkv
 
 namespace cloudkv::server {
 
+// What `cloudkv serve` does when another writer fences its database.
+enum class OnFenced : uint8_t {
+  kExit,      // log it and exit non-zero (3), so a supervisor notices
+  kReadOnly,  // log it, reopen the database read-only and go on serving reads
+};
+
 struct ServerConfig {
   std::string db_url;
   std::string bind = "127.0.0.1";
   int port = 6379;
   std::string requirepass;
   bool read_only = false;
-  int metrics_port = 0;  // 0 = no metrics endpoint
+  // Set on the read-only server that RunServe starts after its writer was fenced
+  // (OnFenced::kReadOnly): INFO and /metrics report fenced, /readyz says not ready.
+  bool fenced_read_only = false;
+  OnFenced on_fenced = OnFenced::kExit;
+  int metrics_port = 0;  // 0 = no metrics endpoint (RunServe serves it)
+  // A bound, listening TCP socket to accept on instead of binding bind:port (not owned: the
+  // server accepts on a duplicate and closes only that). -1 = bind bind:port itself.
+  int listen_fd = -1;
+  // How often the writer's watchdog reads the database so that a newer writer's fence is seen
+  // without client traffic (the read confirms the epoch every Options::epoch_check_interval_ms).
+  uint64_t watchdog_interval_ms = 500;
   int threads = 2;
   // The engine's block cache (Options::block_cache_bytes); 0 = the engine's default.
   size_t block_cache_bytes = 0;
+  // WAL group commit (Options::wal_flush_interval_ms, max_wal_puts_per_second, wal_max_bytes,
+  // epoch_check_interval_ms); unset = the engine's defaults.
+  std::optional<uint64_t> wal_flush_interval_ms;
+  std::optional<double> max_wal_puts_per_second;
+  std::optional<size_t> wal_max_bytes;
+  std::optional<uint64_t> epoch_check_interval_ms;
+  // Options::create_in_non_empty_location (`serve --create`).
+  bool create_in_non_empty_location = false;
   RespLimits resp;
   size_t max_clients = 10000;
   // A client whose unparsed input exceeds this is disconnected (Redis client-query-buffer-limit).
@@ -109,6 +133,16 @@ struct ServerState {
   std::atomic<uint64_t> protocol_errors{0};
   std::atomic<uint64_t> keyspace_hits{0};
   std::atomic<uint64_t> keyspace_misses{0};
+  // Replies that were errors (INFO total_error_replies).
+  std::atomic<uint64_t> error_replies{0};
+  // The watchdog (or a write) saw Fenced: a newer writer owns the database.
+  std::atomic<bool> fenced{false};
+  // The writer's last watchdog read confirmed (or did not refute) its epoch.
+  std::atomic<bool> writer_confirmed{false};
+
+  // True while this server is the database's writer as far as it knows.
+  bool IsWriter() const { return !config.read_only && !fenced.load(); }
+  bool WasFenced() const { return config.fenced_read_only || fenced.load(); }
 };
 
 struct CommandContext {

@@ -78,7 +78,7 @@ void CmdHello(CommandContext& ctx) {
   reply.Bulk("mode");
   reply.Bulk("standalone");
   reply.Bulk("role");
-  reply.Bulk(ctx.server->config.read_only ? "replica" : "master");
+  reply.Bulk(ctx.server->IsWriter() ? "master" : "replica");
   reply.Bulk("modules");
   reply.Array(0);
   ctx.out->Raw(reply.buffer());

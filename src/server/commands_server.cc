@@ -49,7 +49,7 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
   if (want("server")) {
     out += "# Server\r\n";
     Line(&out, "redis_version", std::string("7.0.15"));
-    Line(&out, "cloudkv_version", std::string("0.1.0"));
+    Line(&out, "cloudkv_version", std::string(CLOUDKV_VERSION));
     Line(&out, "redis_mode", std::string("standalone"));
     Line(&out, "os", std::string("Linux"));
     Line(&out, "arch_bits", 64);
@@ -93,7 +93,7 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
     Line(&out, "total_connections_received", s.total_connections.load());
     Line(&out, "total_commands_processed", s.total_commands.load());
     Line(&out, "rejected_connections", s.rejected_connections.load());
-    Line(&out, "total_error_replies", 0);
+    Line(&out, "total_error_replies", s.error_replies.load());
     Line(&out, "protocol_errors", s.protocol_errors.load());
     Line(&out, "keyspace_hits", s.keyspace_hits.load());
     Line(&out, "keyspace_misses", s.keyspace_misses.load());
@@ -102,7 +102,8 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
   }
   if (want("replication")) {
     out += "# Replication\r\n";
-    Line(&out, "role", std::string(s.config.read_only ? "slave" : "master"));
+    Line(&out, "role", std::string(s.IsWriter() ? "master" : "slave"));
+    Line(&out, "fenced", s.WasFenced() ? 1 : 0);
     Line(&out, "connected_slaves", 0);
     out += "\r\n";
   }

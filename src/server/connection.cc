@@ -89,7 +89,7 @@ void Connection::Start(std::string_view reject) {
   asio::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   if (!reject.empty()) {
-    Reply(ErrorReply(reject));
+    ReplyError(reject);
     closing_ = true;
     StartWrite();
     return;
@@ -161,7 +161,7 @@ void Connection::ProcessInput() {
       if (input_.size() - input_pos_ + parser_.pending_bytes() > config.max_query_buffer_bytes) {
         FlushGroup();
         state_->protocol_errors++;
-        Reply(ErrorReply("ERR Protocol error: query buffer limit exceeded"));
+        ReplyError("ERR Protocol error: query buffer limit exceeded");
         closing_ = true;
       }
       break;
@@ -169,7 +169,7 @@ void Connection::ProcessInput() {
     if (outcome == RespParser::Outcome::kError) {
       FlushGroup();
       state_->protocol_errors++;
-      Reply(ErrorReply(error));
+      ReplyError(error);
       closing_ = true;
       break;
     }
@@ -222,6 +222,11 @@ std::string* Connection::ImmediateSink() {
   slot.commands = 1;
   slotted_commands_++;
   return &slot.data;
+}
+
+void Connection::ReplyError(std::string_view message) {
+  state_->error_replies.fetch_add(1, std::memory_order_relaxed);
+  Reply(ErrorReply(message));
 }
 
 void Connection::Reply(std::string_view data) {
@@ -314,32 +319,32 @@ void Connection::Execute(std::vector<std::string>& args) {
   if (!write_now) FlushGroup();
   if (spec == nullptr) {
     if (session_.in_multi) session_.multi_dirty = true;
-    return Reply(ErrorReply(UnknownCommand(args)));
+    return ReplyError(UnknownCommand(args));
   }
   if (!ArityOk(*spec, args.size())) {
     if (session_.in_multi) session_.multi_dirty = true;
-    return Reply(
-        ErrorReply("ERR wrong number of arguments for '" + std::string(spec->name) + "' command"));
+    return ReplyError("ERR wrong number of arguments for '" + std::string(spec->name) +
+                      "' command");
   }
   if (!session_.authed && !(spec->flags & kCmdNoAuth)) {
     if (session_.in_multi) session_.multi_dirty = true;
-    return Reply(ErrorReply(kNoAuth));
+    return ReplyError(kNoAuth);
   }
   if (session_.in_multi && !(spec->flags & kCmdNoMulti)) {
     if (state_->config.read_only && (spec->flags & kCmdWrite)) {
       session_.multi_dirty = true;
-      return Reply(ErrorReply(kReadOnly));
+      return ReplyError(kReadOnly);
     }
     if (session_.queued.size() >= state_->config.max_multi_commands) {
       session_.multi_dirty = true;
-      return Reply(ErrorReply("ERR too many commands in MULTI"));
+      return ReplyError("ERR too many commands in MULTI");
     }
     session_.queued.push_back(QueuedCommand{spec, args});
     return Reply("+QUEUED\r\n");
   }
   if (spec->flags & kCmdSession) return RunSession(*spec, args);
   if (spec->flags & kCmdTransaction) return RunTransaction(*spec, args);
-  if (state_->config.read_only && (spec->flags & kCmdWrite)) return Reply(ErrorReply(kReadOnly));
+  if (state_->config.read_only && (spec->flags & kCmdWrite)) return ReplyError(kReadOnly);
   if (spec->flags & kCmdWrite) return RunWrite(*spec, args);
   RunRead(*spec, args);
 }
@@ -351,6 +356,7 @@ void Connection::RunSession(const CommandSpec& spec, const std::vector<std::stri
   ReplyWriter out(session_.protocol, ImmediateSink());
   CommandContext ctx{state_, &session_, nullptr, &out, args};
   spec.handler(ctx);
+  state_->error_replies.fetch_add(out.errors(), std::memory_order_relaxed);
   ScheduleWrite();
 }
 
@@ -399,6 +405,7 @@ void Connection::RunRead(const CommandSpec& spec, const std::vector<std::string>
     CommandContext ctx{state_, &session_, &txn, &out, args};
     spec.handler(ctx);
     state_->metrics.Record(CommandIndex(&spec), NowUs() - start_us, out.errors() > 0);
+    state_->error_replies.fetch_add(out.errors(), std::memory_order_relaxed);
     return ScheduleWrite();
   }
   uint64_t slot = NewSlot(1);
@@ -493,8 +500,12 @@ void Connection::Deliver(Completion* completion) {
   const uint64_t now_us = NowUs();
   const bool failed = !completion->status_.ok();
   for (const CommandRecord& r : completion->records_) {
-    state_->metrics.Record(r.metric, now_us - r.start_us, r.error || (failed && r.wrote));
+    const bool error = r.error || (failed && r.wrote);
+    state_->metrics.Record(r.metric, now_us - r.start_us, error);
+    if (error) state_->error_replies.fetch_add(1, std::memory_order_relaxed);
   }
+  // A newer writer took the database over: say so at once (RunServe acts on it).
+  if (completion->status_.IsFenced()) state_->fenced.store(true);
   if (!failed) return Fill(completion->slot_, std::move(completion->replies_));
   // The batch is not acknowledged: the commands that wrote fail, the others keep their reply.
   const std::string error = ErrorReply("ERR write failed: " + completion->status_.ToString());

@@ -93,6 +93,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Where a reply that is ready at once goes: out_ when no earlier reply is pending.
   std::string* ImmediateSink();
   void Reply(std::string_view data);  // a reply ready at once
+  // An error reply ready at once; counted in INFO total_error_replies.
+  void ReplyError(std::string_view message);
   void Fill(uint64_t slot, std::string data);
   // Sends out_ (now, or at the end of ProcessInput).
   void ScheduleWrite();

@@ -1,82 +1,27 @@
-// Key encoding: how Redis keys, types and expiry map onto cloudkv's flat, ordered key space
-// (specified in docs/server.md, "Key encoding"):
-//
-//   metadata record   'M' + user_key                  -> type(1) expire_at_ms(fixed64) payload
-//       string payload = the value bytes
-//       hash payload   = version(fixed64) field_count(fixed64)
-//   hash field        'S' + version(big-endian 8) + field  -> field value
-//
-// Only metadata records carry user keys, so SCAN/KEYS/DBSIZE iterate [M, N) alone. A hash's
-// fields live under a version unique in the database's lifetime (VersionAllocator), so no read
-// can reach the fields of a deleted hash; DEL/UNLINK (and expiry set in the past) also cover
-// the version's field range with one DeleteRange so compaction can reclaim them. FLUSHDB is
-// one DeleteRange over the whole key space. The compaction filter that drops expired metadata
-// records reads this encoding too, so it lives here.
-//
-// Thread-safety: the functions are pure (NowMs reads the clock); VersionAllocator and the
-// compaction filter are thread-safe.
+// The server's names for the Redis key encoding it shares with the command line
+// (redis/key_encoding.h, which specifies it).
 #ifndef CLOUDKV_SERVER_KEY_ENCODING_H_
 #define CLOUDKV_SERVER_KEY_ENCODING_H_
 
-#include <atomic>
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <string_view>
-
-#include "cloudkv/compaction_filter.h"
-#include "cloudkv/status.h"
+#include "redis/key_encoding.h"
 
 namespace cloudkv::server {
 
-enum class ValueType : uint8_t { kString = 1, kHash = 2 };
-
-inline constexpr char kMetaPrefix = 'M';
-inline constexpr char kMetaEnd = 'N';  // exclusive upper bound of metadata records
-inline constexpr char kFieldPrefix = 'S';
-
-struct Metadata {
-  ValueType type = ValueType::kString;
-  uint64_t expire_at_ms = 0;  // 0 = no expiry
-  std::string value;          // strings
-  uint64_t version = 0;       // hashes
-  uint64_t count = 0;         // hashes: number of fields
-
-  bool ExpiredAt(uint64_t now_ms) const { return expire_at_ms != 0 && expire_at_ms <= now_ms; }
-};
-
-std::string MetaKey(std::string_view user_key);
-std::string FieldKey(uint64_t version, std::string_view field);
-// Lower bound of a hash version's fields; the upper bound is FieldPrefix(version + 1).
-std::string FieldPrefix(uint64_t version);
-std::string EncodeMetadata(const Metadata& meta);
-// Appends the metadata record of a string (what EncodeMetadata gives for it) to `out`, without
-// building a Metadata.
-void AppendStringMetadata(std::string* out, std::string_view value, uint64_t expire_at_ms);
-// Corruption (naming the key) if the bytes are not a metadata record.
-Result<Metadata> DecodeMetadata(std::string_view user_key, std::string_view bytes);
-// The same, taking the bytes: a string's value reuses their buffer instead of a copy.
-Result<Metadata> DecodeOwnedMetadata(std::string_view user_key, std::string&& bytes);
-
-// Milliseconds since the Unix epoch (the clock expiry is measured by).
-uint64_t NowMs();
-
-// The engine's compaction filter for this encoding: a metadata record whose expiry has passed
-// becomes a tombstone when compaction meets it (docs/design.md §9), so expired keys stop taking
-// space without a read or a DEL. Other records are kept (a hash's fields are reached only
-// through its metadata; DEL and past EXPIRE range-delete them).
-std::shared_ptr<const CompactionFilter> NewExpiryCompactionFilter();
-
-// Hands out hash versions unique over the database's life: the writer epoch (bumped on every
-// writer open, docs/design.md §4) in the high 24 bits and a per-process counter below it.
-class VersionAllocator {
- public:
-  explicit VersionAllocator(uint64_t writer_epoch);
-  uint64_t Next();
-
- private:
-  std::atomic<uint64_t> next_;
-};
+using redis::AppendStringMetadata;
+using redis::DecodeMetadata;
+using redis::DecodeOwnedMetadata;
+using redis::EncodeMetadata;
+using redis::FieldKey;
+using redis::FieldPrefix;
+using redis::kFieldPrefix;
+using redis::kMetaEnd;
+using redis::kMetaPrefix;
+using redis::Metadata;
+using redis::MetaKey;
+using redis::NewExpiryCompactionFilter;
+using redis::NowMs;
+using redis::ValueType;
+using redis::VersionAllocator;
 
 }  // namespace cloudkv::server
 

@@ -89,6 +89,13 @@ std::string RenderPrometheus(ServerState& state) {
         "counter", static_cast<double>(state.protocol_errors.load()));
   Gauge(&out, "cloudkv_writes_in_flight", "Writes applied but not yet durable.", "gauge",
         static_cast<double>(state.tracker.InFlight()));
+  Gauge(&out, "cloudkv_writer", "1 while this server is the database's writer (not fenced).",
+        "gauge", state.IsWriter() ? 1 : 0);
+  Gauge(&out, "cloudkv_fenced",
+        "1 once a newer writer fenced this server (it then exits, or serves reads only).", "gauge",
+        state.WasFenced() ? 1 : 0);
+  Gauge(&out, "cloudkv_error_replies_total", "Replies that were errors.", "counter",
+        static_cast<double>(state.error_replies.load()));
   DBStats s = state.db->GetStats();
   Gauge(&out, "cloudkv_last_sequence", "Last sequence number applied.", "gauge",
         static_cast<double>(s.last_sequence));

@@ -10,6 +10,7 @@
 
 #include <iosfwd>
 #include <memory>
+#include <string>
 
 #include "cloudkv/db.h"
 #include "cloudkv/status.h"
@@ -27,15 +28,30 @@ class Server {
 
   // The port actually bound (useful with port 0).
   virtual int port() const = 0;
-  virtual int metrics_port() const = 0;
+  // A newer writer fenced this server's database (seen by a write or by the watchdog, which
+  // reads the database every config.watchdog_interval_ms).
+  virtual bool fenced() const = 0;
+  // What /readyz answers: the database is open and, for a writer, its epoch confirmed by the
+  // last watchdog read. False (with the reason in *why) otherwise, and after a fence.
+  virtual bool ready(std::string* why) const = 0;
+  // The Prometheus text of the server, engine and object-store figures.
+  virtual std::string RenderMetrics() = 0;
   // Graceful stop: stops accepting, finishes commands in flight until their writes are
   // durable, delivers their replies (bounded wait), closes every connection, joins threads.
   virtual void Stop() = 0;
 };
 
-// `cloudkv serve`: opens the database at config.db_url, serves until SIGINT/SIGTERM, then stops
-// gracefully and closes the database. Prints "listening on HOST:PORT" to `log`. Returns the
-// process exit code.
+// The exit code of `cloudkv serve` when its writer was fenced (OnFenced::kExit).
+inline constexpr int kExitFenced = 3;
+
+// `cloudkv serve`: binds the RESP port (and the metrics port) first, then opens the database
+// at config.db_url, serves until SIGINT/SIGTERM, then stops gracefully and closes the database.
+// Prints "listening on HOST:PORT" to `log` once the ports are bound. When a newer writer fences
+// the database it logs that at once, then exits with kExitFenced or (OnFenced::kReadOnly)
+// reopens the database read-only and serves reads on the same ports. The metrics port answers
+// /metrics, /healthz (200 while the process runs) and /readyz (200 when the database is open
+// and the writer's epoch confirmed, else 503). Returns the process exit code: 0 after a signal
+// or SHUTDOWN, 1 when it cannot listen or open the database, kExitFenced.
 int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& log);
 
 }  // namespace cloudkv::server

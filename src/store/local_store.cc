@@ -909,11 +909,23 @@ Status RefuseOldPutJournal(int internal_fd, const std::string& shown) {
       "its last process exited cleanly");
 }
 
+// Opens the existing directory `name` below `parent_fd`; NotFound (naming `shown`) if missing.
+Result<UniqueFd> OpenExistingDir(int parent_fd, const std::string& name, const std::string& shown) {
+  UniqueFd fd(::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.valid()) return fd;
+  if (errno == ENOENT) return Status::NotFound("directory " + shown + " does not exist");
+  if (errno == ENOTDIR) {
+    return Status::IOError("file:// root '" + shown + "' exists and is not a directory");
+  }
+  return PosixError("open directory", shown, errno);
+}
+
 }  // namespace
 
 Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
                                                    std::map<std::string, std::string>* params,
-                                                   std::shared_ptr<LocalStoreHooks> hooks) {
+                                                   std::shared_ptr<LocalStoreHooks> hooks,
+                                                   bool create) {
   bool fsync = true;
   if (auto it = params->find("fsync"); it != params->end()) {
     ASSIGN_OR_RETURN(fsync, ParseBoolOption("fsync", it->second));
@@ -947,7 +959,21 @@ Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
     std::string component = root.substr(start, slash - start);
     start = slash + 1;
     if (component.empty()) continue;
-    ASSIGN_OR_RETURN(dir, OpenOrCreateDir(dir.get(), component, root.substr(0, slash)));
+    if (create) {
+      ASSIGN_OR_RETURN(dir, OpenOrCreateDir(dir.get(), component, root.substr(0, slash)));
+    } else {
+      ASSIGN_OR_RETURN(dir, OpenExistingDir(dir.get(), component, root.substr(0, slash)));
+    }
+  }
+  if (!create) {
+    // Without .cloudkv/ no cloudkv process ever stored an object here: say so rather than
+    // create it (a read-only open must leave no trace).
+    auto internal = OpenExistingDir(dir.get(), kInternalDir, root + "/" + kInternalDir);
+    if (!internal.ok() && internal.status().IsNotFound()) {
+      return Status::NotFound("directory " + root + " holds no cloudkv objects (no " +
+                              kInternalDir + "/ in it)");
+    }
+    RETURN_IF_ERROR(internal.status());
   }
   ASSIGN_OR_RETURN(UniqueFd internal,
                    OpenOrCreateDir(dir.get(), kInternalDir, root + "/" + kInternalDir));

@@ -56,7 +56,7 @@ Result<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view url,
     }
     base = isolated ? NewPrivateMemoryStore(parsed.name) : NewMemoryStore(parsed.name);
   } else if (parsed.scheme == "file") {
-    ASSIGN_OR_RETURN(base, NewLocalStore(parsed.path, &params));
+    ASSIGN_OR_RETURN(base, NewLocalStore(parsed.path, &params, nullptr, options.create_location));
   } else {
     ASSIGN_OR_RETURN(base, NewS3Store(parsed, &params));
   }

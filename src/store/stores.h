@@ -35,11 +35,13 @@ class LocalStoreHooks {
   virtual int Before(Op op, std::string_view path) = 0;
 };
 
-// file://: a local directory, created if missing. Options are taken from (and erased from)
-// `params`; unknown ones are left for the caller to reject. `hooks` is for tests.
-Result<std::shared_ptr<ObjectStore>> NewLocalStore(
-    const std::string& root, std::map<std::string, std::string>* params,
-    std::shared_ptr<LocalStoreHooks> hooks = nullptr);
+// file://: a local directory, created if missing (with `create`; without, a missing directory
+// or one without .cloudkv/ is NotFound and nothing is created). Options are taken from (and
+// erased from) `params`; unknown ones are left for the caller to reject. `hooks` is for tests.
+Result<std::shared_ptr<ObjectStore>> NewLocalStore(const std::string& root,
+                                                   std::map<std::string, std::string>* params,
+                                                   std::shared_ptr<LocalStoreHooks> hooks = nullptr,
+                                                   bool create = true);
 
 // s3://bucket/prefix. Options are taken from (and erased from) `params`.
 Result<std::shared_ptr<ObjectStore>> NewS3Store(const StoreUrl& url,

@@ -351,15 +351,13 @@ Result<std::string> InspectWal(std::string_view url_view, std::string_view id_ar
 }
 
 Result<std::shared_ptr<ObjectStore>> OpenStoreReadOnly(const std::string& url) {
-  ASSIGN_OR_RETURN(StoreUrl parsed, ParseStoreUrl(url));
-  if (parsed.scheme == "file") {
-    struct stat st {};
-    if (::stat(parsed.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return Status::NotFound("no database at " + url + " (directory '" + parsed.path +
-                              "' does not exist)");
-    }
+  ObjectStoreOptions options;
+  options.create_location = false;  // inspecting must leave no trace
+  auto store = OpenObjectStore(url, options);
+  if (!store.ok() && store.status().IsNotFound()) {
+    return Status::NotFound("no database at " + url + " (" + store.status().message() + ")");
   }
-  return OpenObjectStore(url);
+  return store;
 }
 
 const char* ValueTypeName(uint8_t type) {

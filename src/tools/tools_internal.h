@@ -12,8 +12,9 @@
 
 namespace cloudkv::tools {
 
-// Opens the store of a database URL for reading only. Unlike OpenObjectStore, a file:// URL
-// whose directory does not exist is NotFound rather than created: inspecting must not modify.
+// Opens the store of a database URL for reading only. Unlike OpenObjectStore's default, a
+// file:// directory that does not exist, or holds no .cloudkv/, is NotFound rather than
+// created: inspecting must not modify.
 Result<std::shared_ptr<ObjectStore>> OpenStoreReadOnly(const std::string& url);
 
 // Writes an internal key (user key + sequence/type trailer) as

@@ -2,12 +2,12 @@
 //   metadata value := type(1) expire_at_ms(fixed64 LE) payload
 //   string payload := value bytes;  hash payload := version(fixed64 LE) count(fixed64 LE)
 //   field key      := 'S' version(fixed64 BE) field
-#include "server/key_encoding.h"
+#include "redis/key_encoding.h"
 
 #include <cassert>
 #include <chrono>
 
-namespace cloudkv::server {
+namespace cloudkv::redis {
 namespace {
 
 void PutFixed64(std::string* out, uint64_t v) {
@@ -43,6 +43,18 @@ std::string MetaKey(std::string_view user_key) {
   key.push_back(kMetaPrefix);
   key.append(user_key);
   return key;
+}
+
+std::optional<std::string_view> UserKeyOfMetaKey(std::string_view key) {
+  if (key.empty() || key.front() != kMetaPrefix) return std::nullopt;
+  return key.substr(1);
+}
+
+std::optional<std::pair<uint64_t, std::string_view>> DecodeFieldKey(std::string_view key) {
+  if (key.size() < 9 || key.front() != kFieldPrefix) return std::nullopt;
+  uint64_t version = 0;
+  for (size_t i = 1; i < 9; i++) version = (version << 8) | static_cast<unsigned char>(key[i]);
+  return std::make_pair(version, key.substr(9));
 }
 
 std::string FieldPrefix(uint64_t version) {
@@ -148,4 +160,4 @@ VersionAllocator::VersionAllocator(uint64_t writer_epoch) {
 
 uint64_t VersionAllocator::Next() { return next_.fetch_add(1); }
 
-}  // namespace cloudkv::server
+}  // namespace cloudkv::redis
