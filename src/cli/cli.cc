@@ -175,6 +175,11 @@ int Main(int argc, char** argv) {
   serve->add_option("--max-value-bytes", max_value_bytes, "Largest value the engine accepts");
   serve->add_option("--block-cache-bytes", config.block_cache_bytes,
                     "Engine block cache (uncompressed blocks in memory; 0 = engine default)");
+  serve->add_option("--disk-cache-dir", config.disk_cache_dir,
+                    "Keep SST parts read from the store in this local directory (survives "
+                    "restarts; several servers may share it)");
+  serve->add_option("--disk-cache-bytes", config.disk_cache_bytes,
+                    "Bound of the disk cache (engine default 1 GiB)");
   std::string on_fenced = "exit";
   serve
       ->add_option("--on-fenced", on_fenced,

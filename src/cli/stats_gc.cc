@@ -175,6 +175,12 @@ int Stats(const std::string& url, bool json) {
   process.Int("block_cache_hits", s.block_cache_hits);
   process.Int("block_cache_misses", s.block_cache_misses);
   process.Int("block_cache_bytes", s.block_cache_bytes);
+  process.Int("block_cache_evictions", s.block_cache_evictions);
+  process.Int("disk_cache_hits", s.disk_cache_hits);
+  process.Int("disk_cache_misses", s.disk_cache_misses);
+  process.Int("disk_cache_bytes_read", s.disk_cache_bytes_read);
+  process.Int("disk_cache_evictions", s.disk_cache_evictions);
+  process.Int("disk_cache_bytes", s.disk_cache_bytes);
   process.Int("store_get_requests", s.store.get);
   process.Int("store_head_requests", s.store.head);
   process.Int("store_put_requests", s.store.put);

@@ -161,6 +161,10 @@ Status DBImpl::Open() {
   manifests_ = std::make_unique<ManifestStore>(store_, clock_);
   block_cache_ = BlockCache::Create(options_.block_cache_bytes);
   sst_read_options_.cache = block_cache_;
+  read_pool_ = std::make_unique<ThreadPool>(options_.max_parallel_reads, "ckv-read",
+                                            ThreadPool::Start::kOnDemand);
+  // Scans read ahead in the background where a read waits for the network.
+  if (HasRemoteLatency(*store_)) sst_read_options_.prefetch_pool = read_pool_.get();
   disk_cache_ = options_.disk_cache;
   if (disk_cache_ == nullptr && !options_.disk_cache_dir.empty()) {
     DiskCacheOptions dco;
@@ -176,8 +180,7 @@ Status DBImpl::Open() {
   sst_read_options_.missing_object_status = [this](const std::string& key) {
     return MissingSstStatus(key);
   };
-  read_pool_ = std::make_unique<ThreadPool>(options_.max_parallel_reads, "ckv-read",
-                                            ThreadPool::Start::kOnDemand);
+
   sst_cache_ = std::make_unique<SstCache>(store_, sst_read_options_, read_pool_.get());
   sst_nonce_base_ = RandomSeed();
   if (!options_.read_only && !store_->capabilities().atomic_if_absent) {

@@ -1,8 +1,13 @@
 // The SST iterator: a two-level cursor (pinned index -> data blocks). Blocks come from the
 // block cache, else from the iterator's own readahead buffer, else from a new object read
-// whose size doubles while the scan stays sequential (up to max_readahead_bytes).
+// whose size doubles while the scan stays sequential (up to max_readahead_bytes). Once a
+// forward scan is sequential, and the reader has a prefetch pool, the next windows are read in
+// the background (SstReadOptions::prefetch_windows of them in flight), so a scan waits for
+// the store at most once per window instead of once per read.
 #include <algorithm>
 #include <cassert>
+#include <deque>
+#include <future>
 
 #include "format/sst_reader.h"
 #include "util/status_macros.h"
@@ -107,7 +112,59 @@ class SstIterator final : public Iterator {
   uint64_t buffer_offset_ = 0;
   size_t readahead_bytes_ = 0;
   size_t last_fetched_ = SIZE_MAX;  // block index that caused the last fetch
+
+  // Background reads of the windows after the buffer, in object order.
+  struct Prefetch {
+    uint64_t begin;
+    uint64_t end;
+    std::shared_future<Result<std::string>> bytes;
+  };
+  std::deque<Prefetch> prefetches_;
+  // Queues background reads after `end` (the end of what a forward sequential fetch read) until
+  // prefetch_windows windows of `window` bytes are in flight.
+  void PrefetchAfter(uint64_t end, size_t window);
+  // The prefetched window holding block i, waited for and made the buffer; false if none holds
+  // it (prefetches that cannot serve a forward scan from i on are dropped).
+  Result<bool> TakePrefetched(size_t i);
 };
+
+void SstIterator::PrefetchAfter(uint64_t end, size_t window) {
+  SstReader& r = *reader_;
+  ThreadPool* pool = r.options_.prefetch_pool;
+  if (pool == nullptr || r.options_.prefetch_windows == 0 || window == 0) return;
+  uint64_t next = prefetches_.empty() ? end : std::max(end, prefetches_.back().end);
+  while (prefetches_.size() < r.options_.prefetch_windows && next < r.data_end_) {
+    const uint64_t stop = std::min<uint64_t>(r.data_end_, next + window);
+    auto promise = std::make_shared<std::promise<Result<std::string>>>();
+    prefetches_.push_back(Prefetch{next, stop, promise->get_future().share()});
+    // The task keeps the reader alive; a result nobody takes any more is dropped.
+    pool->Submit([reader = reader_, promise, next, stop] {
+      promise->set_value(reader->ReadRange(next, stop));
+    });
+    next = stop;
+  }
+}
+
+Result<bool> SstIterator::TakePrefetched(size_t i) {
+  SstReader& r = *reader_;
+  const uint64_t offset = r.handles_[i].offset;
+  while (!prefetches_.empty() && prefetches_.front().end <= offset) prefetches_.pop_front();
+  if (prefetches_.empty()) return false;
+  Prefetch& p = prefetches_.front();
+  if (p.begin > offset || r.BlockEnd(i) > p.end) {
+    prefetches_.clear();  // a seek elsewhere, or a block across windows: read it directly
+    return false;
+  }
+  Result<std::string> bytes = p.bytes.get();
+  const uint64_t begin = p.begin;
+  prefetches_.pop_front();
+  if (!bytes.ok()) return bytes.status();
+  buffer_ = std::move(bytes).value();
+  buffer_offset_ = begin;
+  last_fetched_ = i;
+  RETURN_IF_ERROR(r.CheckHeaderIn(buffer_, buffer_offset_));
+  return true;
+}
 
 bool SstIterator::LoadBlock(size_t i, bool forward) {
   if (!status_.ok() || i >= num_blocks_) {
@@ -141,8 +198,16 @@ Result<std::shared_ptr<const Block>> SstIterator::FetchBlock(size_t i, bool forw
   const uint64_t unit = r.options_.read_unit_bytes;
   const bool in_buffer =
       h.offset >= buffer_offset_ && r.BlockEnd(i) <= buffer_offset_ + buffer_.size();
-  if (scan_readahead_bytes_ > 0 && forward && !in_buffer) {
-    // A scan of the whole object: one large read from this block on.
+  bool prefetched = false;
+  if (forward && !in_buffer && !prefetches_.empty()) {
+    ASSIGN_OR_RETURN(prefetched, TakePrefetched(i));
+  }
+  if (prefetched) {
+    // Keep the windows coming: the buffer just taken is the oldest of them.
+    PrefetchAfter(buffer_offset_ + buffer_.size(),
+                  scan_readahead_bytes_ > 0 ? scan_readahead_bytes_ : readahead_bytes_);
+  } else if (scan_readahead_bytes_ > 0 && forward && !in_buffer) {
+    // A scan of the whole object: one large read from this block on, the next ones ahead.
     const uint64_t begin = h.offset;
     const uint64_t end =
         std::min(r.data_end_, std::max(r.BlockEnd(i), begin + scan_readahead_bytes_));
@@ -150,6 +215,7 @@ Result<std::shared_ptr<const Block>> SstIterator::FetchBlock(size_t i, bool forw
     buffer_offset_ = begin;
     last_fetched_ = i;
     RETURN_IF_ERROR(r.CheckHeaderIn(buffer_, buffer_offset_));
+    PrefetchAfter(end, scan_readahead_bytes_);
   } else if (unit == 0 && !in_buffer) {
     return r.ReadBlock(i, fill_cache_);  // exactly the block, no readahead
   } else if (!in_buffer) {
@@ -173,6 +239,8 @@ Result<std::shared_ptr<const Block>> SstIterator::FetchBlock(size_t i, bool forw
     buffer_offset_ = begin;
     last_fetched_ = i;
     RETURN_IF_ERROR(r.CheckHeaderIn(buffer_, buffer_offset_));
+    // A scan that stays sequential has the next windows read ahead in the background.
+    if (forward && sequential) PrefetchAfter(end, readahead_bytes_);
   }
   ASSIGN_OR_RETURN(std::shared_ptr<const Block> block, r.DecodeBlock(i, buffer_, buffer_offset_));
   if (cache != nullptr && fill_cache_) r.InsertIntoCache(i, block);

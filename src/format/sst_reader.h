@@ -35,6 +35,7 @@
 #include "format/bloom.h"
 #include "format/dbformat.h"
 #include "format/sst_format.h"
+#include "util/thread_pool.h"
 
 namespace cloudkv {
 
@@ -51,6 +52,10 @@ struct SstReadOptions {
   // Upper bound of an iterator's readahead, which doubles (from read_unit_bytes) on every
   // sequential fetch.
   size_t max_readahead_bytes = 1 << 20;
+  // Background reads ahead of sequential forward scans (iterators) run here; null = none.
+  ThreadPool* prefetch_pool = nullptr;
+  // Read-ahead windows a sequential scan keeps in flight on prefetch_pool.
+  size_t prefetch_windows = 2;
   // Size of Open's first GET of the object's tail.
   size_t open_tail_bytes = 64 * 1024;
   // The error for a read that finds the object gone (the store answers NotFound); the reader's

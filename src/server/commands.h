@@ -67,6 +67,10 @@ struct ServerConfig {
   int threads = 2;
   // The engine's block cache (Options::block_cache_bytes); 0 = the engine's default.
   size_t block_cache_bytes = 0;
+  // The engine's local disk cache (Options::disk_cache_dir, disk_cache_bytes); empty = none,
+  // 0 bytes = the engine's default bound.
+  std::string disk_cache_dir;
+  uint64_t disk_cache_bytes = 0;
   // WAL group commit (Options::wal_flush_interval_ms, max_wal_puts_per_second, wal_max_bytes,
   // epoch_check_interval_ms); unset = the engine's defaults.
   std::optional<uint64_t> wal_flush_interval_ms;

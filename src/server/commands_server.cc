@@ -123,6 +123,18 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
     Line(&out, "compactions", stats.compactions);
     Line(&out, "block_cache_hits", stats.block_cache_hits);
     Line(&out, "block_cache_misses", stats.block_cache_misses);
+    Line(&out, "block_cache_evictions", stats.block_cache_evictions);
+    Line(&out, "block_cache_capacity_bytes", stats.block_cache_capacity_bytes);
+    Line(&out, "disk_cache_hits", stats.disk_cache_hits);
+    Line(&out, "disk_cache_misses", stats.disk_cache_misses);
+    Line(&out, "disk_cache_bytes_read", stats.disk_cache_bytes_read);
+    Line(&out, "disk_cache_bytes_inserted", stats.disk_cache_bytes_inserted);
+    Line(&out, "disk_cache_evictions", stats.disk_cache_evictions);
+    Line(&out, "disk_cache_bytes", stats.disk_cache_bytes);
+    Line(&out, "disk_cache_capacity_bytes", stats.disk_cache_capacity_bytes);
+    Line(&out, "disk_cache_corrupt_parts_dropped", stats.disk_cache_corrupt_parts_dropped);
+    Line(&out, "disk_cache_write_errors", stats.disk_cache_write_errors);
+    Line(&out, "disk_cache_disabled", stats.disk_cache_disabled ? 1 : 0);
     Line(&out, "write_stalls", stats.write_stalls);
     Line(&out, "gc_runs", stats.gc_runs);
     Line(&out, "gc_objects_deleted", stats.gc_objects_deleted);

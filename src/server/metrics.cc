@@ -137,6 +137,39 @@ std::string RenderPrometheus(ServerState& state) {
         "counter", static_cast<double>(s.gc_objects_deleted));
   Gauge(&out, "cloudkv_gc_bytes_reclaimed_total", "Bytes deleted by garbage collection.", "counter",
         static_cast<double>(s.gc_bytes_reclaimed));
+  const std::pair<const char*, std::pair<const char*, uint64_t>> caches[] = {
+      {"cloudkv_block_cache_hits_total",
+       {"Block reads served by the memory cache.", s.block_cache_hits}},
+      {"cloudkv_block_cache_misses_total",
+       {"Block reads the memory cache missed.", s.block_cache_misses}},
+      {"cloudkv_block_cache_evictions_total",
+       {"Blocks evicted from the memory cache.", s.block_cache_evictions}},
+      {"cloudkv_disk_cache_hits_total",
+       {"SST part reads served by the disk cache.", s.disk_cache_hits}},
+      {"cloudkv_disk_cache_misses_total",
+       {"SST part reads the disk cache missed.", s.disk_cache_misses}},
+      {"cloudkv_disk_cache_read_bytes_total",
+       {"Bytes served by the disk cache.", s.disk_cache_bytes_read}},
+      {"cloudkv_disk_cache_inserted_bytes_total",
+       {"Bytes written into the disk cache.", s.disk_cache_bytes_inserted}},
+      {"cloudkv_disk_cache_evictions_total",
+       {"Parts evicted from the disk cache.", s.disk_cache_evictions}},
+      {"cloudkv_disk_cache_corrupt_parts_total",
+       {"Disk cache parts that failed their checksum (dropped).",
+        s.disk_cache_corrupt_parts_dropped}},
+      {"cloudkv_disk_cache_write_errors_total",
+       {"Failed writes into the disk cache.", s.disk_cache_write_errors}},
+  };
+  for (const auto& [name, help_value] : caches) {
+    Gauge(&out, name, help_value.first, "counter", static_cast<double>(help_value.second));
+  }
+  Gauge(&out, "cloudkv_block_cache_bytes", "Bytes held by the memory block cache.", "gauge",
+        static_cast<double>(s.block_cache_bytes));
+  Gauge(&out, "cloudkv_disk_cache_bytes", "Bytes of the disk cache's files.", "gauge",
+        static_cast<double>(s.disk_cache_bytes));
+  Gauge(&out, "cloudkv_disk_cache_disabled",
+        "1 if a write into the disk cache failed and it is off for this process.", "gauge",
+        s.disk_cache_disabled ? 1.0 : 0.0);
   const DBStats::StoreRequests& r = s.store;
   out += "# HELP cloudkv_store_requests_total Object-store requests, by kind.\n";
   out += "# TYPE cloudkv_store_requests_total counter\n";

@@ -332,6 +332,8 @@ Options EngineOptions(const ServerConfig& config, size_t max_value_bytes) {
   options.create_in_non_empty_location = config.create_in_non_empty_location;
   if (max_value_bytes != 0) options.max_value_bytes = max_value_bytes;
   if (config.block_cache_bytes != 0) options.block_cache_bytes = config.block_cache_bytes;
+  options.disk_cache_dir = config.disk_cache_dir;
+  if (config.disk_cache_bytes != 0) options.disk_cache_bytes = config.disk_cache_bytes;
   if (config.wal_flush_interval_ms) options.wal_flush_interval_ms = *config.wal_flush_interval_ms;
   if (config.max_wal_puts_per_second) {
     options.max_wal_puts_per_second = *config.max_wal_puts_per_second;
