@@ -227,8 +227,8 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   serve
       ->add_option("--reserved-fds", config.reserved_fds,
-                   "File descriptors kept for the engine when maxclients is fitted to the "
-                   "open-file limit")
+                   "File descriptors kept for the engine (beyond those open at start) when "
+                   "maxclients is fitted to the open-file limit")
       ->capture_default_str();
   serve->add_option("--block-cache-bytes", config.block_cache_bytes,
                     "Engine block cache (uncompressed blocks in memory; 0 = engine default)");

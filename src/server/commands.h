@@ -106,8 +106,9 @@ struct ServerConfig {
   // SCAN/HSCAN cursors one connection keeps (its oldest are forgotten); other connections'
   // cursors are never evicted by it. Cursors are forgotten when their connection closes.
   size_t max_scan_cursors_per_client = 16;
-  // File descriptors kept free for the engine, the metrics endpoint and the listener when
-  // max_clients is fitted to the open-file limit (RunServe).
+  // File descriptors kept free, beyond those open once the database is open, for the
+  // engine's uploads, flushes and compactions when max_clients is fitted to the open-file
+  // limit (RunServe).
   size_t reserved_fds = 64;
   // The engine's limits (the Options the database was opened with): a write group never
   // risks a batch the engine would refuse for one command's sake.

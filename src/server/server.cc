@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -330,14 +331,28 @@ Result<std::pair<int, int>> BindListener(const ServerConfig& config) {
   return std::make_pair(fd, port);
 }
 
-// Fits config->max_clients to the open-file limit (Redis does the same): raises the soft
-// limit towards max_clients + reserved_fds as far as the hard limit allows, and lowers
-// max_clients if that is not enough, so that clients cannot take the descriptors the engine
-// needs for its files and uploads. Logs what it changed.
+// Descriptors open in this process now (0 if /proc cannot tell).
+size_t OpenDescriptors() {
+  std::error_code ec;
+  size_t count = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    count++;
+  }
+  return count > 0 ? count - 1 : 0;  // less the directory's own
+}
+
+// Fits config->max_clients to the open-file limit (as Redis does), once the database is open:
+// raises the soft limit towards max_clients + the descriptors open now + reserved_fds as far
+// as the hard limit allows, and lowers max_clients if that is not enough, so that clients
+// cannot take the descriptors the engine needs for its uploads, flushes and compactions.
+// Logs what it changed.
 void FitMaxClients(ServerConfig* config, std::ostream& log) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  const rlim_t wanted = static_cast<rlim_t>(config->max_clients + config->reserved_fds);
+  const size_t in_use = OpenDescriptors();
+  const size_t needed = in_use + config->reserved_fds;
+  const rlim_t wanted = static_cast<rlim_t>(config->max_clients + needed);
   if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
     rlimit raised = limit;
     raised.rlim_cur =
@@ -346,10 +361,11 @@ void FitMaxClients(ServerConfig* config, std::ostream& log) {
   }
   if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted) return;
   const size_t available = static_cast<size_t>(limit.rlim_cur);
-  const size_t fitted = available > config->reserved_fds + 1 ? available - config->reserved_fds : 1;
+  const size_t fitted = available > needed + 1 ? available - needed : 1;
   log << "cloudkv serve: warning: the open-file limit is " << available << " descriptors; "
-      << "maxclients lowered from " << config->max_clients << " to " << fitted << " (keeping "
-      << config->reserved_fds << " for the engine; raise it with ulimit -n)" << std::endl;
+      << "maxclients lowered from " << config->max_clients << " to " << fitted << " (" << in_use
+      << " open, " << config->reserved_fds
+      << " kept for the engine; raise the limit with ulimit -n)" << std::endl;
   config->max_clients = fitted;
 }
 
@@ -453,7 +469,6 @@ int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& l
       << std::endl;
 
   ServerConfig effective = config;
-  FitMaxClients(&effective, log);
   effective.listen_fd = listen_fd;
   effective.port = listener->second;
   // SHUTDOWN takes the signal path: the wait below sees a SIGTERM sent to this process. The
@@ -474,7 +489,9 @@ int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& l
           << "\n";
       return 1;
     }
-    auto server = Server::Start(db->get(), effective);
+    ServerConfig fitted = effective;
+    FitMaxClients(&fitted, log);
+    auto server = Server::Start(db->get(), fitted);
     if (!server.ok()) {
       log << "cloudkv serve: " << server.status().ToString() << "\n";
       (void)(*db)->Close();
