@@ -440,9 +440,6 @@ TEST(S3MisbehavingServer, FailedMultipartUploadIsAborted) {
   EXPECT_NE(got.back().target.find("uploadId=up-1"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace cloudkv
-
 // Error text from the server goes into Status messages and logs: XML entities that decode to
 // CR/LF must not forge lines there.
 TEST(S3MisbehavingServer, ErrorTextIsEscapedBeforeReachingErrors) {
@@ -476,3 +473,6 @@ TEST(S3MisbehavingServer, EtagWithControlCharactersIsRejected) {
       << r.status().ToString();
   EXPECT_EQ(r.status().message().find('\n'), std::string::npos);
 }
+
+}  // namespace
+}  // namespace cloudkv
