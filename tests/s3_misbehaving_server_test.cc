@@ -440,5 +440,39 @@ TEST(S3MisbehavingServer, FailedMultipartUploadIsAborted) {
   EXPECT_NE(got.back().target.find("uploadId=up-1"), std::string::npos);
 }
 
+// Error text from the server goes into Status messages and logs: XML entities that decode to
+// CR/LF must not forge lines there.
+TEST(S3MisbehavingServer, ErrorTextIsEscapedBeforeReachingErrors) {
+  FakeServer server([](const Received&, int) {
+    return Http(403,
+                "<Error><Code>AccessDenied&#13;&#10;Forged</Code>"
+                "<Message>denied&#10;cloudkv: FENCED by a forged line&#7;</Message></Error>");
+  });
+  auto r = NewS3StoreFromConfig(FakeConfig(server))->Get("k");
+  ASSERT_FALSE(r.ok());
+  const std::string message = r.status().message();
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_EQ(message.find('\r'), std::string::npos) << message;
+  EXPECT_EQ(message.find('\a'), std::string::npos) << message;
+  EXPECT_NE(message.find("AccessDenied\\x0d\\x0aForged"), std::string::npos) << message;
+  EXPECT_NE(message.find("denied\\x0acloudkv"), std::string::npos) << message;
+}
+
+// An ETag goes back to the server in If-Match headers: one with CR/LF (from XML entities) is
+// refused, never stored.
+TEST(S3MisbehavingServer, EtagWithControlCharactersIsRejected) {
+  FakeServer server([](const Received&, int) {
+    return Http(200,
+                "<ListBucketResult><IsTruncated>false</IsTruncated>"
+                "<Contents><Key>p/a</Key><Size>1</Size>"
+                "<ETag>\"abc&#13;&#10;X-Injected: 1\"</ETag></Contents></ListBucketResult>");
+  });
+  auto r = NewS3StoreFromConfig(FakeConfig(server))->List("p/");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("ETag with a control character"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_EQ(r.status().message().find('\n'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cloudkv

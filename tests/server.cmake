@@ -15,7 +15,8 @@ if(NOT TARGET cloudkv-cli)
 endif()
 set(_redis_dir ${CMAKE_SOURCE_DIR}/tests/redis)
 set(_python /usr/bin/python3)
-foreach(suite cli_cases commands pipelines robustness benchmark crash cli inspect lifecycle cli_product)
+foreach(suite cli_cases commands pipelines robustness benchmark crash cli inspect lifecycle cli_product
+        limits hostile)
   add_test(NAME server_redis_${suite}
            COMMAND ${_python} ${_redis_dir}/run_${suite}.py --cloudkv $<TARGET_FILE:cloudkv-cli>
            WORKING_DIRECTORY ${_redis_dir})

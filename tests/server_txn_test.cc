@@ -161,6 +161,46 @@ TEST_F(TxnTest, DeleteRangeHidesEarlierWritesAndTheDatabaseButNotLaterWrites) {
   EXPECT_EQ(DbContents(), seen);
 }
 
+// Deleted ranges are kept merged (overlapping, nested and touching ones become one) and looked
+// up in O(log ranges): DEL of many hashes adds one range per hash.
+TEST_F(TxnTest, OverlappingNestedAndTouchingRangesMerge) {
+  for (const char* key : {"Sa", "Sb", "Sc", "Sd", "Se", "Sf", "Sg", "Sh", "Si"}) {
+    Put(key, std::string("db-") + key);
+  }
+  Txn txn(db_.get(), /*read_unflushed=*/false, kNowMs);
+  txn.DeleteRangeRaw("Sb", "Sd");  // b c
+  txn.DeleteRangeRaw("Sd", "Se");  // touches: d
+  txn.DeleteRangeRaw("Sb", "Sc");  // nested
+  txn.DeleteRangeRaw("Sg", "Sh");  // g
+  txn.DeleteRangeRaw("Sf", "Sg");  // touches from below: f
+  txn.DeleteRangeRaw("Sa", "Sa");  // empty
+  std::string seen;
+  for (const char* key : {"Sa", "Sb", "Sc", "Sd", "Se", "Sf", "Sg", "Sh", "Si"}) {
+    seen += Read(txn, key) == "<none>" ? "-" : "+";
+  }
+  EXPECT_EQ(seen, "+---+--++");
+  EXPECT_EQ(ScanAll(txn, "S", "T"),
+            (Entries{{"Sa", "db-Sa"}, {"Se", "db-Se"}, {"Sh", "db-Sh"}, {"Si", "db-Si"}}));
+}
+
+TEST_F(TxnTest, HundredThousandDeletedRanges) {
+  Txn txn(db_.get(), /*read_unflushed=*/false, kNowMs);
+  auto key = [](int i, char suffix) {
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "S%08d%c", i, suffix);
+    return std::string(buf);
+  };
+  constexpr int kRanges = 100000;
+  for (int i = 0; i < kRanges; i += 2) txn.DeleteRangeRaw(key(i, 'a'), key(i, 'c'));
+  for (int i = kRanges - 1; i > 0; i -= 2) txn.DeleteRangeRaw(key(i, 'a'), key(i, 'c'));
+  int deleted = 0;
+  for (int i = 0; i < kRanges; i++) {
+    txn.PutRaw(key(i, 'z'), "kept");  // between ranges: never deleted
+    if (Read(txn, key(i, 'b')) == "<none>" && Read(txn, key(i, 'z')) == "kept") deleted++;
+  }
+  EXPECT_EQ(deleted, kRanges);
+}
+
 TEST_F(TxnTest, DeleteKeyOfAHashDeletesItsFieldsAndDeleteAllDeletesEverything) {
   Metadata hash;
   hash.type = ValueType::kHash;

@@ -160,6 +160,17 @@ TEST(Url, RejectsMalformedNamingThePart) {
       {"s3://A_B/x", "invalid bucket name"},
       {"s3://bucket/a//b", "empty segment"},
       {"s3://bucket//x", "empty segment"},  // found by fuzz/store_url_fuzzer
+      // Dot segments would be normalised (by libcurl or the server) into another path, or
+      // bucket, than the one signed.
+      {"s3://bucket/a/../other", "'.' or '..' segment"},
+      {"s3://bucket/..", "'.' or '..' segment"},
+      {"s3://bucket/./x", "'.' or '..' segment"},
+      {"s3://bucket/a/%2e%2e/b", "'.' or '..' segment"},
+      {"s3://bucket/a%0Ab", "control character"},
+      // Percent-decoding happens after the control-character check of the raw URL.
+      {"file:///tmp/db%00x", "NUL or a control character"},
+      {"file:///tmp/db%0Aforged", "NUL or a control character"},
+      {"memory://a%0Db", "NUL or a control character"},
       {"memory://x?=1", "empty name"},
       {"memory://x?a=1&a=2", "given twice"},
       {"memory://x?a=%zz", "percent-escape"},

@@ -5,6 +5,8 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -43,6 +45,30 @@ void AddScanOptions(CLI::App* app, ScanArgs* args) {
   app->add_option("--end", args->end, "Last key (exclusive)");
   app->add_option("--limit", args->limit, "At most this many entries (0 = all)");
   app->add_flag("--reverse", args->reverse, "Descending key order");
+}
+
+// The server password: --requirepass, else the first line of --requirepass-file, else the
+// CLOUDKV_REQUIREPASS environment variable (both keep it out of `ps`). Errors name the
+// problem (both flags given, an unreadable or empty file).
+Result<std::string> ResolvePassword(const std::string& flag, const std::string& file) {
+  if (!flag.empty() && !file.empty()) {
+    return Status::InvalidArgument("give --requirepass or --requirepass-file, not both");
+  }
+  if (!flag.empty()) return flag;
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return Status::InvalidArgument("cannot read --requirepass-file '" + file + "'");
+    std::string password;
+    std::getline(in, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty()) {
+      return Status::InvalidArgument("--requirepass-file '" + file +
+                                     "' is empty (the password is its first line)");
+    }
+    return password;
+  }
+  const char* env = std::getenv("CLOUDKV_REQUIREPASS");
+  return std::string(env != nullptr ? env : "");
 }
 
 std::string Example(std::initializer_list<const char*> lines) {
@@ -155,11 +181,19 @@ int Main(int argc, char** argv) {
       ->transform([](std::string value) { return NormalizeUrl(value); });
   serve->add_option("--bind", config.bind, "Address to listen on")->capture_default_str();
   serve->add_option("--port", config.port, "TCP port (0 = any free port)")->capture_default_str();
-  serve->add_option("--requirepass", config.requirepass,
-                    "Password clients must AUTH with (required to bind beyond loopback)");
+  std::string requirepass, requirepass_file;
+  serve->add_option("--requirepass", requirepass,
+                    "Password clients must AUTH with (required to bind beyond loopback; "
+                    "visible in ps: prefer --requirepass-file or CLOUDKV_REQUIREPASS)");
+  serve->add_option("--requirepass-file", requirepass_file,
+                    "Read the password from the first line of this file");
   serve->add_flag("--read-only", config.read_only, "Open read-only; refuse writes");
   serve->add_option("--metrics-port", config.metrics_port,
                     "Serve Prometheus metrics on this port (0 = off)");
+  serve
+      ->add_option("--metrics-bind", config.metrics_bind,
+                   "Address of the metrics endpoint (it has no authentication)")
+      ->capture_default_str();
   serve->add_option("--threads", config.threads, "I/O threads")->capture_default_str();
   serve->add_option("--maxclients", config.max_clients, "Most clients")->capture_default_str();
   serve->add_option("--timeout", config.idle_timeout_s,
@@ -173,6 +207,29 @@ int Main(int argc, char** argv) {
                    "Largest unparsed input per client")
       ->capture_default_str();
   serve->add_option("--max-value-bytes", max_value_bytes, "Largest value the engine accepts");
+  serve
+      ->add_option("--client-output-buffer-limit", config.max_output_buffer_hard_bytes,
+                   "Disconnect a client whose queued replies exceed this many bytes")
+      ->capture_default_str();
+  serve
+      ->add_option("--auth-timeout", config.auth_timeout_s,
+                   "Close clients not authenticated after this many seconds (0 = never)")
+      ->capture_default_str();
+  serve
+      ->add_option("--write-timeout", config.write_timeout_s,
+                   "Close clients that read none of a pending reply for this many seconds "
+                   "(0 = never)")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-multi-bytes", config.max_multi_bytes,
+                   "Most bytes of arguments queued in MULTI (also bounded by "
+                   "--client-query-buffer-limit)")
+      ->capture_default_str();
+  serve
+      ->add_option("--reserved-fds", config.reserved_fds,
+                   "File descriptors kept for the engine (beyond those open at start) when "
+                   "maxclients is fitted to the open-file limit")
+      ->capture_default_str();
   serve->add_option("--block-cache-bytes", config.block_cache_bytes,
                     "Engine block cache (uncompressed blocks in memory; 0 = engine default)");
   serve->add_option("--disk-cache-dir", config.disk_cache_dir,
@@ -205,6 +262,13 @@ int Main(int argc, char** argv) {
   serve->callback([&] {
     config.on_fenced = on_fenced == "exit" ? server::OnFenced::kExit : server::OnFenced::kReadOnly;
     config.resp.max_bulk_bytes = max_bulk;
+    Result<std::string> password = ResolvePassword(requirepass, requirepass_file);
+    if (!password.ok()) {
+      std::cerr << "cloudkv serve: " << password.status().ToString() << "\n";
+      rc = 2;
+      return;
+    }
+    config.requirepass = std::move(password).value();
     rc = server::RunServe(config, max_value_bytes, std::cerr);
   });
 

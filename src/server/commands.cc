@@ -10,15 +10,17 @@
 
 namespace cloudkv::server {
 
-uint64_t CursorTable::Save(std::string last_key) {
+uint64_t CursorTable::Save(uint64_t owner, std::string last_key) {
   std::lock_guard lock(mu_);
   uint64_t id = next_++;
-  map_[id] = std::move(last_key);
-  order_.push_back(id);
-  while (order_.size() > capacity_) {
-    map_.erase(order_.front());
-    order_.pop_front();
+  map_[id] = Entry{owner, std::move(last_key)};
+  std::deque<uint64_t>& mine = by_owner_[owner];
+  mine.push_back(id);
+  while (mine.size() > per_owner_) {
+    map_.erase(mine.front());
+    mine.pop_front();
   }
+  assert(mine.size() <= per_owner_);
   return id;
 }
 
@@ -26,7 +28,20 @@ std::optional<std::string> CursorTable::Find(uint64_t cursor) {
   std::lock_guard lock(mu_);
   auto it = map_.find(cursor);
   if (it == map_.end()) return std::nullopt;
-  return it->second;
+  return it->second.last_key;
+}
+
+void CursorTable::ForgetOwner(uint64_t owner) {
+  std::lock_guard lock(mu_);
+  auto it = by_owner_.find(owner);
+  if (it == by_owner_.end()) return;
+  for (uint64_t id : it->second) map_.erase(id);
+  by_owner_.erase(it);
+}
+
+size_t CursorTable::size() {
+  std::lock_guard lock(mu_);
+  return map_.size();
 }
 
 ServerState::ServerState(DB* db_in, ServerConfig config_in, uint64_t writer_epoch)
@@ -34,7 +49,8 @@ ServerState::ServerState(DB* db_in, ServerConfig config_in, uint64_t writer_epoc
       config(std::move(config_in)),
       tracker(db_in),
       versions(writer_epoch),
-      cursors(config.max_scan_cursors),
+      cursors(config.max_scan_cursors_per_client),
+      keyspace(db_in),
       metrics(AllCommands().size()),
       start_ms(NowMs()) {}
 

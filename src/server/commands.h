@@ -31,6 +31,7 @@
 #include "server/glob.h"
 #include "server/key_encoding.h"
 #include "server/key_locks.h"
+#include "server/keyspace_counter.h"
 #include "server/metrics.h"
 #include "server/resp.h"
 #include "server/session.h"
@@ -52,6 +53,9 @@ struct ServerConfig {
   std::string bind = "127.0.0.1";
   int port = 6379;
   std::string requirepass;
+  // Where /metrics, /healthz and /readyz listen (RunServe); loopback unless told otherwise,
+  // since the endpoint has no authentication.
+  std::string metrics_bind = "127.0.0.1";
   bool read_only = false;
   // Set on the read-only server that RunServe starts after its writer was fenced
   // (OnFenced::kReadOnly): INFO and /metrics report fenced, /readyz says not ready.
@@ -85,11 +89,31 @@ struct ServerConfig {
   size_t max_query_buffer_bytes = 1ull << 30;
   // Replies a client may have outstanding before the server stops reading from it.
   size_t max_pipelined_commands = 4096;
+  // Replies a client has queued (written or not, ready or waiting for durability) beyond
+  // which the server stops reading from it until they drain.
   size_t max_output_buffer_bytes = 64ull << 20;
+  // Queued reply bytes beyond which the client is disconnected (a reply larger than the soft
+  // limit above, or many of them from one read).
+  size_t max_output_buffer_hard_bytes = 512ull << 20;
   // Seconds of inactivity before a client is closed; 0 = never (Redis timeout).
   uint64_t idle_timeout_s = 0;
+  // Seconds a client may stay connected without authenticating (with requirepass); 0 = ever.
+  uint64_t auth_timeout_s = 10;
+  // Seconds a reply may wait for the client to read any of it before the client is closed
+  // (a client that never reads); 0 = never.
+  uint64_t write_timeout_s = 60;
+  // After a failed AUTH (or HELLO AUTH) the connection reads nothing for this long.
+  uint64_t auth_failure_delay_ms = 100;
   size_t max_multi_commands = 100000;
-  size_t max_scan_cursors = 100000;
+  // Bytes of arguments queued in MULTI (also bounded by max_query_buffer_bytes).
+  size_t max_multi_bytes = 1ull << 30;
+  // SCAN/HSCAN cursors one connection keeps (its oldest are forgotten); other connections'
+  // cursors are never evicted by it. Cursors are forgotten when their connection closes.
+  size_t max_scan_cursors_per_client = 16;
+  // File descriptors kept free, beyond those open once the database is open, for the
+  // engine's uploads, flushes and compactions when max_clients is fitted to the open-file
+  // limit (RunServe).
+  size_t reserved_fds = 64;
   // The engine's limits (the Options the database was opened with): a write group never
   // risks a batch the engine would refuse for one command's sake.
   size_t engine_max_key_bytes = Options{}.max_key_bytes;
@@ -101,19 +125,28 @@ struct ServerConfig {
 };
 
 // Resumption points of SCAN/HSCAN: Redis cursors are integers, ours map to the last key
-// returned. Bounded; the oldest are forgotten (then the cursor is invalid).
+// returned. Each cursor belongs to the connection that got it: a connection keeps at most
+// `per_owner` cursors (saving one more forgets its own oldest), so no client can evict
+// another's; any connection may resume any live cursor (as in Redis). A connection's cursors
+// are forgotten when it closes. Thread-safe.
 class CursorTable {
  public:
-  explicit CursorTable(size_t capacity) : capacity_(capacity) {}
-  uint64_t Save(std::string last_key);
+  explicit CursorTable(size_t per_owner) : per_owner_(std::max<size_t>(1, per_owner)) {}
+  uint64_t Save(uint64_t owner, std::string last_key);
   std::optional<std::string> Find(uint64_t cursor);
+  void ForgetOwner(uint64_t owner);
+  size_t size();
 
  private:
+  struct Entry {
+    uint64_t owner;
+    std::string last_key;
+  };
   std::mutex mu_;
-  size_t capacity_;
+  const size_t per_owner_;
   uint64_t next_ = 1;
-  std::unordered_map<uint64_t, std::string> map_;
-  std::deque<uint64_t> order_;
+  std::unordered_map<uint64_t, Entry> map_;
+  std::unordered_map<uint64_t, std::deque<uint64_t>> by_owner_;  // oldest first
 };
 
 // State shared by every connection. Constant after construction except where noted.
@@ -127,6 +160,7 @@ struct ServerState {
   DurabilityTracker tracker;
   VersionAllocator versions;
   CursorTable cursors;
+  KeyspaceCounter keyspace;  // INFO keyspace, counted in the background
   Metrics metrics;
   const uint64_t start_ms;
   std::atomic<uint64_t> next_client_id{1};
@@ -135,6 +169,14 @@ struct ServerState {
   std::atomic<uint64_t> rejected_connections{0};
   std::atomic<uint64_t> total_commands{0};
   std::atomic<uint64_t> protocol_errors{0};
+  // Failed AUTH and HELLO AUTH attempts (INFO acl_access_denied_auth, /metrics).
+  std::atomic<uint64_t> auth_failures{0};
+  // Clients closed by a limit: unauthenticated too long, a write that made no progress,
+  // queued replies beyond the hard output limit; failed accepts (EMFILE, ...).
+  std::atomic<uint64_t> auth_timeouts{0};
+  std::atomic<uint64_t> write_timeouts{0};
+  std::atomic<uint64_t> output_limit_closes{0};
+  std::atomic<uint64_t> accept_errors{0};
   std::atomic<uint64_t> keyspace_hits{0};
   std::atomic<uint64_t> keyspace_misses{0};
   // Replies that were errors (INFO total_error_replies).

@@ -1,5 +1,10 @@
 // Connection-state commands: HELLO, AUTH, SELECT, QUIT, SHUTDOWN, RESET, CLIENT. They read and
 // change only the connection's Session (kCmdSession: no Txn, reply at once).
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <cassert>
+
 #include "server/handlers.h"
 
 namespace cloudkv::server {
@@ -7,6 +12,35 @@ namespace {
 
 constexpr std::string_view kWrongPass =
     "WRONGPASS invalid username-password pair or user is disabled.";
+constexpr std::string_view kBadClientName =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+
+// Whether `given` is the password, in time that does not depend on where they differ: both
+// are hashed (SHA-256, so their lengths do not show either) and the digests compared with
+// CRYPTO_memcmp.
+bool PasswordMatches(std::string_view given, std::string_view password) {
+  unsigned char a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
+  unsigned int a_len = 0, b_len = 0;
+  if (EVP_Digest(given.data(), given.size(), a, &a_len, EVP_sha256(), nullptr) != 1 ||
+      EVP_Digest(password.data(), password.size(), b, &b_len, EVP_sha256(), nullptr) != 1) {
+    return false;
+  }
+  assert(a_len == b_len && a_len == 32);
+  return CRYPTO_memcmp(a, b, a_len) == 0;
+}
+
+// CLIENT SETNAME's rule (Redis): printable ASCII without spaces.
+bool ValidClientName(std::string_view name) {
+  for (char c : name) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
+void CountAuthFailure(CommandContext& ctx) {
+  ctx.session->auth_failures++;
+  ctx.server->auth_failures.fetch_add(1, std::memory_order_relaxed);
+}
 
 }  // namespace
 
@@ -19,8 +53,12 @@ void CmdAuth(CommandContext& ctx) {
         "ERR AUTH <password> called without any password configured for the default user. "
         "Are you sure your configuration is correct?");
   }
-  bool user_ok = args.size() == 2 || args[1] == "default";
-  if (!user_ok || args.back() != password) return ctx.out->Error(kWrongPass);
+  const bool user_ok = args.size() == 2 || args[1] == "default";
+  const bool password_ok = PasswordMatches(args.back(), password);
+  if (!user_ok || !password_ok) {
+    CountAuthFailure(ctx);
+    return ctx.out->Error(kWrongPass);
+  }
   ctx.session->authed = true;
   ctx.out->Simple("OK");
 }
@@ -44,13 +82,18 @@ void CmdHello(CommandContext& ctx) {
   bool authed = session.authed;
   for (; i < args.size(); i++) {
     if (EqualsIgnoreCase(args[i], "auth") && i + 2 < args.size()) {
-      if (!password.empty() && (args[i + 1] != "default" || args[i + 2] != password)) {
-        return ctx.out->Error(kWrongPass);
+      if (!password.empty()) {
+        const bool password_ok = PasswordMatches(args[i + 2], password);
+        if (args[i + 1] != "default" || !password_ok) {
+          CountAuthFailure(ctx);
+          return ctx.out->Error(kWrongPass);
+        }
       }
       authed = true;
       i += 2;
     } else if (EqualsIgnoreCase(args[i], "setname") && i + 1 < args.size()) {
       new_name = args[++i];
+      if (!ValidClientName(*new_name)) return ctx.out->Error(kBadClientName);
     } else {
       return ctx.out->Error("ERR Syntax error in HELLO option '" + args[i] + "'");
     }
@@ -129,12 +172,7 @@ void CmdClient(CommandContext& ctx) {
   Session& session = *ctx.session;
   std::string sub = Lower(args[1]);
   if (sub == "setname" && args.size() == 3) {
-    for (char c : args[2]) {
-      if (c < '!' || c > '~') {
-        return ctx.out->Error(
-            "ERR Client names cannot contain spaces, newlines or special characters.");
-      }
-    }
+    if (!ValidClientName(args[2])) return ctx.out->Error(kBadClientName);
     session.name = args[2];
     return ctx.out->Simple("OK");
   }

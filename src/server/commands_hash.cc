@@ -268,7 +268,7 @@ void CmdHScan(CommandContext& ctx) {
     });
     if (!s.ok()) return ReplyStatus(ctx.out, s);
   }
-  uint64_t next = more ? ctx.server->cursors.Save(last) : 0;
+  uint64_t next = more ? ctx.server->cursors.Save(ctx.session->id, last) : 0;
   ctx.out->Array(2);
   ctx.out->Bulk(std::to_string(next));
   ctx.out->Array(items.size() * (scan.novalues ? 1 : 2));

@@ -109,7 +109,16 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
 
 }  // namespace
 
+// DEL and UNLINK hold the locks of all their keys while they run: a cap keeps one command
+// from stalling every writer for long (delete more in several commands).
+constexpr size_t kMaxKeysPerDel = 100000;
+
 void CmdDel(CommandContext& ctx) {
+  if (ctx.args.size() - 1 > kMaxKeysPerDel) {
+    return ctx.out->Error("ERR " + Lower(ctx.args[0]) + " of " +
+                          std::to_string(ctx.args.size() - 1) + " keys exceeds the limit of " +
+                          std::to_string(kMaxKeysPerDel) + " keys per command");
+  }
   int64_t deleted = 0;
   for (size_t i = 1; i < ctx.args.size(); i++) {
     Result<std::optional<Metadata>> got = ctx.txn->GetMeta(ctx.args[i]);
@@ -193,7 +202,7 @@ void CmdScan(CommandContext& ctx) {
     return true;
   });
   if (!s.ok()) return ReplyStatus(ctx.out, s);
-  uint64_t next = more ? ctx.server->cursors.Save(*last) : 0;
+  uint64_t next = more ? ctx.server->cursors.Save(ctx.session->id, *last) : 0;
   ctx.out->Array(2);
   ctx.out->Bulk(std::to_string(next));
   ctx.out->Array(keys.size());

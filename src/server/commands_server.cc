@@ -95,6 +95,11 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
     Line(&out, "rejected_connections", s.rejected_connections.load());
     Line(&out, "total_error_replies", s.error_replies.load());
     Line(&out, "protocol_errors", s.protocol_errors.load());
+    Line(&out, "acl_access_denied_auth", s.auth_failures.load());
+    Line(&out, "client_output_buffer_limit_disconnections", s.output_limit_closes.load());
+    Line(&out, "auth_timeout_disconnections", s.auth_timeouts.load());
+    Line(&out, "write_timeout_disconnections", s.write_timeouts.load());
+    Line(&out, "accept_errors", s.accept_errors.load());
     Line(&out, "keyspace_hits", s.keyspace_hits.load());
     Line(&out, "keyspace_misses", s.keyspace_misses.load());
     Line(&out, "writes_in_flight", s.tracker.InFlight());
@@ -153,19 +158,11 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
   }
   if (want("keyspace")) {
     out += "# Keyspace\r\n";
-    uint64_t keys = 0, expires = 0;
-    Status st = ctx.txn->Scan(std::string(1, kMetaPrefix), std::string(1, kMetaEnd), std::nullopt,
-                              [&](std::string_view key, std::string_view value) {
-                                Result<Metadata> m = DecodeMetadata(key.substr(1), value);
-                                if (m.ok() && !m->ExpiredAt(ctx.txn->now_ms())) {
-                                  keys++;
-                                  if (m->expire_at_ms != 0) expires++;
-                                }
-                                return true;
-                              });
-    if (st.ok() && keys > 0) {
-      out += "db0:keys=" + std::to_string(keys) + ",expires=" + std::to_string(expires) +
-             ",avg_ttl=0\r\n";
+    // The last background count (keyspace_counter.h): INFO never scans the keys itself.
+    KeyspaceCounter::Figures k = s.keyspace.Get(NowMs());
+    if (k.known && k.keys > 0) {
+      out += "db0:keys=" + std::to_string(k.keys) + ",expires=" + std::to_string(k.expires) +
+             ",avg_ttl=0,counted_ms_ago=" + std::to_string(k.age_ms) + "\r\n";
     }
     out += "\r\n";
   }

@@ -51,6 +51,25 @@ void IncrByGeneric(CommandContext& ctx, std::string_view key, int64_t delta) {
   ctx.out->Integer(result);
 }
 
+// Whether a string value of `size` bytes may be stored: within proto-max-bulk-len (Redis's
+// rule and message) and within the engine's value limit (less the metadata header). False
+// after replying the error.
+bool CheckStringSize(CommandContext& ctx, uint64_t size) {
+  if (size > kMaxStringBytes) {
+    ctx.out->Error(kErrTooBig);
+    return false;
+  }
+  constexpr uint64_t kHeaderBytes = 16;
+  const uint64_t engine_limit = ctx.server->config.engine_max_value_bytes;
+  if (size + kHeaderBytes > engine_limit) {
+    ctx.out->Error("ERR string of " + std::to_string(size) +
+                   " bytes exceeds the maximum value size (" + std::to_string(engine_limit) +
+                   " bytes with its header, --max-value-bytes)");
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool ParseExpiry(CommandContext& ctx, std::string_view option, std::string_view value,
@@ -270,7 +289,7 @@ void CmdAppend(CommandContext& ctx) {
   std::optional<Metadata> meta;
   if (!ReadString(ctx, ctx.args[1], &meta)) return;
   std::string value = meta ? std::move(meta->value) : std::string();
-  if (value.size() + ctx.args[2].size() > kMaxStringBytes) return ctx.out->Error(kErrTooBig);
+  if (!CheckStringSize(ctx, value.size() + ctx.args[2].size())) return;
   value.append(ctx.args[2]);
   size_t size = value.size();
   StoreString(ctx, ctx.args[1], std::move(value), meta ? meta->expire_at_ms : 0);
@@ -310,9 +329,9 @@ void CmdSetRange(CommandContext& ctx) {
   if (!ReadString(ctx, ctx.args[1], &meta)) return;
   const std::string& patch = ctx.args[3];
   if (patch.empty()) return ctx.out->Integer(meta ? static_cast<int64_t>(meta->value.size()) : 0);
-  if (static_cast<uint64_t>(offset) + patch.size() > kMaxStringBytes) {
-    return ctx.out->Error(kErrTooBig);
-  }
+  // Before anything is allocated: `SETRANGE k 536870000 x` must not build a 512 MB string
+  // that the engine then refuses.
+  if (!CheckStringSize(ctx, static_cast<uint64_t>(offset) + patch.size())) return;
   std::string value = meta ? std::move(meta->value) : std::string();
   size_t need = static_cast<size_t>(offset) + patch.size();
   if (value.size() < need) value.resize(need, '\0');

@@ -67,7 +67,8 @@ Connection::Connection(ServerState* state, asio::ip::tcp::socket socket,
     : state_(state),
       socket_(std::move(socket)),
       stopping_(stopping),
-      idle_timer_(socket_.get_executor()),
+      timer_(socket_.get_executor()),
+      auth_delay_timer_(socket_.get_executor()),
       parser_(state->config.resp),
       group_(state->db, &state->locks) {
   session_.id = state_->next_client_id++;
@@ -78,6 +79,8 @@ Connection::Connection(ServerState* state, asio::ip::tcp::socket socket,
   state_->connected_clients++;
   state_->total_connections++;
   last_activity_ms_ = NowMs();
+  connected_ms_ = last_activity_ms_;
+  parser_.set_authenticated(session_.authed);
 }
 
 Connection::~Connection() {
@@ -94,7 +97,7 @@ void Connection::Start(std::string_view reject) {
     StartWrite();
     return;
   }
-  ArmIdleTimer();
+  ArmTimer();
   DoRead();
 }
 
@@ -103,18 +106,44 @@ void Connection::CloseWhenDone() {
   if (!writing_ && unready_ == 0) StartWrite();
 }
 
-void Connection::ArmIdleTimer() {
-  uint64_t timeout_s = state_->config.idle_timeout_s;
-  if (timeout_s == 0) return;
-  idle_timer_.expires_after(std::chrono::seconds(timeout_s));
-  idle_timer_.async_wait([self = shared_from_this(), timeout_s](const asio::error_code& ec) {
+void Connection::ArmTimer() {
+  if (closed_) return;
+  timer_.expires_after(std::chrono::seconds(1));
+  timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
     if (ec || self->closed_) return;
-    if (NowMs() - self->last_activity_ms_ >= timeout_s * 1000 && self->slots_.empty() &&
-        self->out_.empty() && !self->writing_) {
-      self->Close();
-    } else {
-      self->ArmIdleTimer();
-    }
+    if (self->TimedOut(NowMs())) return self->Close();
+    self->ArmTimer();
+  });
+}
+
+bool Connection::TimedOut(uint64_t now_ms) {
+  const ServerConfig& config = state_->config;
+  if (!session_.authed && config.auth_timeout_s != 0 &&
+      now_ms - connected_ms_ >= config.auth_timeout_s * 1000) {
+    state_->auth_timeouts++;
+    return true;
+  }
+  if (writing_ && config.write_timeout_s != 0 &&
+      now_ms - last_write_progress_ms_ >= config.write_timeout_s * 1000) {
+    state_->write_timeouts++;
+    return true;
+  }
+  const uint64_t idle_s = config.idle_timeout_s;
+  return idle_s != 0 && now_ms - last_activity_ms_ >= idle_s * 1000 && slots_.empty() &&
+         out_.empty() && !writing_ && !group_.open;
+}
+
+void Connection::DelayAfterAuthFailure() {
+  if (state_->config.auth_failure_delay_ms == 0 || closed_) return;
+  auth_delayed_ = true;
+  paused_ = true;
+  auth_delay_timer_.expires_after(std::chrono::milliseconds(state_->config.auth_failure_delay_ms));
+  auth_delay_timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+    self->auth_delayed_ = false;
+    if (ec || self->closed_) return;
+    self->paused_ = false;
+    self->ProcessInput();
+    self->DoRead();
   });
 }
 
@@ -150,12 +179,14 @@ void Connection::ProcessInput() {
       CloseWhenDone();
       break;
     }
+    if (auth_delayed_) break;  // resumed by DelayAfterAuthFailure's timer
     if (slotted_commands_ >= config.max_pipelined_commands ||
-        out_.size() + write_buf_.size() > config.max_output_buffer_bytes) {
+        OutputBytes() > config.max_output_buffer_bytes) {
       paused_ = true;  // resumed by StartWrite once replies drain
       break;
     }
     std::string error;
+    parser_.set_authenticated(session_.authed);
     auto outcome = parser_.Parse(input_, &input_pos_, &args, &error);
     if (outcome == RespParser::Outcome::kNeedMore) {
       if (input_.size() - input_pos_ + parser_.pending_bytes() > config.max_query_buffer_bytes) {
@@ -174,12 +205,24 @@ void Connection::ProcessInput() {
       break;
     }
     if (!args.empty()) {
+      const uint64_t auth_failures = session_.auth_failures;
       Execute(args);
       if (session_.close_requested) closing_ = true;  // QUIT, SHUTDOWN
-      // The parser reuses these strings for the next command; do not keep a huge one.
+      // The parser reuses these strings for the next command; do not keep huge ones.
+      size_t retained = 0;
       for (std::string& arg : args) {
         if (arg.capacity() > kMaxRetainedArgBytes) std::string().swap(arg);
+        retained += arg.capacity();
       }
+      if (retained > 4 * kMaxRetainedArgBytes) std::vector<std::string>().swap(args);
+      if (OutputBytes() > config.max_output_buffer_hard_bytes) {
+        // Replies the client has not read beyond the hard limit: it only harms itself.
+        FlushGroup();
+        state_->output_limit_closes++;
+        Close();
+        break;
+      }
+      if (session_.auth_failures != auth_failures) DelayAfterAuthFailure();
     }
   }
   // The group ends with the input at hand: its replies must not wait for more input.
@@ -231,7 +274,9 @@ void Connection::ReplyError(std::string_view message) {
 
 void Connection::Reply(std::string_view data) {
   if (closed_) return;
-  ImmediateSink()->append(data);
+  std::string* sink = ImmediateSink();
+  if (sink != &out_) slot_bytes_ += data.size();
+  sink->append(data);
   ScheduleWrite();
 }
 
@@ -242,10 +287,13 @@ void Connection::Fill(uint64_t slot, std::string data) {
   assert(!s.ready);
   s.ready = true;
   s.data = std::move(data);
+  slot_bytes_ += s.data.size();
   unready_--;
   // Move the ready prefix to the output.
   while (!slots_.empty() && slots_.front().ready) {
     Slot& front = slots_.front();
+    assert(slot_bytes_ >= front.data.size());
+    slot_bytes_ -= front.data.size();
     if (out_.empty()) {
       out_.swap(front.data);
     } else {
@@ -273,7 +321,7 @@ void Connection::StartWrite() {
       asio::error_code ec;
       socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
       Close();
-    } else if (paused_) {
+    } else if (paused_ && !auth_delayed_) {
       paused_ = false;
       ProcessInput();
       DoRead();
@@ -282,25 +330,42 @@ void Connection::StartWrite() {
   }
   write_buf_.swap(out_);
   out_.clear();
+  // The other buffer may have grown large for one big reply: do not keep it per client.
+  if (out_.capacity() > kMaxRetainedArgBytes) std::string().swap(out_);
+  write_offset_ = 0;
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(write_buf_),
-                    [self = shared_from_this()](const asio::error_code& ec, size_t) {
-                      self->writing_ = false;
-                      self->write_buf_.clear();
-                      if (ec) {
-                        self->Close();
-                        return;
-                      }
-                      self->StartWrite();
-                    });
+  last_write_progress_ms_ = NowMs();
+  WriteSome();
+}
+
+void Connection::WriteSome() {
+  assert(writing_ && write_offset_ < write_buf_.size());
+  socket_.async_write_some(
+      asio::buffer(write_buf_.data() + write_offset_, write_buf_.size() - write_offset_),
+      [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+        if (ec) {
+          self->writing_ = false;
+          self->write_buf_.clear();
+          self->Close();
+          return;
+        }
+        self->last_write_progress_ms_ = NowMs();
+        self->write_offset_ += n;
+        if (self->write_offset_ < self->write_buf_.size()) return self->WriteSome();
+        self->writing_ = false;
+        self->write_buf_.clear();
+        self->StartWrite();
+      });
 }
 
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
   session_.Unwatch(&state_->watches);
+  state_->cursors.ForgetOwner(session_.id);
   asio::error_code ec;
-  idle_timer_.cancel();
+  timer_.cancel();
+  auth_delay_timer_.cancel();
   socket_.close(ec);
 }
 
@@ -339,6 +404,17 @@ void Connection::Execute(std::vector<std::string>& args) {
       session_.multi_dirty = true;
       return ReplyError("ERR too many commands in MULTI");
     }
+    // Each argument costs its bytes and a string's header.
+    size_t bytes = 0;
+    for (const std::string& arg : args) bytes += arg.size() + sizeof(std::string);
+    const size_t max_bytes =
+        std::min(state_->config.max_multi_bytes, state_->config.max_query_buffer_bytes);
+    if (session_.queued_bytes + bytes > max_bytes) {
+      session_.multi_dirty = true;
+      return ReplyError("ERR MULTI queue exceeds " + std::to_string(max_bytes) +
+                        " bytes (max-multi-bytes / client-query-buffer-limit)");
+    }
+    session_.queued_bytes += bytes;
     session_.queued.push_back(QueuedCommand{spec, args});
     return Reply("+QUEUED\r\n");
   }
@@ -353,9 +429,12 @@ void Connection::RunSession(const CommandSpec& spec, const std::vector<std::stri
   assert(!group_.open);
   // Replies in the protocol spoken when the command arrived (HELLO writes its reply in the
   // new one itself).
-  ReplyWriter out(session_.protocol, ImmediateSink());
+  std::string* sink = ImmediateSink();
+  const size_t before = sink->size();
+  ReplyWriter out(session_.protocol, sink);
   CommandContext ctx{state_, &session_, nullptr, &out, args};
   spec.handler(ctx);
+  if (sink != &out_) slot_bytes_ += sink->size() - before;
   state_->error_replies.fetch_add(out.errors(), std::memory_order_relaxed);
   ScheduleWrite();
 }
@@ -401,9 +480,12 @@ void Connection::RunRead(const CommandSpec& spec, const std::vector<std::string>
   Txn txn(state_->db, unflushed, NowMs(), (spec.flags & kCmdOneRead) != 0);
   if (!unflushed) {
     // The durable view: the reply is ready at once and goes straight to the output.
-    ReplyWriter out(session_.protocol, ImmediateSink());
+    std::string* sink = ImmediateSink();
+    const size_t before = sink->size();
+    ReplyWriter out(session_.protocol, sink);
     CommandContext ctx{state_, &session_, &txn, &out, args};
     spec.handler(ctx);
+    if (sink != &out_) slot_bytes_ += sink->size() - before;
     state_->metrics.Record(CommandIndex(&spec), NowUs() - start_us, out.errors() > 0);
     state_->error_replies.fetch_add(out.errors(), std::memory_order_relaxed);
     return ScheduleWrite();
@@ -481,6 +563,7 @@ void Connection::FlushGroup() {
 
 void Connection::Commit(Txn* txn, uint64_t slot, std::string replies,
                         std::vector<CommandRecord> records) {
+  inflight_reply_bytes_ += replies.size();
   auto completion = std::make_unique<Completion>(shared_from_this(), slot, std::move(replies),
                                                  std::move(records));
   if (!txn->batch().empty()) {
@@ -497,6 +580,8 @@ void Connection::Commit(Txn* txn, uint64_t slot, std::string replies,
 }
 
 void Connection::Deliver(Completion* completion) {
+  assert(inflight_reply_bytes_ >= completion->replies_.size());
+  inflight_reply_bytes_ -= completion->replies_.size();
   const uint64_t now_us = NowUs();
   const bool failed = !completion->status_.ok();
   for (const CommandRecord& r : completion->records_) {

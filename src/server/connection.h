@@ -99,14 +99,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Sends out_ (now, or at the end of ProcessInput).
   void ScheduleWrite();
   void StartWrite();
+  // Writes write_buf_[write_offset_..] with async_write_some, so progress is seen per chunk.
+  void WriteSome();
   bool HasPendingReplies() const { return unready_ > 0; }
   void Close();
-  void ArmIdleTimer();
+  // Every second: closes the connection when idle too long (--timeout), unauthenticated too
+  // long (auth_timeout_s) or when a write made no progress for write_timeout_s.
+  void ArmTimer();
+  bool TimedOut(uint64_t now_ms);
+  // Bytes of replies this connection holds: sent or not, ready or waiting for durability
+  // (in slots, in the open group, in posted completions).
+  size_t OutputBytes() const {
+    return out_.size() + write_buf_.size() + slot_bytes_ + inflight_reply_bytes_ +
+           group_.replies.size();
+  }
+  // After a failed AUTH: read nothing for auth_failure_delay_ms.
+  void DelayAfterAuthFailure();
 
   ServerState* const state_;
   asio::ip::tcp::socket socket_;
   const std::atomic<bool>* const stopping_;
-  asio::steady_timer idle_timer_;
+  asio::steady_timer timer_;
+  asio::steady_timer auth_delay_timer_;
+  bool auth_delayed_ = false;
   Session session_;  // what commands see of this connection (identity, AUTH, MULTI, WATCH)
   // Arguments longer than this are freed after their command rather than kept for reuse.
   static constexpr size_t kMaxRetainedArgBytes = 64 * 1024;
@@ -135,8 +150,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t slotted_commands_ = 0;  // sum of slots_[i].commands
   std::string out_;              // replies ready to send, in order
   std::string write_buf_;        // the bytes async_write is sending
+  size_t write_offset_ = 0;      // of write_buf_, sent already
   bool writing_ = false;
+  size_t slot_bytes_ = 0;            // sum of slots_[i].data.size()
+  size_t inflight_reply_bytes_ = 0;  // replies held by Completions not yet delivered
   uint64_t last_activity_ms_ = 0;
+  uint64_t connected_ms_ = 0;
+  uint64_t last_write_progress_ms_ = 0;
   WriteGroup group_;
   std::vector<std::string_view> keys_;  // scratch: the keys of the command being run
 };

@@ -87,6 +87,20 @@ std::string RenderPrometheus(ServerState& state) {
         static_cast<double>(state.total_connections.load()));
   Gauge(&out, "cloudkv_protocol_errors_total", "Clients disconnected for protocol errors.",
         "counter", static_cast<double>(state.protocol_errors.load()));
+  Gauge(&out, "cloudkv_auth_failures_total", "Failed AUTH and HELLO AUTH attempts.", "counter",
+        static_cast<double>(state.auth_failures.load()));
+  Gauge(&out, "cloudkv_output_limit_disconnections_total",
+        "Clients disconnected for queued replies beyond the hard output limit.", "counter",
+        static_cast<double>(state.output_limit_closes.load()));
+  Gauge(&out, "cloudkv_auth_timeout_disconnections_total",
+        "Clients disconnected for not authenticating in time.", "counter",
+        static_cast<double>(state.auth_timeouts.load()));
+  Gauge(&out, "cloudkv_write_timeout_disconnections_total",
+        "Clients disconnected because a reply made no progress (the client does not read).",
+        "counter", static_cast<double>(state.write_timeouts.load()));
+  Gauge(&out, "cloudkv_accept_errors_total",
+        "Failed accepts (EMFILE, ...); the acceptor backs off after each.", "counter",
+        static_cast<double>(state.accept_errors.load()));
   Gauge(&out, "cloudkv_writes_in_flight", "Writes applied but not yet durable.", "gauge",
         static_cast<double>(state.tracker.InFlight()));
   Gauge(&out, "cloudkv_writer", "1 while this server is the database's writer (not fenced).",

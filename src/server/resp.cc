@@ -156,6 +156,7 @@ void RespParser::BeginMultibulk(int64_t count) {
   filled_ = 0;
   partial_.reserve(static_cast<size_t>(std::min<int64_t>(count, 1024)));
   pending_bytes_ = 0;
+  parsed_bytes_ = 0;
 }
 
 RespParser::Outcome RespParser::Parse(std::string_view data, size_t* pos,
@@ -167,7 +168,7 @@ RespParser::Outcome RespParser::Parse(std::string_view data, size_t* pos,
     int64_t fast_count = 0;
     size_t fast_end = 0;
     if (ParseLengthFast(data, *pos + 1, &fast_count, &fast_end) && fast_count > 0 &&
-        fast_count <= static_cast<int64_t>(limits_.max_multibulk_count)) {
+        fast_count <= static_cast<int64_t>(MaxMultibulkCount())) {
       *pos = fast_end;
       BeginMultibulk(fast_count);
     }
@@ -187,6 +188,10 @@ RespParser::Outcome RespParser::Parse(std::string_view data, size_t* pos,
       *error = "ERR Protocol error: invalid multibulk length";
       return Outcome::kError;
     }
+    if (count > static_cast<int64_t>(MaxMultibulkCount())) {
+      *error = "ERR Protocol error: unauthenticated multibulk length";
+      return Outcome::kError;
+    }
     *pos = crlf + 2;
     if (count <= 0) {
       args->clear();
@@ -204,7 +209,7 @@ RespParser::Outcome RespParser::Parse(std::string_view data, size_t* pos,
       int64_t fast_len = 0;
       size_t fast_end = 0;
       if (ParseLengthFast(data, *pos + 1, &fast_len, &fast_end) &&
-          static_cast<uint64_t>(fast_len) <= limits_.max_bulk_bytes) {
+          static_cast<uint64_t>(fast_len) <= MaxBulkBytes()) {
         bulk_len_ = fast_len;
         *pos = fast_end;
       }
@@ -222,6 +227,10 @@ RespParser::Outcome RespParser::Parse(std::string_view data, size_t* pos,
       if (!ParseDecimal(data.substr(*pos + 1, crlf - *pos - 1), &len) || len < 0 ||
           static_cast<uint64_t>(len) > limits_.max_bulk_bytes) {
         *error = "ERR Protocol error: invalid bulk length";
+        return Outcome::kError;
+      }
+      if (static_cast<uint64_t>(len) > MaxBulkBytes()) {
+        *error = "ERR Protocol error: unauthenticated bulk length";
         return Outcome::kError;
       }
       bulk_len_ = len;
@@ -249,8 +258,10 @@ RespParser::Outcome RespParser::Parse(std::string_view data, size_t* pos,
     bulk_len_ = -1;
     remaining_--;
     pending_bytes_ = 0;
+    parsed_bytes_ += bulk.size();
   }
   in_multibulk_ = false;
+  parsed_bytes_ = 0;
   partial_.resize(filled_);
   // The caller's vector (the previous command's) comes back to be refilled next time.
   args->swap(partial_);

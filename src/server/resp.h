@@ -6,6 +6,7 @@
 #ifndef CLOUDKV_SERVER_RESP_H_
 #define CLOUDKV_SERVER_RESP_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -21,6 +22,11 @@ struct RespLimits {
   size_t max_multibulk_count = 1024 * 1024;
   // Longest inline command line.
   size_t max_inline_bytes = 64 * 1024;
+  // Until the client authenticates (set_authenticated(false)), as Redis: at most this many
+  // elements per command and this many bytes per bulk string, so a client without the
+  // password cannot make the server hold large commands.
+  size_t unauthenticated_max_multibulk_count = 10;
+  size_t unauthenticated_max_bulk_bytes = 16 * 1024;
 };
 
 class RespParser {
@@ -39,14 +45,28 @@ class RespParser {
   Outcome Parse(std::string_view data, size_t* pos, std::vector<std::string>* args,
                 std::string* error);
 
-  // Bytes of the command being assembled (for the query buffer limit).
-  size_t pending_bytes() const { return pending_bytes_; }
+  // Bytes of the command being assembled (for the query buffer limit): the arguments parsed
+  // so far plus the declared size of the bulk being read.
+  size_t pending_bytes() const { return parsed_bytes_ + pending_bytes_; }
+  // Whether the client has authenticated: before that the unauthenticated_* limits apply
+  // (from the next length read on).
+  void set_authenticated(bool authenticated) { authenticated_ = authenticated; }
 
  private:
   Outcome ParseInline(std::string_view data, size_t* pos, std::vector<std::string>* args,
                       std::string* error);
   // Starts assembling a multibulk command of `count` > 0 elements.
   void BeginMultibulk(int64_t count);
+  size_t MaxMultibulkCount() const {
+    return authenticated_
+               ? limits_.max_multibulk_count
+               : std::min(limits_.max_multibulk_count, limits_.unauthenticated_max_multibulk_count);
+  }
+  size_t MaxBulkBytes() const {
+    return authenticated_
+               ? limits_.max_bulk_bytes
+               : std::min(limits_.max_bulk_bytes, limits_.unauthenticated_max_bulk_bytes);
+  }
 
   const RespLimits limits_;
   // State of a multibulk command in progress.
@@ -55,7 +75,9 @@ class RespParser {
   int64_t bulk_len_ = -1;             // length of the bulk being read, -1 = header not read yet
   std::vector<std::string> partial_;  // elements [0, filled_) belong to the current command
   size_t filled_ = 0;
-  size_t pending_bytes_ = 0;
+  size_t pending_bytes_ = 0;  // declared size of the bulk being read
+  size_t parsed_bytes_ = 0;   // elements [0, filled_) of the current command
+  bool authenticated_ = true;
 };
 
 class ReplyWriter {

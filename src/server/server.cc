@@ -3,14 +3,17 @@
 
 #include <httplib.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <asio.hpp>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -50,6 +53,7 @@ class ServerImpl : public Server {
       guards_.emplace_back(asio::make_work_guard(*ios_.back()));
     }
     acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(*ios_[0]);
+    accept_backoff_.emplace(*ios_[0]);
     asio::ip::tcp::endpoint endpoint(address, static_cast<uint16_t>(config.port));
     if (config.listen_fd >= 0) {
       // The caller bound the port before opening the database; accept on a duplicate so that
@@ -109,7 +113,9 @@ class ServerImpl : public Server {
     asio::post(*ios_[0], [this] {
       asio::error_code ec;
       acceptor_->close(ec);
+      accept_backoff_->cancel();
     });
+    state_.keyspace.Stop();
     // 2. Writes in flight become durable (their replies get posted to the connections).
     state_.tracker.Drain();
     // 3. Each connection writes what it owes and closes; wait a bounded time for that.
@@ -152,7 +158,13 @@ class ServerImpl : public Server {
         target, [this, &target](const asio::error_code& ec, asio::ip::tcp::socket socket) {
           if (ec) {
             if (ec == asio::error::operation_aborted || stopping_.load()) return;
-            Accept();
+            // EMFILE, ENFILE, ENOBUFS...: the pending connection stays in the backlog, so
+            // accepting again at once would fail again at once (a busy loop). Back off.
+            state_.accept_errors++;
+            accept_backoff_->expires_after(std::chrono::milliseconds(kAcceptBackoffMs));
+            accept_backoff_->async_wait([this](const asio::error_code& wait_ec) {
+              if (!wait_ec && !stopping_.load()) Accept();
+            });
             return;
           }
           auto conn = std::make_shared<Connection>(&state_, std::move(socket), &stopping_);
@@ -191,7 +203,17 @@ class ServerImpl : public Server {
       } else {
         state_.writer_confirmed.store(false);
         watchdog_error_ = probe.status().ToString();
-        if (probe.status().IsFenced()) state_.fenced.store(true);
+        if (probe.status().IsFenced()) {
+          state_.fenced.store(true);
+          // Stop accepting at once: a client that connects from now on waits in the listen
+          // queue for the server RunServe starts next (read-only), instead of reaching this
+          // one, whose reads fail with Fenced until RunServe notices and stops it.
+          asio::post(*ios_[0], [this] {
+            asio::error_code ec;
+            acceptor_->close(ec);
+            accept_backoff_->cancel();
+          });
+        }
       }
     }
   }
@@ -206,6 +228,8 @@ class ServerImpl : public Server {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   std::vector<std::thread> threads_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  std::optional<asio::steady_timer> accept_backoff_;  // on ios_[0], as the acceptor
+  static constexpr int kAcceptBackoffMs = 100;
   size_t next_io_ = 0;
   int port_ = 0;
   std::mutex mu_;
@@ -317,6 +341,44 @@ Result<std::pair<int, int>> BindListener(const ServerConfig& config) {
   return std::make_pair(fd, port);
 }
 
+// Descriptors open in this process now (0 if /proc cannot tell).
+size_t OpenDescriptors() {
+  std::error_code ec;
+  size_t count = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    count++;
+  }
+  return count > 0 ? count - 1 : 0;  // less the directory's own
+}
+
+// Fits config->max_clients to the open-file limit (as Redis does), once the database is open:
+// raises the soft limit towards max_clients + the descriptors open now + reserved_fds as far
+// as the hard limit allows, and lowers max_clients if that is not enough, so that clients
+// cannot take the descriptors the engine needs for its uploads, flushes and compactions.
+// Logs what it changed.
+void FitMaxClients(ServerConfig* config, std::ostream& log) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const size_t in_use = OpenDescriptors();
+  const size_t needed = in_use + config->reserved_fds;
+  const rlim_t wanted = static_cast<rlim_t>(config->max_clients + needed);
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+    rlimit raised = limit;
+    raised.rlim_cur =
+        limit.rlim_max == RLIM_INFINITY ? wanted : std::min<rlim_t>(wanted, limit.rlim_max);
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted) return;
+  const size_t available = static_cast<size_t>(limit.rlim_cur);
+  const size_t fitted = available > needed + 1 ? available - needed : 1;
+  log << "cloudkv serve: warning: the open-file limit is " << available << " descriptors; "
+      << "maxclients lowered from " << config->max_clients << " to " << fitted << " (" << in_use
+      << " open, " << config->reserved_fds
+      << " kept for the engine; raise the limit with ulimit -n)" << std::endl;
+  config->max_clients = fitted;
+}
+
 Status CheckBindAllowed(const ServerConfig& config) {
   if (!IsLoopback(HostOf(config)) && config.requirepass.empty()) {
     return Status::InvalidArgument("refusing to listen on non-loopback address '" + config.bind +
@@ -398,13 +460,23 @@ int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& l
   } closer{listen_fd};
   HttpEndpoint http;
   if (config.metrics_port != 0) {
-    if (Status s = http.Bind(HostOf(config), config.metrics_port); !s.ok()) {
+    const std::string metrics_host =
+        config.metrics_bind == "localhost" ? "127.0.0.1" : config.metrics_bind;
+    if (!IsLoopback(metrics_host)) {
+      log << "cloudkv serve: warning: the metrics endpoint listens on " << config.metrics_bind
+          << " without authentication (--metrics-bind); anyone who can reach it reads the "
+             "server's figures"
+          << std::endl;
+    }
+    if (Status s = http.Bind(metrics_host, config.metrics_port); !s.ok()) {
       log << "cloudkv serve: " << s.ToString() << "\n";
       return 1;
     }
   }
   log << "cloudkv serve: listening on " << config.bind << ":" << listener->second;
-  if (config.metrics_port != 0) log << ", metrics on port " << config.metrics_port;
+  if (config.metrics_port != 0) {
+    log << ", metrics on " << config.metrics_bind << ":" << config.metrics_port;
+  }
   log << "; opening " << config.db_url << (config.read_only ? " read-only" : " as writer")
       << std::endl;
 
@@ -429,7 +501,9 @@ int RunServe(const ServerConfig& config, size_t max_value_bytes, std::ostream& l
           << "\n";
       return 1;
     }
-    auto server = Server::Start(db->get(), effective);
+    ServerConfig fitted = effective;
+    FitMaxClients(&fitted, log);
+    auto server = Server::Start(db->get(), fitted);
     if (!server.ok()) {
       log << "cloudkv serve: " << server.status().ToString() << "\n";
       (void)(*db)->Close();

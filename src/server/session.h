@@ -8,6 +8,7 @@
 #ifndef CLOUDKV_SERVER_SESSION_H_
 #define CLOUDKV_SERVER_SESSION_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -37,6 +38,9 @@ struct Session {
   bool in_multi = false;
   bool multi_dirty = false;
   std::vector<QueuedCommand> queued;
+  size_t queued_bytes = 0;  // arguments of `queued`, for ServerConfig::max_multi_bytes
+  // Failed AUTH / HELLO AUTH attempts on this connection: the connection pauses after each.
+  uint64_t auth_failures = 0;
   // WATCH: each watched key with its WatchRegistry version at WATCH time.
   std::vector<std::pair<std::string, uint64_t>> watched;
 
@@ -49,6 +53,7 @@ struct Session {
     in_multi = false;
     multi_dirty = false;
     queued.clear();
+    queued_bytes = 0;
   }
   // Forgets every WATCH of this session.
   void Unwatch(WatchRegistry* watches) {

@@ -3,6 +3,7 @@
 #include "server/txn.h"
 
 #include <cassert>
+#include <iterator>
 
 #include "server/watch_registry.h"
 
@@ -80,7 +81,7 @@ void Txn::Materialize() {
     Status DeleteRange(std::string_view begin, std::string_view end) override {
       // Earlier writes of this transaction in the range are deleted too (batch order).
       txn->overlay_.erase(txn->overlay_.lower_bound(begin), txn->overlay_.lower_bound(end));
-      txn->deleted_ranges_.emplace_back(begin, end);
+      txn->AddDeletedRange(begin, end);
       return Status::OK();
     }
   } apply;
@@ -178,10 +179,25 @@ void Txn::DeleteRangeRaw(const std::string& begin, const std::string& end) {
 }
 
 bool Txn::InDeletedRange(std::string_view internal_key) const {
-  for (const auto& [begin, end] : deleted_ranges_) {
-    if (begin <= internal_key && internal_key < end) return true;
+  // The last range that begins at or before the key is the only one that can hold it.
+  auto it = deleted_ranges_.upper_bound(internal_key);
+  if (it == deleted_ranges_.begin()) return false;
+  --it;
+  assert(it->first <= internal_key);
+  return internal_key < it->second;
+}
+
+void Txn::AddDeletedRange(std::string_view begin, std::string_view end) {
+  if (begin >= end) return;  // empty
+  std::string merged_begin(begin), merged_end(end);
+  auto it = deleted_ranges_.upper_bound(begin);
+  if (it != deleted_ranges_.begin() && std::prev(it)->second >= begin) --it;
+  while (it != deleted_ranges_.end() && it->first <= merged_end) {
+    if (it->first < merged_begin) merged_begin = it->first;
+    if (it->second > merged_end) merged_end = it->second;
+    it = deleted_ranges_.erase(it);
   }
-  return false;
+  deleted_ranges_.emplace(std::move(merged_begin), std::move(merged_end));
 }
 
 void Txn::DeleteAll() {

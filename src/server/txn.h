@@ -78,8 +78,10 @@ class Txn {
   // writes (SET, MSET, a group of them) never builds it.
   void Materialize();
   // Whether an internal key is in a range this transaction deleted (and not written since:
-  // a later write is in overlay_, which is consulted first).
+  // a later write is in overlay_, which is consulted first). O(log ranges).
   bool InDeletedRange(std::string_view internal_key) const;
+  // Adds [begin, end) to deleted_ranges_, merging it with the ranges it overlaps or touches.
+  void AddDeletedRange(std::string_view begin, std::string_view end);
 
   DB* const db_;
   const bool read_unflushed_;
@@ -90,7 +92,9 @@ class Txn {
   bool snapshot_taken_ = false;
 
   std::map<std::string, std::optional<std::string>, std::less<>> overlay_;
-  std::vector<std::pair<std::string, std::string>> deleted_ranges_;  // [begin, end)
+  // The union of the ranges deleted, as disjoint [begin, end) by begin: DEL of many hashes
+  // adds one range each, and every read looks a key up here.
+  std::map<std::string, std::string, std::less<>> deleted_ranges_;
   WriteBatch batch_;
   uint32_t materialized_count_ = 0;  // records of batch_ reflected in the overlay
   size_t materialized_bytes_ = 0;    // their encoded bytes

@@ -189,6 +189,9 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   headers = curl_slist_append(headers, "Accept:");
 
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  // Send the path as signed: libcurl would otherwise squash "/./" and "/../", and a request
+  // signed for one key (or bucket) could reach another.
+  curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);

@@ -25,8 +25,10 @@ ErrorInfo ParseError(const HttpResponse& r) {
   if (r.body.empty()) return info;
   auto xml = ParseXml(r.body);
   if (!xml.ok() || xml->name != "Error") return info;
-  info.code = xml->ChildText("Code").substr(0, 200);
-  info.message = xml->ChildText("Message").substr(0, 500);
+  // The server's text goes into Status messages and logs: entities such as "&#13;&#10;" decode
+  // to CR/LF, which could forge log lines.
+  info.code = EscapeControlCharacters(xml->ChildText("Code").substr(0, 200));
+  info.message = EscapeControlCharacters(xml->ChildText("Message").substr(0, 500));
   return info;
 }
 
@@ -51,6 +53,31 @@ bool LooksLikeCeph(const HttpResponse& r) {
 }
 
 }  // namespace
+
+std::string EscapeControlCharacters(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '\\') {
+      out += "\\x";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+bool SafeEtag(std::string_view etag) {
+  for (char c : etag) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
 
 std::string NormalizeEtag(std::string_view etag) {
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {

@@ -81,6 +81,12 @@ class S3Client {
 
 // "abc" for "\"abc\"" (and "abc"): ETags are handled without their quotes.
 std::string NormalizeEtag(std::string_view etag);
+// Text from a server made safe for Status messages and logs: control characters (and '\\')
+// become \xNN.
+std::string EscapeControlCharacters(std::string_view text);
+// Whether an ETag (from a header or from XML, where entities can decode to CR/LF) is free of
+// control characters, so it can go back into an If-Match header.
+bool SafeEtag(std::string_view etag);
 
 // Parses "bytes a-b/total" strictly; false on any deviation.
 bool ParseContentRange(std::string_view value, uint64_t* first, uint64_t* last, uint64_t* total);

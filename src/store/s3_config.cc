@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 
+#include "util/logging.h"
 #include "util/status_macros.h"
 
 namespace cloudkv {
@@ -83,6 +84,24 @@ class Params {
  private:
   std::map<std::string, std::string>* params_;
 };
+
+// Loud, because both are easy to leave in a configuration by mistake: over http:// every
+// object (keys and values) crosses the network in the clear, and without TLS verification
+// anyone on the path can impersonate the endpoint.
+void WarnIfInsecure(const S3Config& c) {
+  if (c.endpoint.rfind("http://", 0) == 0) {
+    LOG_WARN(
+        "WARNING: S3 endpoint {} is plain http://: every object, key and value of bucket '{}' "
+        "travels unencrypted (use https:// outside a test setup)",
+        c.endpoint, c.bucket);
+  }
+  if (!c.http.verify_tls) {
+    LOG_WARN(
+        "WARNING: verify_tls=false for S3 endpoint {}: its TLS certificate is not checked, so "
+        "anyone on the network path can impersonate it and read or change bucket '{}'",
+        c.endpoint, c.bucket);
+  }
+}
 
 Status CheckEndpoint(const std::string& endpoint) {
   size_t sep = endpoint.find("://");
@@ -279,6 +298,7 @@ Result<S3Config> ResolveS3Config(const StoreUrl& url, std::map<std::string, std:
   v = c.parallel_get_parallelism;
   RETURN_IF_ERROR(p.TakeUint("parallel_get_parallelism", 1, 64, &v));
   c.parallel_get_parallelism = v;
+  WarnIfInsecure(c);
   return c;
 }
 

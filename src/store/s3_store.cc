@@ -422,6 +422,10 @@ Result<std::string> S3Store::CompleteUpload(const std::string& full, const std::
       return Status::IOError(what + ": unreadable response: " + xml.status().message());
     if (xml->name == "Error") return client_.ErrorStatus(r.http, what);
     etag = NormalizeEtag(xml->ChildText("ETag"));
+    if (!SafeEtag(etag)) {
+      return Status::IOError(what + ": the server returned an ETag with a control character: '" +
+                             EscapeControlCharacters(etag) + "'");
+    }
   }
   if (etag.empty() || client_.quirks().multipart_complete_without_etag) {
     S3Request head;
@@ -566,6 +570,11 @@ Result<ListResult> S3Store::List(std::string_view prefix, std::string_view start
       }
       info.key = key.substr(config().prefix.size());
       info.etag = NormalizeEtag(c.ChildText("ETag"));
+      if (!SafeEtag(info.etag)) {
+        return Status::IOError(what + ": object '" + EscapeControlCharacters(info.key) +
+                               "' has an ETag with a control character: '" +
+                               EscapeControlCharacters(info.etag) + "'");
+      }
       out.objects.push_back(std::move(info));
     }
     if (xml->ChildText("IsTruncated") != "true") return out;

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "cloudkv/object_store.h"
+
 namespace cloudkv {
 namespace {
 
@@ -97,6 +99,11 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
     if (decoded.find('/') != std::string::npos) {
       return Bad(url, "memory store name may not contain '/'");
     }
+    for (char c : decoded) {
+      if (c == '\0' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        return Bad(url, "memory store name contains NUL or a control character");
+      }
+    }
     out.name = decoded;
   } else if (out.scheme == "file") {
     if (decoded.empty()) {
@@ -108,6 +115,13 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
                  "file:// path must be absolute (file:///var/db) or start with ./ or ../ "
                  "(file://./db); got '" +
                      decoded + "'");
+    }
+    // The URL was checked for control characters before decoding; "%00" or "%0A" decode to
+    // them, and a path is handed to the OS as a C string.
+    for (char c : decoded) {
+      if (c == '\0' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        return Bad(url, "file:// path contains NUL or a control character once percent-decoded");
+      }
     }
     out.path = decoded;
   } else if (out.scheme == "s3") {
@@ -125,7 +139,15 @@ Result<StoreUrl> ParseStoreUrl(std::string_view url) {
       if (prefix.find("//") != std::string::npos || (!prefix.empty() && prefix.front() == '/')) {
         return Bad(url, "empty segment in S3 prefix");
       }
-      if (!prefix.empty()) out.prefix = prefix + "/";
+      // Object keys are the prefix plus a name: the prefix obeys the rules of object keys, so
+      // no "." or ".." segment reaches a request path (where it could be normalised into
+      // another bucket than the one signed) and no control character reaches a header.
+      if (!prefix.empty()) {
+        if (Status s = ValidateObjectKey(prefix); !s.ok()) {
+          return Bad(url, "invalid S3 prefix: " + s.message());
+        }
+        out.prefix = prefix + "/";
+      }
     }
   } else {
     return Bad(url, "unknown scheme '" + out.scheme + "'; expected memory, file or s3");

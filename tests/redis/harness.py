@@ -31,11 +31,12 @@ def wait_port(port, proc, timeout=60.0):
 class Server:
     """A running server: .port, .stop(), .kill()."""
 
-    def __init__(self, argv, port, cwd, log_path):
+    def __init__(self, argv, port, cwd, log_path, env=None, preexec_fn=None):
         self.port = port
         self.log_path = log_path
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(argv, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(argv, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=env, preexec_fn=preexec_fn)
         wait_port(port, self.proc)
 
     def stop(self, timeout=60):
@@ -61,10 +62,13 @@ class Server:
             return f.read().decode(errors="replace")
 
 
-def start_cloudkv(binary, db_url, workdir, extra=(), port=None):
+def start_cloudkv(binary, db_url, workdir, extra=(), port=None, env=None, preexec_fn=None):
+    """env: the server's environment (default: this one); preexec_fn: run in the child before
+    exec (e.g. to lower RLIMIT_NOFILE)."""
     port = port or free_port()
     argv = [binary, "serve", "--db", db_url, "--port", str(port)] + list(extra)
-    return Server(argv, port, workdir, os.path.join(workdir, "cloudkv-%d.log" % port))
+    return Server(argv, port, workdir, os.path.join(workdir, "cloudkv-%d.log" % port), env=env,
+                  preexec_fn=preexec_fn)
 
 
 def start_redis(workdir, extra=()):
