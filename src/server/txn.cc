@@ -3,6 +3,7 @@
 #include "server/txn.h"
 
 #include <cassert>
+#include <iterator>
 
 #include "server/watch_registry.h"
 
@@ -166,7 +167,7 @@ void Txn::DeleteMeta(std::string_view user_key) { batch_.Delete(ScratchMetaKey(u
 
 void Txn::DeleteKey(std::string_view user_key, const Metadata& meta) {
   DeleteMeta(user_key);
-  if (meta.type == ValueType::kHash) {
+  if (IsCollection(meta.type)) {
     // Unreachable already (versions are never reused); deleted so compaction reclaims them.
     DeleteRangeRaw(FieldPrefix(meta.version), FieldPrefix(meta.version + 1));
   }
@@ -222,6 +223,34 @@ Status Txn::Scan(const std::string& lower, const std::string& upper,
       if (!InDeletedRange(iter->key()) && !visit(iter->key(), iter->value())) return Status::OK();
       iter->Next();
     }
+  }
+  return iter->status();
+}
+
+Status Txn::ScanReverse(const std::string& lower, const std::string& upper,
+                        const std::function<bool(std::string_view, std::string_view)>& visit) {
+  Materialize();
+  ReadOptions options = MakeReadOptions();
+  options.lower_bound = lower;
+  options.upper_bound = upper;
+  std::unique_ptr<Iterator> iter = db_->NewIterator(options);
+  iter->SeekToLast();
+  const auto ov_begin = overlay_.lower_bound(lower);
+  auto ov = overlay_.lower_bound(upper);  // one past the next overlay entry to visit
+  while (true) {
+    const bool db_valid = iter->Valid();
+    if (ov != ov_begin) {
+      auto prev = std::prev(ov);
+      if (!db_valid || prev->first >= iter->key()) {
+        if (db_valid && prev->first == iter->key()) iter->Prev();
+        ov = prev;
+        if (prev->second.has_value() && !visit(prev->first, *prev->second)) return Status::OK();
+        continue;
+      }
+    }
+    if (!db_valid) break;
+    if (!InDeletedRange(iter->key()) && !visit(iter->key(), iter->value())) return Status::OK();
+    iter->Prev();
   }
   return iter->status();
 }
