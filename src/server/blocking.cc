@@ -53,7 +53,9 @@ std::optional<BlockingRegistry::Waiter> BlockingRegistry::TakeOldest(std::string
   if (queue == by_key_.end()) return std::nullopt;
   assert(!queue->second.empty());
   const uint64_t ticket = queue->second.front();
-  Waiter waiter = std::move(waiters_[ticket]);
+  auto it = waiters_.find(ticket);
+  assert(it != waiters_.end());
+  Waiter waiter = it->second;  // a copy: EraseLocked reads its keys
   EraseLocked(ticket);
   return waiter;
 }

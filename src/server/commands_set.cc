@@ -281,9 +281,10 @@ void CmdSRandMember(CommandContext& ctx) {
 void CmdSMove(CommandContext& ctx) {
   const auto& a = ctx.args;
   std::optional<Metadata> src, dst;
+  // As Redis: a missing source is 0 whatever the destination holds.
   if (!ReadTyped(ctx, a[1], ValueType::kSet, &src)) return;
-  if (!ReadTyped(ctx, a[2], ValueType::kSet, &dst)) return;
   if (!src) return ctx.out->Integer(0);
+  if (!ReadTyped(ctx, a[2], ValueType::kSet, &dst)) return;
   Result<bool> in = IsMember(ctx, *src, a[3]);
   if (!in.ok()) return ReplyStatus(ctx.out, in.status());
   if (!*in) return ctx.out->Integer(0);

@@ -28,6 +28,7 @@ void Txn::Reset(uint64_t now_ms) {
   materialized_count_ = 0;
   materialized_bytes_ = 0;
   touched_all_ = false;
+  records_read_ = 0;
 }
 
 ReadOptions Txn::MakeReadOptions() {
@@ -113,6 +114,7 @@ void Txn::TouchWatches(WatchRegistry* watches) const {
 }
 
 Result<std::optional<std::string>> Txn::GetRaw(std::string_view internal_key) {
+  records_read_++;
   Materialize();
   auto it = overlay_.find(internal_key);
   if (it != overlay_.end()) return it->second;
@@ -218,8 +220,10 @@ Status Txn::Scan(const std::string& lower, const std::string& upper,
       if (db_valid && ov->first == iter->key()) iter->Next();
       const auto& entry = *ov;
       ++ov;
+      records_read_++;
       if (entry.second.has_value() && !visit(entry.first, *entry.second)) return Status::OK();
     } else {
+      records_read_++;
       if (!InDeletedRange(iter->key()) && !visit(iter->key(), iter->value())) return Status::OK();
       iter->Next();
     }
@@ -244,11 +248,13 @@ Status Txn::ScanReverse(const std::string& lower, const std::string& upper,
       if (!db_valid || prev->first >= iter->key()) {
         if (db_valid && prev->first == iter->key()) iter->Prev();
         ov = prev;
+        records_read_++;
         if (prev->second.has_value() && !visit(prev->first, *prev->second)) return Status::OK();
         continue;
       }
     }
     if (!db_valid) break;
+    records_read_++;
     if (!InDeletedRange(iter->key()) && !visit(iter->key(), iter->value())) return Status::OK();
     iter->Prev();
   }

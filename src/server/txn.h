@@ -71,6 +71,10 @@ class Txn {
       const std::string& lower, const std::string& upper,
       const std::function<bool(std::string_view key, std::string_view value)>& visit);
 
+  // Records this transaction has read so far: point lookups plus entries Scan and
+  // ScanReverse visited (what the docs' cost tables count; tests assert on it).
+  uint64_t records_read() const { return records_read_; }
+
   const WriteBatch& batch() const { return batch_; }
   // Bumps the WATCH versions of every key this transaction wrote (all keys after FLUSHDB).
   // REQUIRES: the batch is applied and the keys' locks are held.
@@ -100,6 +104,7 @@ class Txn {
   uint32_t materialized_count_ = 0;  // records of batch_ reflected in the overlay
   size_t materialized_bytes_ = 0;    // their encoded bytes
   bool touched_all_ = false;
+  uint64_t records_read_ = 0;
 };
 
 }  // namespace cloudkv::server
