@@ -2,7 +2,7 @@
 # redis-benchmark) and, for comparison, a real redis-server. Included from tests/extra.cmake.
 # The server's unit tests link its library.
 foreach(test server_resp_test server_glob_test server_key_locks_test server_durability_tracker_test
-        server_txn_test)
+        server_txn_test server_collections_test)
   if(TARGET ${test})
     target_link_libraries(${test} PRIVATE cloudkv_server)
   endif()
@@ -15,8 +15,8 @@ if(NOT TARGET cloudkv-cli)
 endif()
 set(_redis_dir ${CMAKE_SOURCE_DIR}/tests/redis)
 set(_python /usr/bin/python3)
-foreach(suite cli_cases commands pipelines robustness benchmark crash cli inspect lifecycle cli_product
-        limits hostile)
+foreach(suite cli_cases commands types pipelines robustness benchmark crash cli inspect lifecycle
+        cli_product limits hostile)
   add_test(NAME server_redis_${suite}
            COMMAND ${_python} ${_redis_dir}/run_${suite}.py --cloudkv $<TARGET_FILE:cloudkv-cli>
            WORKING_DIRECTORY ${_redis_dir})

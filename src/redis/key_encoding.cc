@@ -1,11 +1,17 @@
 // Key encoding (see key_encoding.h and docs/server.md, "Key encoding").
 //   metadata value := type(1) expire_at_ms(fixed64 LE) payload
-//   string payload := value bytes;  hash payload := version(fixed64 LE) count(fixed64 LE)
+//   string payload := value bytes
+//   hash, set, zset payload := version(fixed64 LE) count(fixed64 LE)
+//   list payload   := version(fixed64 LE) count(fixed64 LE) head(fixed64 LE)
 //   field key      := 'S' version(fixed64 BE) field
+//   list element   := 'S' version(fixed64 BE) index(fixed64 BE)
+//   zset member    := 'S' version(fixed64 BE) 'm' member      -> score bits (fixed64 LE)
+//   zset index     := 'S' version(fixed64 BE) 'i' ordered_score(fixed64 BE) member -> ""
 #include "redis/key_encoding.h"
 
 #include <cassert>
 #include <chrono>
+#include <cstring>
 
 namespace cloudkv::redis {
 namespace {
@@ -69,6 +75,93 @@ std::string FieldKey(uint64_t version, std::string_view field) {
   return key;
 }
 
+const char* TypeName(ValueType type) {
+  switch (type) {
+    case ValueType::kString:
+      return "string";
+    case ValueType::kHash:
+      return "hash";
+    case ValueType::kList:
+      return "list";
+    case ValueType::kSet:
+      return "set";
+    case ValueType::kZSet:
+      return "zset";
+  }
+  return "none";
+}
+
+std::string ListElementKey(uint64_t version, uint64_t index) {
+  std::string key = FieldPrefix(version);
+  PutBigEndian64(&key, index);
+  return key;
+}
+
+std::string ZSetMemberKey(uint64_t version, std::string_view member) {
+  std::string key = FieldPrefix(version);
+  key.push_back(kZSetMemberTag);
+  key.append(member);
+  return key;
+}
+
+uint64_t OrderedScoreBits(double score) {
+  if (score == 0) score = 0;  // -0 sorts with 0
+  uint64_t bits = 0;
+  static_assert(sizeof(bits) == sizeof(score));
+  std::memcpy(&bits, &score, sizeof(bits));
+  // Negative numbers: flip every bit (larger magnitude sorts first); others: flip the sign.
+  return (bits & (uint64_t{1} << 63)) ? ~bits : bits | (uint64_t{1} << 63);
+}
+
+double ScoreFromOrderedBits(uint64_t bits) {
+  bits = (bits & (uint64_t{1} << 63)) ? bits & ~(uint64_t{1} << 63) : ~bits;
+  double score = 0;
+  std::memcpy(&score, &bits, sizeof(score));
+  return score;
+}
+
+std::string ZSetIndexPrefix(uint64_t version) {
+  std::string key = FieldPrefix(version);
+  key.push_back(kZSetIndexTag);
+  return key;
+}
+
+std::string ZSetIndexLowerBound(uint64_t version, double score) {
+  std::string key = ZSetIndexPrefix(version);
+  PutBigEndian64(&key, OrderedScoreBits(score));
+  return key;
+}
+
+std::string ZSetIndexKey(uint64_t version, double score, std::string_view member) {
+  std::string key = ZSetIndexLowerBound(version, score);
+  key.append(member);
+  return key;
+}
+
+std::optional<std::pair<double, std::string_view>> DecodeZSetIndexKey(std::string_view key) {
+  constexpr size_t kPrefix = 1 + 8 + 1;
+  if (key.size() < kPrefix + 8 || key[kPrefix - 1] != kZSetIndexTag) return std::nullopt;
+  uint64_t bits = 0;
+  for (size_t i = kPrefix; i < kPrefix + 8; i++) bits = (bits << 8) | static_cast<uint8_t>(key[i]);
+  return std::make_pair(ScoreFromOrderedBits(bits), key.substr(kPrefix + 8));
+}
+
+std::string EncodeScore(double score) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &score, sizeof(bits));
+  std::string out;
+  PutFixed64(&out, bits);
+  return out;
+}
+
+std::optional<double> DecodeScore(std::string_view bytes) {
+  if (bytes.size() != 8) return std::nullopt;
+  uint64_t bits = GetFixed64(bytes);
+  double score = 0;
+  std::memcpy(&score, &bits, sizeof(score));
+  return score;
+}
+
 std::string EncodeMetadata(const Metadata& meta) {
   std::string out;
   out.reserve(kMetaHeaderBytes + meta.value.size() + 16);
@@ -79,6 +172,7 @@ std::string EncodeMetadata(const Metadata& meta) {
     PutFixed64(&out, meta.expire_at_ms);
     PutFixed64(&out, meta.version);
     PutFixed64(&out, meta.count);
+    if (meta.type == ValueType::kList) PutFixed64(&out, meta.head);
   }
   return out;
 }
@@ -96,11 +190,20 @@ Result<Metadata> DecodeMetadata(std::string_view user_key, std::string_view byte
   if (type == static_cast<uint8_t>(ValueType::kString)) {
     meta.type = ValueType::kString;
     meta.value.assign(payload);
-  } else if (type == static_cast<uint8_t>(ValueType::kHash)) {
-    if (payload.size() != 16) return corrupt("bad hash payload size");
-    meta.type = ValueType::kHash;
+  } else if (type == static_cast<uint8_t>(ValueType::kHash) ||
+             type == static_cast<uint8_t>(ValueType::kSet) ||
+             type == static_cast<uint8_t>(ValueType::kZSet)) {
+    if (payload.size() != 16) return corrupt("bad collection payload size");
+    meta.type = static_cast<ValueType>(type);
     meta.version = GetFixed64(payload);
     meta.count = GetFixed64(payload.substr(8));
+  } else if (type == static_cast<uint8_t>(ValueType::kList)) {
+    if (payload.size() != 24) return corrupt("bad list payload size");
+    meta.type = ValueType::kList;
+    meta.version = GetFixed64(payload);
+    meta.count = GetFixed64(payload.substr(8));
+    meta.head = GetFixed64(payload.substr(16));
+    if (meta.head + meta.count < meta.head) return corrupt("list indexes overflow");
   } else {
     return corrupt("unknown type");
   }

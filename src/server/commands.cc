@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 
 namespace cloudkv::server {
 
@@ -205,6 +206,79 @@ bool ReadHash(CommandContext& ctx, std::string_view key, std::optional<Metadata>
   }
   *meta = std::move(got).value();
   return true;
+}
+
+bool ReadTyped(CommandContext& ctx, std::string_view key, ValueType type,
+               std::optional<Metadata>* meta) {
+  Result<std::optional<Metadata>> got = ctx.txn->GetMeta(key);
+  if (!got.ok()) {
+    ReplyStatus(ctx.out, got.status());
+    return false;
+  }
+  if (got->has_value() && (*got)->type != type) {
+    ctx.out->Error(kErrWrongType);
+    return false;
+  }
+  *meta = std::move(got).value();
+  return true;
+}
+
+bool OpenCollection(CommandContext& ctx, std::string_view key, ValueType type, Metadata* meta,
+                    bool* created) {
+  assert(IsCollection(type));
+  std::optional<Metadata> got;
+  if (!ReadTyped(ctx, key, type, &got)) return false;
+  if (created != nullptr) *created = !got.has_value();
+  if (got) {
+    *meta = std::move(*got);
+    return true;
+  }
+  *meta = Metadata();
+  meta->type = type;
+  meta->version = ctx.server->versions.Next();
+  meta->count = 0;
+  meta->head = kListInitialHead;
+  return true;
+}
+
+void StoreCollection(CommandContext& ctx, std::string_view key, const Metadata& meta) {
+  assert(IsCollection(meta.type));
+  if (meta.count == 0) {
+    ctx.txn->DeleteMeta(key);
+  } else {
+    ctx.txn->PutMeta(key, meta);
+  }
+}
+
+Status DeleteAnyKey(CommandContext& ctx, std::string_view key) {
+  Result<std::optional<Metadata>> got = ctx.txn->GetMeta(key);
+  if (!got.ok()) return got.status();
+  if (got->has_value()) ctx.txn->DeleteKey(key, **got);
+  return Status::OK();
+}
+
+bool ParseDouble(std::string_view s, double* out) {
+  long double v = 0;
+  if (!ParseLongDouble(s, &v)) return false;
+  *out = static_cast<double>(v);
+  return !std::isnan(*out);
+}
+
+bool NormalizeRange(int64_t start, int64_t stop, uint64_t length, uint64_t* first, uint64_t* last) {
+  const int64_t n = static_cast<int64_t>(length);
+  if (start < 0) start += n;
+  if (stop < 0) stop += n;
+  if (start < 0) start = 0;
+  if (start > stop || start >= n) return false;
+  if (stop >= n) stop = n - 1;
+  *first = static_cast<uint64_t>(start);
+  *last = static_cast<uint64_t>(stop);
+  return true;
+}
+
+uint64_t RandomU64() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return rng();
 }
 
 void CommandKeys(const CommandSpec& spec, const std::vector<std::string>& args,

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "cloudkv/db.h"
+#include "server/blocking.h"
 #include "server/durability_tracker.h"
 #include "server/glob.h"
 #include "server/key_encoding.h"
@@ -157,6 +158,7 @@ struct ServerState {
   const ServerConfig config;
   KeyLocks locks;
   WatchRegistry watches;
+  BlockingRegistry blocking;
   DurabilityTracker tracker;
   VersionAllocator versions;
   CursorTable cursors;
@@ -223,6 +225,12 @@ enum CommandFlags : uint32_t {
   // newest state and commits it as one batch; otherwise the handler runs as a kCmdSession
   // command (and replies an error).
   kCmdTransaction = 1u << 10,
+  // May park the client until a push to one of its keys (BLPOP, ...): outside MULTI the
+  // connection runs it as a write that may set Session::block instead of replying.
+  kCmdBlocking = 1u << 11,
+  // Refused inside MULTI (Redis's "Command not allowed inside a transaction"): the
+  // transaction is flagged and EXEC fails with EXECABORT.
+  kCmdNoTransaction = 1u << 12,
 };
 
 struct CommandSpec {
@@ -293,6 +301,25 @@ bool FindScanStart(CommandContext& ctx, int64_t cursor, std::optional<std::strin
 bool ReadString(CommandContext& ctx, std::string_view key, std::optional<Metadata>* meta);
 // Reads a key expected to be a hash: false (after replying) on error or WRONGTYPE.
 bool ReadHash(CommandContext& ctx, std::string_view key, std::optional<Metadata>* meta);
+// Reads a key expected to be of `type`: false (after replying) on error or WRONGTYPE.
+bool ReadTyped(CommandContext& ctx, std::string_view key, ValueType type,
+               std::optional<Metadata>* meta);
+// The live collection of `type` at `key`, or a new empty one with a fresh version (`*created`
+// says which). False after replying on error or WRONGTYPE.
+bool OpenCollection(CommandContext& ctx, std::string_view key, ValueType type, Metadata* meta,
+                    bool* created = nullptr);
+// Writes a collection's metadata, or deletes the key once it is empty (Redis never keeps an
+// empty collection). An emptied collection's records are already deleted by the caller.
+void StoreCollection(CommandContext& ctx, std::string_view key, const Metadata& meta);
+// Deletes whatever `key` holds (any type, O(1)): for STORE commands' destinations.
+Status DeleteAnyKey(CommandContext& ctx, std::string_view key);
+// Strict parse of a Redis double argument (score, timeout): like ParseLongDouble, into double.
+bool ParseDouble(std::string_view s, double* out);
+// Redis's range normalisation of [start, stop] over `length` elements (negative from the end);
+// false if the range is empty.
+bool NormalizeRange(int64_t start, int64_t stop, uint64_t length, uint64_t* first, uint64_t* last);
+// A pseudo-random 64-bit number (SPOP, SRANDMEMBER, RANDOMKEY, ...).
+uint64_t RandomU64();
 
 }  // namespace cloudkv::server
 

@@ -23,8 +23,6 @@ Status VisitKeys(CommandContext& ctx, const std::optional<std::string>& start_af
   return s.ok() ? decode_error : s;
 }
 
-std::string_view TypeName(ValueType type) { return type == ValueType::kHash ? "hash" : "string"; }
-
 void ExpireGeneric(CommandContext& ctx, bool seconds, bool relative, std::string_view name) {
   const auto& a = ctx.args;
   int64_t when = 0;
@@ -92,10 +90,12 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
   if (!src.ok()) return ReplyStatus(ctx.out, src.status());
   if (!src->has_value()) return ctx.out->Error("ERR no such key");
   if (from == to) return nx ? ctx.out->Integer(0) : ctx.out->Simple("OK");
-  if (nx) {
-    Result<std::optional<Metadata>> dst = ctx.txn->GetMeta(to);
-    if (!dst.ok()) return ReplyStatus(ctx.out, dst.status());
-    if (dst->has_value()) return ctx.out->Integer(0);
+  Result<std::optional<Metadata>> dst = ctx.txn->GetMeta(to);
+  if (!dst.ok()) return ReplyStatus(ctx.out, dst.status());
+  if (dst->has_value()) {
+    if (nx) return ctx.out->Integer(0);
+    // The old value's elements go with one range deletion (O(1), like DEL).
+    ctx.txn->DeleteKey(to, **dst);
   }
   // A hash's fields hang off its version, not its name: moving the metadata moves the hash.
   ctx.txn->PutMeta(to, **src);

@@ -2,6 +2,7 @@
 // and "WATCH"). The connection queues the commands that arrive inside MULTI in the Session;
 // EXEC runs them in one Txn under the locks of all their keys and of the watched keys
 // (kCmdTransaction), so the connection commits them as one atomic batch.
+#include <algorithm>
 #include <cassert>
 
 #include "server/handlers.h"
@@ -38,11 +39,20 @@ void CmdExec(CommandContext& ctx) {
     ctx.out->NullArray();
   } else {
     ctx.out->Array(queued.size());
+    session.in_exec = true;
     for (const QueuedCommand& command : queued) {
       assert(!(command.spec->flags & (kCmdTransaction | kCmdNoMulti)));
       CommandContext inner{ctx.server, ctx.session, ctx.txn, ctx.out, command.args};
       command.spec->handler(inner);
     }
+    session.in_exec = false;
+    // Clients blocked on keys the transaction pushed to are served after it, as in Redis.
+    // Their keys are among the queued commands' keys, whose locks EXEC holds.
+    std::vector<std::string> serve = std::move(session.serve_after_exec);
+    session.serve_after_exec.clear();
+    std::sort(serve.begin(), serve.end());
+    serve.erase(std::unique(serve.begin(), serve.end()), serve.end());
+    for (const std::string& key : serve) ServeBlockedClients(ctx, key);
   }
   session.Unwatch(&ctx.server->watches);
 }

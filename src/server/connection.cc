@@ -83,6 +83,18 @@ Connection::Connection(ServerState* state, asio::ip::tcp::socket socket,
   parser_.set_authenticated(session_.authed);
 }
 
+struct Connection::Blocked {
+  explicit Blocked(const asio::any_io_executor& executor) : timer(executor) {}
+  const CommandSpec* spec = nullptr;
+  std::vector<std::string> args;
+  uint64_t slot = 0;
+  uint64_t start_us = 0;
+  uint64_t ticket = 0;  // registered in the BlockingRegistry; 0 = not (now)
+  uint8_t mode = 0;     // BlockingRegistry::Mode: which null a timeout replies
+  bool timer_armed = false;
+  asio::steady_timer timer;
+};
+
 Connection::~Connection() {
   assert(!group_.open);
   state_->connected_clients--;
@@ -103,6 +115,8 @@ void Connection::Start(std::string_view reject) {
 
 void Connection::CloseWhenDone() {
   closing_ = true;
+  // A blocked client is answered as on a timeout, so that its reply does not hold the close.
+  if (blocked_ != nullptr) OnBlockTimeout();
   if (!writing_ && unready_ == 0) StartWrite();
 }
 
@@ -173,7 +187,7 @@ void Connection::ProcessInput() {
   const bool outer = !deferring_write_;
   deferring_write_ = true;
   std::vector<std::string>& args = args_;
-  while (!closing_ && !closed_) {
+  while (!closing_ && !closed_ && !blocked_) {
     if (stopping_->load()) {
       FlushGroup();
       CloseWhenDone();
@@ -363,6 +377,10 @@ void Connection::Close() {
   closed_ = true;
   session_.Unwatch(&state_->watches);
   state_->cursors.ForgetOwner(session_.id);
+  if (blocked_ != nullptr) {
+    if (blocked_->ticket != 0) state_->blocking.Remove(blocked_->ticket);
+    blocked_->timer.cancel();
+  }
   asio::error_code ec;
   timer_.cancel();
   auth_delay_timer_.cancel();
@@ -421,6 +439,7 @@ void Connection::Execute(std::vector<std::string>& args) {
   if (spec->flags & kCmdSession) return RunSession(*spec, args);
   if (spec->flags & kCmdTransaction) return RunTransaction(*spec, args);
   if (state_->config.read_only && (spec->flags & kCmdWrite)) return ReplyError(kReadOnly);
+  if (spec->flags & kCmdBlocking) return RunBlocking(*spec, args);
   if (spec->flags & kCmdWrite) return RunWrite(*spec, args);
   RunRead(*spec, args);
 }
@@ -605,6 +624,118 @@ void Connection::Deliver(Completion* completion) {
     begin = r.reply_end;
   }
   Fill(completion->slot_, std::move(replies));
+}
+
+}  // namespace cloudkv::server
+
+namespace cloudkv::server {
+
+void Connection::RunBlocking(const CommandSpec& spec, const std::vector<std::string>& args) {
+  FlushGroup();
+  assert(blocked_ == nullptr);
+  blocked_ = std::make_unique<Blocked>(socket_.get_executor());
+  blocked_->spec = &spec;
+  blocked_->args = args;
+  blocked_->start_us = NowUs();
+  blocked_->slot = NewSlot(1);
+  TryBlocked();
+}
+
+void Connection::TryBlocked() {
+  assert(blocked_ != nullptr && blocked_->ticket == 0);
+  Blocked& b = *blocked_;
+  CommandKeys(*b.spec, b.args, &keys_);
+  KeyLocks::Set locks(&state_->locks);
+  locks.Lock(keys_, false);
+  Txn txn(state_->db, /*read_unflushed=*/true, NowMs());
+  std::string reply;
+  ReplyWriter out(session_.protocol, &reply);
+  CommandContext ctx{state_, &session_, &txn, &out, b.args};
+  session_.may_block = true;
+  session_.block.reset();
+  b.spec->handler(ctx);
+  session_.may_block = false;
+  if (session_.block) {
+    // Nothing to serve: register while the keys' locks are held, so that no push can come
+    // between the handler's reads and the registration.
+    assert(txn.batch().empty() && reply.empty());
+    Session::BlockRequest request = std::move(*session_.block);
+    session_.block.reset();
+    b.mode = request.mode;
+    if (!b.timer_armed && request.timeout_ms != 0) {
+      b.timer_armed = true;
+      b.timer.expires_after(std::chrono::milliseconds(request.timeout_ms));
+      b.timer.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+        if (!ec) self->OnBlockTimeout();
+      });
+    }
+    std::weak_ptr<Connection> weak = weak_from_this();
+    auto executor = socket_.get_executor();
+    b.ticket = state_->blocking.Add(
+        std::move(request.keys), static_cast<BlockingRegistry::Mode>(request.mode),
+        session_.protocol, [weak, executor](std::optional<std::string> served) {
+          asio::post(executor, [weak, served = std::move(served)]() mutable {
+            std::shared_ptr<Connection> self = weak.lock();
+            if (self && !self->closed_ && self->blocked_ != nullptr) {
+              self->OnServed(std::move(served));
+            }
+          });
+        });
+    return;
+  }
+  std::vector<CommandRecord> records{CommandRecord{CommandIndex(b.spec), b.start_us, reply.size(),
+                                                   out.errors() > 0, !txn.batch().empty()}};
+  const uint64_t slot = b.slot;
+  b.timer.cancel();
+  blocked_.reset();
+  Commit(&txn, slot, std::move(reply), std::move(records));
+}
+
+void Connection::OnServed(std::optional<std::string> reply) {
+  assert(blocked_ != nullptr);
+  blocked_->ticket = 0;
+  if (!reply) {
+    TryBlocked();
+    return ResumeAfterBlock();
+  }
+  Blocked& b = *blocked_;
+  // The pusher popped our element in its own transaction and holds the key's lock until that
+  // is applied: once we hold the locks, its write has a ticket and the reply waits for it.
+  CommandKeys(*b.spec, b.args, &keys_);
+  KeyLocks::Set locks(&state_->locks);
+  locks.Lock(keys_, false);
+  std::vector<CommandRecord> records{
+      CommandRecord{CommandIndex(b.spec), b.start_us, reply->size(), false, true}};
+  auto completion =
+      std::make_unique<Completion>(shared_from_this(), b.slot, std::move(*reply), records);
+  b.timer.cancel();
+  blocked_.reset();
+  state_->tracker.WhenDurable(state_->tracker.LastTicket(), completion.release());
+  locks.Release();
+  ResumeAfterBlock();
+}
+
+void Connection::OnBlockTimeout() {
+  if (closed_ || blocked_ == nullptr) return;
+  // Already served: the reply is on its way.
+  if (blocked_->ticket != 0 && !state_->blocking.Remove(blocked_->ticket)) return;
+  ReplyWriter out(session_.protocol);
+  if (static_cast<BlockingRegistry::Mode>(blocked_->mode) == BlockingRegistry::Mode::kRetry) {
+    out.Null();
+  } else {
+    out.NullArray();
+  }
+  state_->metrics.Record(CommandIndex(blocked_->spec), NowUs() - blocked_->start_us, false);
+  const uint64_t slot = blocked_->slot;
+  blocked_.reset();
+  Fill(slot, std::move(out.buffer()));
+  ResumeAfterBlock();
+}
+
+void Connection::ResumeAfterBlock() {
+  if (blocked_ != nullptr || closed_) return;
+  ProcessInput();
+  DoRead();
 }
 
 }  // namespace cloudkv::server

@@ -12,6 +12,7 @@
 #include <asio.hpp>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -116,6 +117,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // After a failed AUTH: read nothing for auth_failure_delay_ms.
   void DelayAfterAuthFailure();
 
+  // Blocking commands (BLPOP, ...; docs/server.md "Blocking commands"): the client blocked
+  // and the command it runs again when woken. While set, the connection processes no input.
+  struct Blocked;
+  void RunBlocking(const CommandSpec& spec, const std::vector<std::string>& args);
+  // Runs the blocked command under its keys' locks: commits its reply, or (nothing to serve)
+  // registers the client with the BlockingRegistry before the locks are released.
+  void TryBlocked();
+  // A pusher served the blocked client (`reply`) or woke it to try again (nullopt).
+  void OnServed(std::optional<std::string> reply);
+  void OnBlockTimeout();
+  // Goes on with the input after the client is unblocked.
+  void ResumeAfterBlock();
+
   ServerState* const state_;
   asio::ip::tcp::socket socket_;
   const std::atomic<bool>* const stopping_;
@@ -158,6 +172,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t connected_ms_ = 0;
   uint64_t last_write_progress_ms_ = 0;
   WriteGroup group_;
+  std::unique_ptr<Blocked> blocked_;
   std::vector<std::string_view> keys_;  // scratch: the keys of the command being run
 };
 

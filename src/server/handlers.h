@@ -63,6 +63,73 @@ CLOUDKV_HANDLER(CmdHKeys);
 CLOUDKV_HANDLER(CmdHVals);
 CLOUDKV_HANDLER(CmdHScan);
 CLOUDKV_HANDLER(CmdHStrLen);
+// lists (commands_list.cc)
+CLOUDKV_HANDLER(CmdLPush);
+CLOUDKV_HANDLER(CmdRPush);
+CLOUDKV_HANDLER(CmdLPushX);
+CLOUDKV_HANDLER(CmdRPushX);
+CLOUDKV_HANDLER(CmdLPop);
+CLOUDKV_HANDLER(CmdRPop);
+CLOUDKV_HANDLER(CmdLLen);
+CLOUDKV_HANDLER(CmdLRange);
+CLOUDKV_HANDLER(CmdLIndex);
+CLOUDKV_HANDLER(CmdLSet);
+CLOUDKV_HANDLER(CmdLInsert);
+CLOUDKV_HANDLER(CmdLRem);
+CLOUDKV_HANDLER(CmdLTrim);
+CLOUDKV_HANDLER(CmdLPos);
+CLOUDKV_HANDLER(CmdLMove);
+CLOUDKV_HANDLER(CmdRPopLPush);
+CLOUDKV_HANDLER(CmdBLPop);
+CLOUDKV_HANDLER(CmdBRPop);
+CLOUDKV_HANDLER(CmdBLMove);
+CLOUDKV_HANDLER(CmdBRPopLPush);
+// sets (commands_set.cc)
+CLOUDKV_HANDLER(CmdSAdd);
+CLOUDKV_HANDLER(CmdSRem);
+CLOUDKV_HANDLER(CmdSMembers);
+CLOUDKV_HANDLER(CmdSIsMember);
+CLOUDKV_HANDLER(CmdSMIsMember);
+CLOUDKV_HANDLER(CmdSCard);
+CLOUDKV_HANDLER(CmdSPop);
+CLOUDKV_HANDLER(CmdSRandMember);
+CLOUDKV_HANDLER(CmdSMove);
+CLOUDKV_HANDLER(CmdSInter);
+CLOUDKV_HANDLER(CmdSUnion);
+CLOUDKV_HANDLER(CmdSDiff);
+CLOUDKV_HANDLER(CmdSInterStore);
+CLOUDKV_HANDLER(CmdSUnionStore);
+CLOUDKV_HANDLER(CmdSDiffStore);
+CLOUDKV_HANDLER(CmdSInterCard);
+CLOUDKV_HANDLER(CmdSScan);
+// sorted sets (commands_zset.cc)
+CLOUDKV_HANDLER(CmdZAdd);
+CLOUDKV_HANDLER(CmdZIncrBy);
+CLOUDKV_HANDLER(CmdZRem);
+CLOUDKV_HANDLER(CmdZScore);
+CLOUDKV_HANDLER(CmdZMScore);
+CLOUDKV_HANDLER(CmdZCard);
+CLOUDKV_HANDLER(CmdZCount);
+CLOUDKV_HANDLER(CmdZLexCount);
+CLOUDKV_HANDLER(CmdZRange);
+CLOUDKV_HANDLER(CmdZRevRange);
+CLOUDKV_HANDLER(CmdZRangeByScore);
+CLOUDKV_HANDLER(CmdZRevRangeByScore);
+CLOUDKV_HANDLER(CmdZRangeByLex);
+CLOUDKV_HANDLER(CmdZRevRangeByLex);
+CLOUDKV_HANDLER(CmdZRangeStore);
+CLOUDKV_HANDLER(CmdZRank);
+CLOUDKV_HANDLER(CmdZRevRank);
+CLOUDKV_HANDLER(CmdZPopMin);
+CLOUDKV_HANDLER(CmdZPopMax);
+CLOUDKV_HANDLER(CmdZRemRangeByRank);
+CLOUDKV_HANDLER(CmdZRemRangeByScore);
+CLOUDKV_HANDLER(CmdZRemRangeByLex);
+CLOUDKV_HANDLER(CmdZUnionStore);
+CLOUDKV_HANDLER(CmdZInterStore);
+CLOUDKV_HANDLER(CmdZDiffStore);
+CLOUDKV_HANDLER(CmdZRandMember);
+CLOUDKV_HANDLER(CmdZScan);
 // connection state (commands_connection.cc)
 CLOUDKV_HANDLER(CmdHello);
 CLOUDKV_HANDLER(CmdAuth);
@@ -85,6 +152,10 @@ CLOUDKV_HANDLER(CmdConfig);
 CLOUDKV_HANDLER(CmdCommand);
 CLOUDKV_HANDLER(CmdTime);
 #undef CLOUDKV_HANDLER
+
+// After a push to `key`: serves the clients blocked on it (blocking.h) from this transaction,
+// oldest first, while the list has elements. Inside EXEC it only notes the key for later.
+void ServeBlockedClients(CommandContext& ctx, const std::string& key);
 
 // Parses an expiry option value (EX/PX/EXAT/PXAT unit) into an absolute ms deadline. Replies
 // and returns false on a bad value. `command` names the command in the error.

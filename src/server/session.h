@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,22 @@ struct Session {
   uint64_t auth_failures = 0;
   // WATCH: each watched key with its WatchRegistry version at WATCH time.
   std::vector<std::pair<std::string, uint64_t>> watched;
+
+  // Blocking commands (BLPOP, ...): `may_block` is set by the connection while it runs one
+  // outside MULTI; a handler that finds nothing to serve then sets `block` instead of
+  // replying, and the connection parks the client (blocking.h). Inside MULTI (may_block
+  // false) the handler replies as on a timeout.
+  struct BlockRequest {
+    std::vector<std::string> keys;
+    uint64_t timeout_ms = 0;  // 0 = forever
+    uint8_t mode = 0;         // BlockingRegistry::Mode
+  };
+  bool may_block = false;
+  std::optional<BlockRequest> block;
+  // While EXEC runs its queue: pushes note their keys here and EXEC serves blocked clients
+  // after the whole transaction, as Redis does.
+  bool in_exec = false;
+  std::vector<std::string> serve_after_exec;
 
   // Set by QUIT and SHUTDOWN: the connection takes no more commands and closes once the
   // replies it owes are written.

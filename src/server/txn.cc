@@ -28,6 +28,7 @@ void Txn::Reset(uint64_t now_ms) {
   materialized_count_ = 0;
   materialized_bytes_ = 0;
   touched_all_ = false;
+  records_read_ = 0;
 }
 
 ReadOptions Txn::MakeReadOptions() {
@@ -113,6 +114,7 @@ void Txn::TouchWatches(WatchRegistry* watches) const {
 }
 
 Result<std::optional<std::string>> Txn::GetRaw(std::string_view internal_key) {
+  records_read_++;
   Materialize();
   auto it = overlay_.find(internal_key);
   if (it != overlay_.end()) return it->second;
@@ -167,7 +169,7 @@ void Txn::DeleteMeta(std::string_view user_key) { batch_.Delete(ScratchMetaKey(u
 
 void Txn::DeleteKey(std::string_view user_key, const Metadata& meta) {
   DeleteMeta(user_key);
-  if (meta.type == ValueType::kHash) {
+  if (IsCollection(meta.type)) {
     // Unreachable already (versions are never reused); deleted so compaction reclaims them.
     DeleteRangeRaw(FieldPrefix(meta.version), FieldPrefix(meta.version + 1));
   }
@@ -233,11 +235,43 @@ Status Txn::Scan(const std::string& lower, const std::string& upper,
       if (db_valid && ov->first == iter->key()) iter->Next();
       const auto& entry = *ov;
       ++ov;
+      records_read_++;
       if (entry.second.has_value() && !visit(entry.first, *entry.second)) return Status::OK();
     } else {
+      records_read_++;
       if (!InDeletedRange(iter->key()) && !visit(iter->key(), iter->value())) return Status::OK();
       iter->Next();
     }
+  }
+  return iter->status();
+}
+
+Status Txn::ScanReverse(const std::string& lower, const std::string& upper,
+                        const std::function<bool(std::string_view, std::string_view)>& visit) {
+  Materialize();
+  ReadOptions options = MakeReadOptions();
+  options.lower_bound = lower;
+  options.upper_bound = upper;
+  std::unique_ptr<Iterator> iter = db_->NewIterator(options);
+  iter->SeekToLast();
+  const auto ov_begin = overlay_.lower_bound(lower);
+  auto ov = overlay_.lower_bound(upper);  // one past the next overlay entry to visit
+  while (true) {
+    const bool db_valid = iter->Valid();
+    if (ov != ov_begin) {
+      auto prev = std::prev(ov);
+      if (!db_valid || prev->first >= iter->key()) {
+        if (db_valid && prev->first == iter->key()) iter->Prev();
+        ov = prev;
+        records_read_++;
+        if (prev->second.has_value() && !visit(prev->first, *prev->second)) return Status::OK();
+        continue;
+      }
+    }
+    if (!db_valid) break;
+    records_read_++;
+    if (!InDeletedRange(iter->key()) && !visit(iter->key(), iter->value())) return Status::OK();
+    iter->Prev();
   }
   return iter->status();
 }

@@ -46,8 +46,8 @@ class Txn {
   // PutMeta of a string value, without building a Metadata.
   void PutString(std::string_view user_key, std::string_view value, uint64_t expire_at_ms);
   void DeleteMeta(std::string_view user_key);
-  // Deletes a live key whose metadata is `meta`: its metadata record and, for a hash, the
-  // range of its version's fields (one DeleteRange).
+  // Deletes a live key whose metadata is `meta`: its metadata record and, for a collection
+  // (hash, list, set, zset), the range of its version's records (one DeleteRange).
   void DeleteKey(std::string_view user_key, const Metadata& meta);
   // The value of an internal key as this transaction sees it; nullopt if absent. Errors are
   // the engine's (IOError, Corruption, ...).
@@ -65,6 +65,15 @@ class Txn {
   Status Scan(const std::string& lower, const std::string& upper,
               const std::optional<std::string>& start_after,
               const std::function<bool(std::string_view key, std::string_view value)>& visit);
+
+  // The same in descending order (from the last key below `upper`).
+  Status ScanReverse(
+      const std::string& lower, const std::string& upper,
+      const std::function<bool(std::string_view key, std::string_view value)>& visit);
+
+  // Records this transaction has read so far: point lookups plus entries Scan and
+  // ScanReverse visited (what the docs' cost tables count; tests assert on it).
+  uint64_t records_read() const { return records_read_; }
 
   const WriteBatch& batch() const { return batch_; }
   // Bumps the WATCH versions of every key this transaction wrote (all keys after FLUSHDB).
@@ -99,6 +108,7 @@ class Txn {
   uint32_t materialized_count_ = 0;  // records of batch_ reflected in the overlay
   size_t materialized_bytes_ = 0;    // their encoded bytes
   bool touched_all_ = false;
+  uint64_t records_read_ = 0;
 };
 
 }  // namespace cloudkv::server
