@@ -706,6 +706,7 @@ void Connection::OnServed(std::optional<std::string> reply) {
   locks.Lock(keys_, false);
   std::vector<CommandRecord> records{
       CommandRecord{CommandIndex(b.spec), b.start_us, reply->size(), false, true}};
+  inflight_reply_bytes_ += reply->size();  // counted against the output limit until delivered
   auto completion =
       std::make_unique<Completion>(shared_from_this(), b.slot, std::move(*reply), records);
   b.timer.cancel();
