@@ -2,7 +2,8 @@
 // block cache, else from the iterator's own readahead buffer, else from a new object read
 // whose size doubles while the scan stays sequential (up to max_readahead_bytes). Once a
 // forward scan is sequential, and the reader has a prefetch pool, the next windows are read in
-// the background (SstReadOptions::prefetch_windows of them in flight), so a scan waits for
+// the background (SstReadOptions::prefetch_windows of them in flight, each starting at a block
+// boundary), so a scan waits for
 // the store at most once per window instead of once per read.
 #include <algorithm>
 #include <cassert>
@@ -133,8 +134,17 @@ void SstIterator::PrefetchAfter(uint64_t end, size_t window) {
   ThreadPool* pool = r.options_.prefetch_pool;
   if (pool == nullptr || r.options_.prefetch_windows == 0 || window == 0) return;
   uint64_t next = prefetches_.empty() ? end : std::max(end, prefetches_.back().end);
+  // Each window starts at a block boundary: the block that the previous read cut in two is
+  // read whole again, so every block lies inside one window.
   while (prefetches_.size() < r.options_.prefetch_windows && next < r.data_end_) {
-    const uint64_t stop = std::min<uint64_t>(r.data_end_, next + window);
+    auto it = std::upper_bound(r.handles_.begin(), r.handles_.end(), next,
+                               [](uint64_t p, const BlockHandle& h) { return p < h.offset; });
+    if (it == r.handles_.begin()) return;  // before the first block: nothing to read ahead
+    const size_t block = static_cast<size_t>(std::prev(it) - r.handles_.begin());
+    next = r.handles_[block].offset;
+    // A window holds at least the block it starts with.
+    const uint64_t stop =
+        std::min<uint64_t>(r.data_end_, std::max<uint64_t>(next + window, r.BlockEnd(block)));
     auto promise = std::make_shared<std::promise<Result<std::string>>>();
     prefetches_.push_back(Prefetch{next, stop, promise->get_future().share()});
     // The task keeps the reader alive; a result nobody takes any more is dropped.
@@ -203,7 +213,10 @@ Result<std::shared_ptr<const Block>> SstIterator::FetchBlock(size_t i, bool forw
     ASSIGN_OR_RETURN(prefetched, TakePrefetched(i));
   }
   if (prefetched) {
-    // Keep the windows coming: the buffer just taken is the oldest of them.
+    // Keep the windows coming (the buffer just taken was the oldest of them), growing them as
+    // a synchronous sequential scan grows its reads.
+    readahead_bytes_ = std::min<size_t>(std::max<size_t>(2 * readahead_bytes_, unit),
+                                        std::max(unit, r.options_.max_readahead_bytes));
     PrefetchAfter(buffer_offset_ + buffer_.size(),
                   scan_readahead_bytes_ > 0 ? scan_readahead_bytes_ : readahead_bytes_);
   } else if (scan_readahead_bytes_ > 0 && forward && !in_buffer) {

@@ -54,8 +54,9 @@ struct SstReadOptions {
   size_t max_readahead_bytes = 1 << 20;
   // Background reads ahead of sequential forward scans (iterators) run here; null = none.
   ThreadPool* prefetch_pool = nullptr;
-  // Read-ahead windows a sequential scan keeps in flight on prefetch_pool.
-  size_t prefetch_windows = 2;
+  // Read-ahead windows (each up to max_readahead_bytes) a sequential scan keeps in flight on
+  // prefetch_pool.
+  size_t prefetch_windows = 4;
   // Size of Open's first GET of the object's tail.
   size_t open_tail_bytes = 64 * 1024;
   // The error for a read that finds the object gone (the store answers NotFound); the reader's
