@@ -191,7 +191,16 @@ class ServerImpl : public Server {
       } else {
         state_.writer_confirmed.store(false);
         watchdog_error_ = probe.status().ToString();
-        if (probe.status().IsFenced()) state_.fenced.store(true);
+        if (probe.status().IsFenced()) {
+          state_.fenced.store(true);
+          // Stop accepting at once: a client that connects from now on waits in the listen
+          // queue for the server RunServe starts next (read-only), instead of reaching this
+          // one, whose reads fail with Fenced until RunServe notices and stops it.
+          asio::post(*ios_[0], [this] {
+            asio::error_code ec;
+            acceptor_->close(ec);
+          });
+        }
       }
     }
   }
