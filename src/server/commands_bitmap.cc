@@ -231,6 +231,8 @@ void BitFieldGeneric(CommandContext& ctx, bool read_only) {
   std::string value = meta ? std::move(meta->value) : std::string();
   // As in Redis, a write grows the string to its highest field first, whatever overflow
   // says about each field.
+  const size_t old_size = value.size();
+  bool changed = false;
   for (const FieldOp& op : ops) {
     const uint64_t need = (op.offset + op.bits + 7) / 8;
     if (op.kind != FieldOp::kGet && value.size() < need) value.resize(need, '\0');
@@ -252,9 +254,12 @@ void BitFieldGeneric(CommandContext& ctx, bool read_only) {
       continue;
     }
     WriteField(&value, op.offset, op.bits, static_cast<uint64_t>(stored));
+    changed = true;
     ctx.out->Integer(op.kind == FieldOp::kSet ? old : stored);
   }
-  if (writes) StoreBits(ctx, a[1], meta, value);
+  // Nothing to write when every write failed (OVERFLOW FAIL) on a string that did not grow:
+  // the key is not touched (WATCH sees no change), as in Redis.
+  if (writes && (changed || value.size() != old_size || !meta)) StoreBits(ctx, a[1], meta, value);
 }
 
 // Counts set bits in bytes [first, last] of `value`.
@@ -284,10 +289,14 @@ void CmdSetBit(CommandContext& ctx) {
   if (!ReadString(ctx, ctx.args[1], &meta)) return;
   std::string value = meta ? std::move(meta->value) : std::string();
   const uint64_t need = (offset >> 3) + 1;
+  const bool grows = !meta || value.size() < need;
   if (value.size() < need) value.resize(need, '\0');
   const bool old = GetBit(value, offset);
-  SetBit(&value, offset, bit == "1");
-  StoreBits(ctx, ctx.args[1], meta, value);
+  // As in Redis, setting a bit to what it is changes nothing (WATCH sees no write).
+  if (grows || old != (bit == "1")) {
+    SetBit(&value, offset, bit == "1");
+    StoreBits(ctx, ctx.args[1], meta, value);
+  }
   ctx.out->Integer(old ? 1 : 0);
 }
 
