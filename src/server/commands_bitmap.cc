@@ -58,9 +58,12 @@ void StoreBits(CommandContext& ctx, std::string_view key, const std::optional<Me
 }
 
 // Redis's normalisation of a BITCOUNT/BITPOS range over `length` units (bytes or bits).
-// False if the range is empty.
-bool NormalizeBitRange(int64_t start, int64_t end, int64_t length, int64_t* first, int64_t* last) {
-  if (start < 0 && end < 0 && start > end) return false;
+// False if the range is empty. BITCOUNT (`both_negative_empty`) takes two negative bounds
+// with start > end as empty before clamping; BITPOS clamps them first (so -1 -2 over one byte
+// is that byte), as Redis 7.0 does.
+bool NormalizeBitRange(int64_t start, int64_t end, int64_t length, bool both_negative_empty,
+                       int64_t* first, int64_t* last) {
+  if (both_negative_empty && start < 0 && end < 0 && start > end) return false;
   if (start < 0) start += length;
   if (end < 0) end += length;
   if (start < 0) start = 0;
@@ -320,7 +323,7 @@ void CmdBitCount(CommandContext& ctx) {
   const std::string& value = meta->value;
   const int64_t bytes = static_cast<int64_t>(value.size());
   int64_t first = 0, last = 0;
-  if (!NormalizeBitRange(start, end, bit_unit ? bytes * 8 : bytes, &first, &last)) {
+  if (!NormalizeBitRange(start, end, bit_unit ? bytes * 8 : bytes, true, &first, &last)) {
     return ctx.out->Integer(0);
   }
   if (!bit_unit) {
@@ -355,7 +358,7 @@ void CmdBitPos(CommandContext& ctx) {
   const std::string& value = meta->value;
   const int64_t bytes = static_cast<int64_t>(value.size());
   int64_t first = 0, last = 0;
-  if (!NormalizeBitRange(start, end, bit_unit ? bytes * 8 : bytes, &first, &last)) {
+  if (!NormalizeBitRange(start, end, bit_unit ? bytes * 8 : bytes, false, &first, &last)) {
     return ctx.out->Integer(-1);
   }
   const uint64_t first_bit = bit_unit ? static_cast<uint64_t>(first) : first * 8ull;
