@@ -115,6 +115,21 @@ def blocking(port):
     out.append(("zunionstore", c.zunionstore("zdst", ["zsrc"])))
     tzs.join()
     out.append(("woken by zunionstore", results["zs"]))
+    # A list or sorted set renamed onto a key serves its waiters.
+    for name, fn, fill in [
+            ("rename list", lambda r: r.blpop(["rdst"], timeout=5),
+             lambda: c.rpush("rsrc", "r1", "r2")),
+            ("rename zset", lambda r: r.bzpopmax(["rdst"], timeout=5),
+             lambda: c.zadd("rsrc", {"z1": 1, "z2": 2}))]:
+        c.delete("rsrc", "rdst")
+        fill()
+        tr = threading.Thread(target=wait, args=(name, a, fn))
+        tr.start()
+        time.sleep(0.3)
+        out.append((name, c.rename("rsrc", "rdst")))
+        tr.join()
+        out.append((name + " served", results[name]))
+        out.append((name + " left", c.type("rdst"), c.exists("rsrc")))
     p = c.pipeline(transaction=True)
     p.bzpopmin(["nothing"], timeout=0)
     p.zadd("zm", {"q": 1})
