@@ -1,7 +1,8 @@
 // Large Redis collections through the command handlers (src/server) over a real database on
 // memory://: 100K-element lists, sets and sorted sets. Range queries read only about what they
 // return (asserted with Txn::records_read, not timing), and DEL of any of them writes two
-// records (the metadata tombstone and one range deletion) whatever the size.
+// records (the metadata tombstone and one range deletion) whatever the size. BZPOPMIN, OBJECT
+// ENCODING of a large collection and RANDOMKEY read a record or two.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -102,6 +103,9 @@ TEST_F(CollectionsTest, SetMembershipIsOneLookupAndDelIsTwoRecords) {
   EXPECT_LE(scan.records_read, 12u);
   Run pop = Command({"spop", "s"});
   EXPECT_LE(pop.records_read, 3u);
+  Run encoding = Command({"object", "encoding", "s"});
+  EXPECT_EQ(encoding.reply, "$9\r\nhashtable\r\n");
+  EXPECT_LE(encoding.records_read, 1u);
   Run del = Command({"del", "s"});
   EXPECT_EQ(del.records_written, 2u);
   EXPECT_EQ(Command({"scard", "s"}).reply, ":0\r\n");
@@ -123,11 +127,37 @@ TEST_F(CollectionsTest, ZSetRangesAreIndexScansAndDelIsTwoRecords) {
   EXPECT_LE(top.records_read, 7u);
   Run popmax = Command({"zpopmax", "z"});
   EXPECT_LE(popmax.records_read, 3u);
+  // BZPOPMIN with a member to pop is one index entry and three writes.
+  Run bzpop = Command({"bzpopmin", "z", "0"});
+  EXPECT_EQ(bzpop.reply, "*3\r\n$1\r\nz\r\n$8\r\nm1000000\r\n$1\r\n0\r\n");
+  EXPECT_LE(bzpop.records_read, 2u);
+  EXPECT_EQ(bzpop.records_written, 3u);
+  // Beyond zset-max-listpack-entries the encoding needs no element read.
+  Run encoding = Command({"object", "encoding", "z"});
+  EXPECT_EQ(encoding.reply, "$8\r\nskiplist\r\n");
+  EXPECT_LE(encoding.records_read, 1u);
   Run score = Command({"zscore", "z", "m1000007"});
   EXPECT_EQ(score.reply, "$1\r\n7\r\n");
   Run del = Command({"del", "z"});
   EXPECT_EQ(del.records_written, 2u);
   EXPECT_EQ(Command({"zcard", "z"}).reply, ":0\r\n");
+}
+
+TEST_F(CollectionsTest, RandomKeyIsASeekNotAScan) {
+  for (int base = 0; base < kElements; base += 1000) {
+    std::vector<std::string> args{"mset"};
+    for (int i = base; i < base + 1000; i++) {
+      args.push_back("k" + std::to_string(1000000 + i));
+      args.push_back("v");
+    }
+    Command(args);
+  }
+  for (int i = 0; i < 20; i++) {
+    Run random = Command({"randomkey"});
+    EXPECT_EQ(random.reply.substr(0, 5), "$8\r\nk") << random.reply;
+    // The next key after a random point, or the first key when the point is past the last.
+    EXPECT_LE(random.records_read, 2u);
+  }
 }
 
 }  // namespace

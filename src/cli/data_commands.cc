@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -111,9 +113,10 @@ Status Scan(DB* db, const ScanArgs& args,
 
 // --- The server's encoding (--redis) ---------------------------------------------------------
 
-// The fields of a hash, in field order.
-Status ReadHashFields(DB* db, const redis::Metadata& meta,
-                      const std::function<void(std::string_view, std::string_view)>& fn) {
+// The element records of a collection, in key order: (record key suffix after the version,
+// value) for hashes, lists and sets; zsets are read through their score index instead.
+Status ReadElements(DB* db, const redis::Metadata& meta,
+                    const std::function<void(std::string_view, std::string_view)>& fn) {
   ScanArgs fields;
   fields.start = redis::FieldPrefix(meta.version);
   fields.end = redis::FieldPrefix(meta.version + 1);
@@ -124,9 +127,36 @@ Status ReadHashFields(DB* db, const redis::Metadata& meta,
   });
 }
 
-// Prints one Redis key: TSV "key<TAB>string<TAB>value" or one "key<TAB>hash<TAB>field<TAB>value"
-// line per field; JSON {"key","type","value"} or {"key","type","fields":{...}}.
+// A zset's members in score order, with their scores.
+Status ReadZSetMembers(DB* db, const redis::Metadata& meta,
+                       const std::function<void(std::string_view, double)>& fn) {
+  ScanArgs index;
+  index.start = redis::ZSetIndexPrefix(meta.version);
+  index.end = index.start;
+  index.end.back()++;
+  return Scan(db, index, [&](std::string_view key, std::string_view) {
+    auto entry = redis::DecodeZSetIndexKey(key);
+    if (entry) fn(entry->second, entry->first);
+    return true;
+  });
+}
+
+// A score as Redis replies it: the shortest text that reads back as the same double.
+std::string FormatScore(double score) {
+  if (std::isinf(score)) return score > 0 ? "inf" : "-inf";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), score);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(score);
+}
+
+// Prints one Redis key. TSV: "key<TAB>string<TAB>value"; one line per element for the
+// collections: "key<TAB>hash<TAB>field<TAB>value", "key<TAB>list<TAB>element" (in list order),
+// "key<TAB>set<TAB>member", "key<TAB>zset<TAB>member<TAB>score" (in score order). JSON:
+// {"key","type","value"}, {"key","type":"hash","fields":{...}}, {"key","type":"list",
+// "elements":[...]}, {"key","type":"set","members":[...]} or {"key","type":"zset",
+// "members":[{"member","score"}...]} (scores as strings, as Redis replies them: "inf" too).
 Status PrintRedisValue(DB* db, std::string_view user_key, const redis::Metadata& meta, bool json) {
+  const std::string type = redis::TypeName(meta.type);
   if (meta.type == redis::ValueType::kString) {
     if (json) {
       std::cout << "{\"key\":" << Json(user_key)
@@ -138,18 +168,55 @@ Status PrintRedisValue(DB* db, std::string_view user_key, const redis::Metadata&
   }
   std::string out;
   bool first = true;
-  Status s = ReadHashFields(db, meta, [&](std::string_view field, std::string_view value) {
+  const std::string line_prefix = EscapeTsv(user_key) + "\t" + type + "\t";
+  auto add = [&](std::string_view json_item, std::string_view tsv_line) {
     if (json) {
-      out += (first ? "" : ",") + Json(field) + ":" + Json(value);
+      out += (first ? "" : ",");
+      out += json_item;
     } else {
-      out += EscapeTsv(user_key) + "\thash\t" + EscapeTsv(field) + "\t" + EscapeTsv(value) + "\n";
+      out += line_prefix;
+      out += tsv_line;
+      out += "\n";
     }
     first = false;
-  });
+  };
+  Status s;
+  const char* container = "";
+  switch (meta.type) {
+    case redis::ValueType::kHash:
+      container = "fields";
+      s = ReadElements(db, meta, [&](std::string_view field, std::string_view value) {
+        add(Json(field) + ":" + Json(value), EscapeTsv(field) + "\t" + EscapeTsv(value));
+      });
+      break;
+    case redis::ValueType::kList:
+      container = "elements";
+      s = ReadElements(db, meta, [&](std::string_view, std::string_view value) {
+        add(Json(value), EscapeTsv(value));
+      });
+      break;
+    case redis::ValueType::kSet:
+      container = "members";
+      s = ReadElements(db, meta, [&](std::string_view member, std::string_view) {
+        add(Json(member), EscapeTsv(member));
+      });
+      break;
+    case redis::ValueType::kZSet:
+      container = "members";
+      s = ReadZSetMembers(db, meta, [&](std::string_view member, double score) {
+        const std::string text = FormatScore(score);
+        add("{\"member\":" + Json(member) + ",\"score\":" + Json(text) + "}",
+            EscapeTsv(member) + "\t" + text);
+      });
+      break;
+    case redis::ValueType::kString:
+      break;
+  }
   if (!s.ok()) return s;
   if (json) {
-    std::cout << "{\"key\":" << Json(user_key) << ",\"type\":\"hash\",\"fields\":{" << out
-              << "}}\n";
+    const bool object = meta.type == redis::ValueType::kHash;
+    std::cout << "{\"key\":" << Json(user_key) << ",\"type\":\"" << type << "\",\"" << container
+              << "\":" << (object ? "{" : "[") << out << (object ? "}" : "]") << "}\n";
   } else {
     std::cout << out;
   }

@@ -46,18 +46,22 @@ bool BlockingRegistry::Remove(uint64_t ticket) {
   return true;
 }
 
-std::optional<BlockingRegistry::Waiter> BlockingRegistry::TakeOldest(std::string_view key) {
+std::optional<BlockingRegistry::Waiter> BlockingRegistry::TakeOldest(std::string_view key,
+                                                                     bool zset) {
   if (empty()) return std::nullopt;
   std::lock_guard lock(mu_);
   auto queue = by_key_.find(std::string(key));
   if (queue == by_key_.end()) return std::nullopt;
   assert(!queue->second.empty());
-  const uint64_t ticket = queue->second.front();
-  auto it = waiters_.find(ticket);
-  assert(it != waiters_.end());
-  Waiter waiter = it->second;  // a copy: EraseLocked reads its keys
-  EraseLocked(ticket);
-  return waiter;
+  for (const uint64_t ticket : queue->second) {
+    auto it = waiters_.find(ticket);
+    assert(it != waiters_.end());
+    if (WaitsForZSet(it->second.mode) != zset) continue;
+    Waiter waiter = it->second;  // a copy: EraseLocked reads its keys
+    EraseLocked(ticket);
+    return waiter;
+  }
+  return std::nullopt;
 }
 
 }  // namespace cloudkv::server

@@ -1,4 +1,5 @@
-// BlockingRegistry: the clients blocked in BLPOP, BRPOP, BLMOVE and BRPOPLPUSH, by key.
+// BlockingRegistry: the clients blocked in BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN and
+// BZPOPMAX, by key.
 //
 // A blocking command that finds every key empty registers (under its keys' locks, so no push
 // can slip in between) and its connection stops reading. A push to a key (LPUSH, RPUSH,
@@ -27,7 +28,9 @@ namespace cloudkv::server {
 
 class BlockingRegistry {
  public:
-  enum class Mode : uint8_t { kPopLeft, kPopRight, kRetry };
+  // kPopLeft/kPopRight/kRetry wait for a list, kZPopMin/kZPopMax for a sorted set.
+  enum class Mode : uint8_t { kPopLeft, kPopRight, kRetry, kZPopMin, kZPopMax };
+  static bool WaitsForZSet(Mode mode) { return mode == Mode::kZPopMin || mode == Mode::kZPopMax; }
   // Hands a waiter its reply (already encoded in its protocol), or nullopt to run its command
   // again. Called at most once per registration, from the thread that served it.
   using Deliver = std::function<void(std::optional<std::string> reply)>;
@@ -44,8 +47,10 @@ class BlockingRegistry {
   uint64_t Add(std::vector<std::string> keys, Mode mode, int protocol, Deliver deliver);
   // Unregisters a waiter; false if it is gone already (served, or removed).
   bool Remove(uint64_t ticket);
-  // Takes the oldest waiter of `key` out of the registry (off all its keys); nullopt if none.
-  std::optional<Waiter> TakeOldest(std::string_view key);
+  // Takes the oldest waiter of `key` that waits for a sorted set (`zset`) or for a list (not
+  // `zset`) out of the registry (off all its keys); nullopt if none. Waiters for the other
+  // type stay blocked, as in Redis.
+  std::optional<Waiter> TakeOldest(std::string_view key, bool zset);
   // Whether anyone waits on any key (one atomic load).
   bool empty() const { return waiting_.load(std::memory_order_acquire) == 0; }
 

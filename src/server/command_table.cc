@@ -23,7 +23,7 @@ const CommandSpec kCommands[] = {
      "Authenticates the connection."},
     {"select", 2, S | F, 0, 0, 0, CmdSelect, "Selects database 0 (the only one)."},
     {"quit", -1, S | F | kCmdNoAuth | kCmdNoMulti, 0, 0, 0, CmdQuit, "Closes the connection."},
-    {"shutdown", -1, S, 0, 0, 0, CmdShutdown,
+    {"shutdown", -1, S | kCmdNoTransaction, 0, 0, 0, CmdShutdown,
      "Stops the server gracefully (writes in flight become durable first)."},
     {"reset", 1, S | F | kCmdNoAuth | kCmdNoMulti, 0, 0, 0, CmdReset,
      "Resets the connection state."},
@@ -40,6 +40,8 @@ const CommandSpec kCommands[] = {
     {"config", -2, kCmdAdmin, 0, 0, 0, CmdConfig, "CONFIG GET of a few parameters."},
     {"command", -1, 0, 0, 0, 0, CmdCommand, "Command table introspection."},
     {"time", 1, F, 0, 0, 0, CmdTime, "Server time."},
+    {"save", 1, S | kCmdAdmin | kCmdNoTransaction, 0, 0, 0, CmdSave,
+     "Replies OK: every acknowledged write is durable already."},
     {"dbsize", 1, R, 0, 0, 0, CmdDbSize, "Number of keys (iterates them)."},
     {"flushdb", -1, W | kCmdAllKeys, 0, 0, 0, CmdFlushDb, "Deletes every key."},
     {"flushall", -1, W | kCmdAllKeys, 0, 0, 0, CmdFlushDb, "Deletes every key."},
@@ -65,6 +67,15 @@ const CommandSpec kCommands[] = {
     {"decr", 2, W | G | F, 1, 1, 1, CmdDecr, ""},
     {"decrby", 3, W | G | F, 1, 1, 1, CmdDecrBy, ""},
     {"incrbyfloat", 3, W | F, 1, 1, 1, CmdIncrByFloat, ""},
+    {"lcs", -3, R, 1, 2, 1, CmdLcs, ""},
+    // bitmaps
+    {"setbit", 4, W, 1, 1, 1, CmdSetBit, ""},
+    {"getbit", 3, R | F | kCmdOneRead, 1, 1, 1, CmdGetBit, ""},
+    {"bitcount", -2, R | kCmdOneRead, 1, 1, 1, CmdBitCount, ""},
+    {"bitpos", -3, R | kCmdOneRead, 1, 1, 1, CmdBitPos, ""},
+    {"bitop", -4, W, 2, -1, 1, CmdBitOp, ""},
+    {"bitfield", -2, W, 1, 1, 1, CmdBitField, ""},
+    {"bitfield_ro", -2, R | F | kCmdOneRead, 1, 1, 1, CmdBitFieldRo, ""},
     // keys
     {"del", -2, W | G, 1, -1, 1, CmdDel, ""},
     {"unlink", -2, W | G | F, 1, -1, 1, CmdDel, ""},
@@ -83,6 +94,14 @@ const CommandSpec kCommands[] = {
     {"ttl", 2, R | F | kCmdOneRead, 1, 1, 1, CmdTtl, ""},
     {"pttl", 2, R | F | kCmdOneRead, 1, 1, 1, CmdPTtl, ""},
     {"persist", 2, W | F, 1, 1, 1, CmdPersist, ""},
+    {"copy", -3, W, 1, 2, 1, CmdCopy, ""},
+    {"randomkey", 1, R, 0, 0, 0, CmdRandomKey, ""},
+    {"touch", -2, R | F, 1, -1, 1, CmdTouch, ""},
+    {"object", -2, R, 2, 2, 1, CmdObject, ""},
+    // SORT's keys: the sorted key and STORE's destination (every argument is locked, a
+    // superset); BY/GET keys are read, as Redis reads them, without a lock.
+    {"sort", -2, W, 1, -1, 1, CmdSort, ""},
+    {"sort_ro", -2, R, 1, 1, 1, CmdSortRo, ""},
     // hashes
     {"hset", -4, W | G | F, 1, 1, 1, CmdHSet, ""},
     {"hmset", -4, W | G | F, 1, 1, 1, CmdHMSet, ""},
@@ -166,6 +185,8 @@ const CommandSpec kCommands[] = {
     {"zdiffstore", -4, W, 1, -1, 1, CmdZDiffStore, ""},
     {"zrandmember", -2, R, 1, 1, 1, CmdZRandMember, ""},
     {"zscan", -3, R, 1, 1, 1, CmdZScan, ""},
+    {"bzpopmin", -3, W | kCmdBlocking, 1, -2, 1, CmdBZPopMin, ""},
+    {"bzpopmax", -3, W | kCmdBlocking, 1, -2, 1, CmdBZPopMax, ""},
 };
 
 }  // namespace

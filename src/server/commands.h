@@ -150,6 +150,27 @@ class CursorTable {
   std::unordered_map<uint64_t, std::deque<uint64_t>> by_owner_;  // oldest first
 };
 
+// Redis's encoding and memory tunables (hash-max-listpack-value, maxmemory-policy, ...):
+// CONFIG SET validates and stores them, CONFIG GET reports them, OBJECT ENCODING reads them.
+// They change nothing else here (the data lives in an LSM, not in listpacks). Thread-safe.
+class Tunables {
+ public:
+  Tunables();
+  // The value of a tunable by its canonical name (not an alias); empty if unknown.
+  std::string Get(std::string_view name) const;
+  // Every tunable (aliases included) whose name matches `pattern`: (name, value) pairs.
+  std::vector<std::pair<std::string, std::string>> Match(std::string_view pattern) const;
+  // Whether `name` (any case, canonical or alias) is a tunable.
+  static bool Known(std::string_view name);
+  // Validates (name, value) pairs and stores them all or none. On failure returns Redis's
+  // error text and stores nothing.
+  std::optional<std::string> Set(const std::vector<std::pair<std::string, std::string>>& pairs);
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::string> values_;  // by canonical name; guarded by mu_
+};
+
 // State shared by every connection. Constant after construction except where noted.
 struct ServerState {
   ServerState(DB* db, ServerConfig config, uint64_t writer_epoch);
@@ -163,6 +184,7 @@ struct ServerState {
   VersionAllocator versions;
   CursorTable cursors;
   KeyspaceCounter keyspace;  // INFO keyspace, counted in the background
+  Tunables tunables;         // changed by CONFIG SET
   Metrics metrics;
   const uint64_t start_ms;
   std::atomic<uint64_t> next_client_id{1};
@@ -318,6 +340,9 @@ bool ParseDouble(std::string_view s, double* out);
 // Redis's range normalisation of [start, stop] over `length` elements (negative from the end);
 // false if the range is empty.
 bool NormalizeRange(int64_t start, int64_t stop, uint64_t length, uint64_t* first, uint64_t* last);
+// The largest string value a key may hold: proto-max-bulk-len, or less if the engine's
+// max_value_bytes is smaller (a string's record adds a small header).
+size_t MaxStringValueBytes(const CommandContext& ctx);
 // A pseudo-random 64-bit number (SPOP, SRANDMEMBER, RANDOMKEY, ...).
 uint64_t RandomU64();
 

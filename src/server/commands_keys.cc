@@ -100,6 +100,9 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
   // A hash's fields hang off its version, not its name: moving the metadata moves the hash.
   ctx.txn->PutMeta(to, **src);
   ctx.txn->DeleteMeta(from);
+  // As in Redis, a list or sorted set arriving under a key serves the clients blocked on it.
+  const ValueType type = (*src)->type;
+  if (type == ValueType::kList || type == ValueType::kZSet) ServeBlockedClients(ctx, to);
   if (nx) {
     ctx.out->Integer(1);
   } else {

@@ -79,26 +79,6 @@ bool ParseSide(std::string_view arg, bool* left) {
   return true;
 }
 
-// Redis's timeout argument of the blocking commands (seconds, fractions allowed).
-bool ParseTimeout(CommandContext& ctx, std::string_view arg, uint64_t* timeout_ms) {
-  long double seconds = 0;
-  if (!ParseLongDouble(arg, &seconds) || std::isinf(seconds)) {
-    ctx.out->Error("ERR timeout is not a float or out of range");
-    return false;
-  }
-  if (seconds < 0) {
-    ctx.out->Error("ERR timeout is negative");
-    return false;
-  }
-  long double ms = std::ceil(seconds * 1000);
-  if (ms > static_cast<long double>(INT64_MAX / 2)) {
-    ctx.out->Error("ERR timeout is out of range");
-    return false;
-  }
-  *timeout_ms = static_cast<uint64_t>(ms);
-  return true;
-}
-
 void PushGeneric(CommandContext& ctx, bool left, bool only_if_exists) {
   Metadata meta;
   bool created = false;
@@ -198,6 +178,25 @@ void BlockingMove(CommandContext& ctx, const std::string& source, const std::str
 
 }  // namespace
 
+bool ParseTimeout(CommandContext& ctx, std::string_view arg, uint64_t* timeout_ms) {
+  long double seconds = 0;
+  if (!ParseLongDouble(arg, &seconds) || std::isinf(seconds)) {
+    ctx.out->Error("ERR timeout is not a float or out of range");
+    return false;
+  }
+  if (seconds < 0) {
+    ctx.out->Error("ERR timeout is negative");
+    return false;
+  }
+  long double ms = std::ceil(seconds * 1000);
+  if (ms > static_cast<long double>(INT64_MAX / 2)) {
+    ctx.out->Error("ERR timeout is out of range");
+    return false;
+  }
+  *timeout_ms = static_cast<uint64_t>(ms);
+  return true;
+}
+
 void ServeBlockedClients(CommandContext& ctx, const std::string& key) {
   if (ctx.server->blocking.empty()) return;
   if (ctx.session->in_exec) {
@@ -206,10 +205,12 @@ void ServeBlockedClients(CommandContext& ctx, const std::string& key) {
     return;
   }
   Result<std::optional<Metadata>> read = ctx.txn->GetMeta(key);
-  if (!read.ok() || !read->has_value() || (*read)->type != ValueType::kList) return;
+  if (!read.ok() || !read->has_value()) return;
+  if ((*read)->type == ValueType::kZSet) return ServeZSetWaiters(ctx, key, std::move(**read));
+  if ((*read)->type != ValueType::kList) return;
   Metadata meta = std::move(**read);
   while (meta.count > 0) {
-    std::optional<BlockingRegistry::Waiter> waiter = ctx.server->blocking.TakeOldest(key);
+    std::optional<BlockingRegistry::Waiter> waiter = ctx.server->blocking.TakeOldest(key, false);
     if (!waiter) break;
     if (waiter->mode == BlockingRegistry::Mode::kRetry) {
       // It runs its command again under its own locks (it serves the next waiter then).

@@ -1,6 +1,7 @@
 // Server commands: PING, ECHO, INFO, CONFIG, COMMAND, TIME.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -40,11 +41,18 @@ void Line(std::string* out, std::string_view key, const auto& value) {
   out->append("\r\n");
 }
 
-std::string InfoText(CommandContext& ctx, const std::string& section) {
+// The INFO text of the sections named (lower case; "all", "everything" and "default" name
+// every section), in Redis's fixed section order whatever the order asked, each once.
+std::string InfoText(CommandContext& ctx, const std::vector<std::string>& sections) {
   ServerState& s = *ctx.server;
-  bool all = section == "all" || section == "everything" || section == "default";
+  bool all = false;
+  for (const std::string& section : sections) {
+    all |= section == "all" || section == "everything" || section == "default";
+  }
   std::string out;
-  auto want = [&](std::string_view name) { return all || section == name; };
+  auto want = [&](std::string_view name) {
+    return all || std::find(sections.begin(), sections.end(), name) != sections.end();
+  };
   uint64_t now = NowMs();
   if (want("server")) {
     out += "# Server\r\n";
@@ -77,7 +85,8 @@ std::string InfoText(CommandContext& ctx, const std::string& section) {
     Line(&out, "used_memory_rss", rss);
     Line(&out, "memtable_bytes", stats.memtable_bytes);
     Line(&out, "block_cache_bytes", stats.block_cache_bytes);
-    Line(&out, "maxmemory", 0);
+    Line(&out, "maxmemory", s.tunables.Get("maxmemory"));
+    Line(&out, "maxmemory_policy", s.tunables.Get("maxmemory-policy"));
     out += "\r\n";
   }
   if (want("persistence")) {
@@ -191,6 +200,25 @@ void CommandInfo(ReplyWriter* out, const CommandSpec& spec) {
   out->Array(0);
 }
 
+// CONFIG SET name value [name value ...]: Redis's encoding and memory tunables are stored
+// (all or none); the rest of the configuration is set by command-line flags.
+void ConfigSet(CommandContext& ctx) {
+  const auto& a = ctx.args;
+  if (a.size() < 4) return ctx.out->Error("ERR wrong number of arguments for 'config|set' command");
+  if (a.size() % 2 != 0) return ctx.out->Error(kErrSyntax);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (size_t i = 2; i + 1 < a.size(); i += 2) {
+    if (!Tunables::Known(a[i])) {
+      return ctx.out->Error("ERR Unknown option or number of arguments for CONFIG SET - '" + a[i] +
+                            "'");
+    }
+    pairs.emplace_back(a[i], a[i + 1]);
+  }
+  std::optional<std::string> error = ctx.server->tunables.Set(pairs);
+  if (error) return ctx.out->Error(*error);
+  ctx.out->Simple("OK");
+}
+
 }  // namespace
 
 void CmdPing(CommandContext& ctx) {
@@ -199,6 +227,10 @@ void CmdPing(CommandContext& ctx) {
   if (ctx.args.size() == 2) return ctx.out->Bulk(ctx.args[1]);
   ctx.out->Simple("PONG");
 }
+
+// SAVE: every acknowledged write is durable in the object store already, so there is
+// nothing to snapshot.
+void CmdSave(CommandContext& ctx) { ctx.out->Simple("OK"); }
 
 void CmdEcho(CommandContext& ctx) { ctx.out->Bulk(ctx.args[1]); }
 
@@ -212,18 +244,10 @@ void CmdTime(CommandContext& ctx) {
 }
 
 void CmdInfo(CommandContext& ctx) {
-  std::string section = ctx.args.size() > 1 ? Lower(ctx.args[1]) : "default";
-  std::string text;
-  if (ctx.args.size() > 2) {
-    for (size_t i = 1; i < ctx.args.size(); i++) {
-      std::string part = InfoText(ctx, Lower(ctx.args[i]));
-      if (!part.empty()) text += part + "\r\n\r\n";
-    }
-    if (text.size() >= 4) text.resize(text.size() - 4);
-  } else {
-    text = InfoText(ctx, section);
-  }
-  ctx.out->Bulk(text + "\r\n");
+  std::vector<std::string> sections;
+  for (size_t i = 1; i < ctx.args.size(); i++) sections.push_back(Lower(ctx.args[i]));
+  if (sections.empty()) sections.push_back("default");
+  ctx.out->Bulk(InfoText(ctx, sections) + "\r\n");
 }
 
 void CmdConfig(CommandContext& ctx) {
@@ -238,7 +262,6 @@ void CmdConfig(CommandContext& ctx) {
         {"appendonly", "no"},
         {"appendfsync", "always"},
         {"databases", "1"},
-        {"maxmemory", "0"},
         {"maxclients", std::to_string(c.max_clients)},
         {"port", std::to_string(c.port)},
         {"bind", c.bind},
@@ -255,15 +278,28 @@ void CmdConfig(CommandContext& ctx) {
         }
       }
     }
-    ctx.out->Map(found.size());
+    // Tunables (CONFIG SET stores them) by canonical name and alias, each once.
+    std::vector<std::pair<std::string, std::string>> tunables;
+    for (size_t i = 2; i < ctx.args.size(); i++) {
+      for (auto& pair : ctx.server->tunables.Match(ctx.args[i])) {
+        if (std::find(tunables.begin(), tunables.end(), pair) == tunables.end()) {
+          tunables.push_back(std::move(pair));
+        }
+      }
+    }
+    ctx.out->Map(found.size() + tunables.size());
     for (const auto* p : found) {
       ctx.out->Bulk(p->first);
       ctx.out->Bulk(p->second);
     }
+    for (const auto& [name, value] : tunables) {
+      ctx.out->Bulk(name);
+      ctx.out->Bulk(value);
+    }
   } else if (sub == "resetstat") {
     ctx.out->Simple("OK");
   } else if (sub == "set") {
-    ctx.out->Error("ERR CONFIG SET is not supported by cloudkv; use command-line flags");
+    ConfigSet(ctx);
   } else {
     ctx.out->Error("ERR unknown subcommand '" + ctx.args[1] + "'. Try CONFIG HELP.");
   }

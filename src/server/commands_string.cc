@@ -374,3 +374,115 @@ void CmdIncrByFloat(CommandContext& ctx) {
 }
 
 }  // namespace cloudkv::server
+
+namespace cloudkv::server {
+namespace {
+
+// One common run of LCS IDX: [a_first, a_last] in the first string, [b_first, b_last] in the
+// second.
+struct LcsMatch {
+  uint64_t a_first, a_last, b_first, b_last;
+};
+
+}  // namespace
+
+// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: dynamic programming over the two
+// strings, O(len1 * len2) time and a table of that many 32-bit cells (bounded).
+void CmdLcs(CommandContext& ctx) {
+  const auto& a = ctx.args;
+  std::optional<Metadata> first, second;
+  for (int i = 1; i <= 2; i++) {
+    Result<std::optional<Metadata>> got = ctx.txn->GetMeta(a[static_cast<size_t>(i)]);
+    if (!got.ok()) return ReplyStatus(ctx.out, got.status());
+    if (got->has_value() && (*got)->type != ValueType::kString) {
+      return ctx.out->Error("ERR The specified keys must contain string values");
+    }
+    (i == 1 ? first : second) = std::move(got).value();
+  }
+  bool len_only = false, idx = false, with_match_len = false;
+  int64_t min_match_len = 0;
+  for (size_t i = 3; i < a.size(); i++) {
+    if (EqualsIgnoreCase(a[i], "len")) {
+      len_only = true;
+    } else if (EqualsIgnoreCase(a[i], "idx")) {
+      idx = true;
+    } else if (EqualsIgnoreCase(a[i], "withmatchlen")) {
+      with_match_len = true;
+    } else if (EqualsIgnoreCase(a[i], "minmatchlen") && i + 1 < a.size()) {
+      if (!ParseInt64(a[++i], &min_match_len)) return ctx.out->Error(kErrNotInteger);
+      if (min_match_len < 0) min_match_len = 0;
+    } else {
+      return ctx.out->Error(kErrSyntax);
+    }
+  }
+  if (len_only && idx) {
+    return ctx.out->Error("ERR If you want both the length and indexes, please just use IDX.");
+  }
+  const std::string x = first ? std::move(first->value) : std::string();
+  const std::string y = second ? std::move(second->value) : std::string();
+  const uint64_t rows = x.size() + 1, cols = y.size() + 1;
+  constexpr uint64_t kMaxTableBytes = 128ull << 20;
+  if (rows > kMaxTableBytes / sizeof(uint32_t) / cols) {
+    return ctx.out->Error(
+        "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+  }
+  // table[i * cols + j]: the LCS length of x[0, i) and y[0, j).
+  std::vector<uint32_t> table(rows * cols, 0);
+  for (uint64_t i = 1; i < rows; i++) {
+    for (uint64_t j = 1; j < cols; j++) {
+      table[i * cols + j] = x[i - 1] == y[j - 1]
+                                ? table[(i - 1) * cols + j - 1] + 1
+                                : std::max(table[(i - 1) * cols + j], table[i * cols + j - 1]);
+    }
+  }
+  const uint32_t length = table.back();
+  if (len_only) return ctx.out->Integer(length);
+  // Walk back from the end: the common subsequence (built backwards) and its runs.
+  std::string common(length, '\0');
+  std::vector<LcsMatch> matches;
+  std::optional<LcsMatch> run;
+  auto emit = [&] {
+    if (run && static_cast<int64_t>(run->a_last - run->a_first + 1) >= min_match_len) {
+      matches.push_back(*run);
+    }
+    run.reset();
+  };
+  uint64_t i = x.size(), j = y.size(), k = length;
+  while (i > 0 && j > 0) {
+    if (x[i - 1] == y[j - 1]) {
+      common[--k] = x[i - 1];
+      if (run && run->a_first == i && run->b_first == j) {
+        run->a_first = i - 1;
+        run->b_first = j - 1;
+      } else {
+        emit();
+        run = LcsMatch{i - 1, i - 1, j - 1, j - 1};
+      }
+      i--;
+      j--;
+    } else if (table[(i - 1) * cols + j] > table[i * cols + j - 1]) {
+      i--;
+    } else {
+      j--;
+    }
+  }
+  emit();
+  if (!idx) return ctx.out->Bulk(common);
+  ctx.out->Map(2);
+  ctx.out->Bulk("matches");
+  ctx.out->Array(matches.size());
+  for (const LcsMatch& m : matches) {
+    ctx.out->Array(with_match_len ? 3 : 2);
+    ctx.out->Array(2);
+    ctx.out->Integer(static_cast<int64_t>(m.a_first));
+    ctx.out->Integer(static_cast<int64_t>(m.a_last));
+    ctx.out->Array(2);
+    ctx.out->Integer(static_cast<int64_t>(m.b_first));
+    ctx.out->Integer(static_cast<int64_t>(m.b_last));
+    if (with_match_len) ctx.out->Integer(static_cast<int64_t>(m.a_last - m.a_first + 1));
+  }
+  ctx.out->Bulk("len");
+  ctx.out->Integer(length);
+}
+
+}  // namespace cloudkv::server

@@ -281,6 +281,7 @@ void StoreZSet(CommandContext& ctx, const std::string& destination,
   for (const auto& e : entries) PutMember(ctx, meta, e.member, std::nullopt, e.score);
   meta.count = entries.size();
   StoreCollection(ctx, destination, meta);
+  if (meta.count > 0) ServeBlockedClients(ctx, destination);
   ctx.out->Integer(static_cast<int64_t>(entries.size()));
 }
 
@@ -506,6 +507,7 @@ void CmdZAdd(CommandContext& ctx) {
   }
   if (added > 0 || changed > 0) {
     ctx.txn->PutMeta(a[1], meta);
+    ServeBlockedClients(ctx, a[1]);
   } else if (meta.count == 0) {
     // Nothing was added to a new zset: it does not come into existence.
   }
@@ -529,6 +531,7 @@ void CmdZIncrBy(CommandContext& ctx) {
   PutMember(ctx, meta, a[3], *old, score);
   if (!old->has_value()) meta.count++;
   ctx.txn->PutMeta(a[1], meta);
+  ServeBlockedClients(ctx, a[1]);
   ReplyScore(ctx, score);
 }
 

@@ -413,6 +413,10 @@ void Connection::Execute(std::vector<std::string>& args) {
     if (session_.in_multi) session_.multi_dirty = true;
     return ReplyError(kNoAuth);
   }
+  if (session_.in_multi && (spec->flags & kCmdNoTransaction)) {
+    session_.multi_dirty = true;
+    return ReplyError("ERR Command not allowed inside a transaction");
+  }
   if (session_.in_multi && !(spec->flags & kCmdNoMulti)) {
     if (state_->config.read_only && (spec->flags & kCmdWrite)) {
       session_.multi_dirty = true;

@@ -144,7 +144,27 @@ CLOUDKV_HANDLER(CmdExec);
 CLOUDKV_HANDLER(CmdDiscard);
 CLOUDKV_HANDLER(CmdWatch);
 CLOUDKV_HANDLER(CmdUnwatch);
+CLOUDKV_HANDLER(CmdBZPopMin);
+CLOUDKV_HANDLER(CmdBZPopMax);
+// bitmaps (commands_bitmap.cc) and LCS (commands_string.cc)
+CLOUDKV_HANDLER(CmdSetBit);
+CLOUDKV_HANDLER(CmdGetBit);
+CLOUDKV_HANDLER(CmdBitCount);
+CLOUDKV_HANDLER(CmdBitPos);
+CLOUDKV_HANDLER(CmdBitOp);
+CLOUDKV_HANDLER(CmdBitField);
+CLOUDKV_HANDLER(CmdBitFieldRo);
+CLOUDKV_HANDLER(CmdLcs);
+// keyspace (commands_keyspace.cc)
+CLOUDKV_HANDLER(CmdCopy);
+CLOUDKV_HANDLER(CmdRandomKey);
+CLOUDKV_HANDLER(CmdTouch);
+CLOUDKV_HANDLER(CmdObject);
+// SORT (commands_sort.cc)
+CLOUDKV_HANDLER(CmdSort);
+CLOUDKV_HANDLER(CmdSortRo);
 // server (commands_server.cc)
+CLOUDKV_HANDLER(CmdSave);
 CLOUDKV_HANDLER(CmdPing);
 CLOUDKV_HANDLER(CmdEcho);
 CLOUDKV_HANDLER(CmdInfo);
@@ -156,6 +176,15 @@ CLOUDKV_HANDLER(CmdTime);
 // After a push to `key`: serves the clients blocked on it (blocking.h) from this transaction,
 // oldest first, while the list has elements. Inside EXEC it only notes the key for later.
 void ServeBlockedClients(CommandContext& ctx, const std::string& key);
+
+// After a write to the sorted set `key` (whose metadata is `meta`): pops for the clients
+// blocked on it in BZPOPMIN/BZPOPMAX, oldest first, while it has members
+// (commands_zset_blocking.cc).
+void ServeZSetWaiters(CommandContext& ctx, const std::string& key, Metadata meta);
+
+// Redis's timeout argument of the blocking commands (seconds, fractions allowed): false
+// after replying Redis's error.
+bool ParseTimeout(CommandContext& ctx, std::string_view arg, uint64_t* timeout_ms);
 
 // Parses an expiry option value (EX/PX/EXAT/PXAT unit) into an absolute ms deadline. Replies
 // and returns false on a bad value. `command` names the command in the error.

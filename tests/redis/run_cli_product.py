@@ -160,6 +160,10 @@ def main():
     c.set("greeting", "hello")
     c.hset("user:1", mapping={"name": "ada", "lang": "c++"})
     c.set("gone", "x", px=1)
+    c.rpush("q", "b", "c")
+    c.lpush("q", "a")
+    c.sadd("tags", "x", "y")
+    c.zadd("board", {"ann": 2.5, "bob": 1, "cy": float("inf")})
     check(server.stop() == 0, "server stopped")
     out = run("get", rdb, "greeting", "--redis")
     check(out.returncode == 0 and out.stdout == b"greeting\tstring\thello\n",
@@ -170,8 +174,27 @@ def main():
           "get --redis hash %r" % out.stdout)
     out = run("get", rdb, "gone", "--redis")
     check(out.returncode == 1, "get --redis of an expired key is absent")
+    out = run("get", rdb, "q", "--redis")
+    check(out.returncode == 0 and out.stdout == b"q\tlist\ta\nq\tlist\tb\nq\tlist\tc\n",
+          "get --redis list %r" % out.stdout)
+    out = run("get", rdb, "q", "--redis", "--json")
+    check(json.loads(out.stdout) == {"key": "q", "type": "list", "elements": ["a", "b", "c"]},
+          "get --redis --json list %r" % out.stdout)
+    out = run("get", rdb, "tags", "--redis", "--json")
+    check(json.loads(out.stdout) == {"key": "tags", "type": "set", "members": ["x", "y"]},
+          "get --redis --json set %r" % out.stdout)
+    out = run("get", rdb, "board", "--redis")
+    check(out.stdout == b"board\tzset\tbob\t1\nboard\tzset\tann\t2.5\nboard\tzset\tcy\tinf\n",
+          "get --redis zset %r" % out.stdout)
+    out = run("get", rdb, "board", "--redis", "--json")
+    check(json.loads(out.stdout) == {"key": "board", "type": "zset", "members": [
+        {"member": "bob", "score": "1"}, {"member": "ann", "score": "2.5"},
+        {"member": "cy", "score": "inf"}]}, "get --redis --json zset %r" % out.stdout)
     out = run("scan", rdb, "--redis")
-    check(out.stdout == b"greeting\tstring\thello\nuser:1\thash\tlang\tc++\nuser:1\thash\tname\tada\n",
+    check(out.stdout == b"board\tzset\tbob\t1\nboard\tzset\tann\t2.5\nboard\tzset\tcy\tinf\n"
+          b"greeting\tstring\thello\nq\tlist\ta\nq\tlist\tb\nq\tlist\tc\n"
+          b"tags\tset\tx\ntags\tset\ty\n"
+          b"user:1\thash\tlang\tc++\nuser:1\thash\tname\tada\n",
           "scan --redis %r" % out.stdout)
     out = run("scan", rdb, "--redis", "--prefix", "user")
     check(out.stdout.count(b"\n") == 2, "scan --redis --prefix applies to Redis keys")

@@ -138,6 +138,29 @@ def main():
         check(bystander.get("bystander") == b"still here", "bystander unaffected")
     finally:
         check(srv.stop() == 0, "server stops cleanly")
+    # Bitmaps are string values: with a 1 MiB engine value limit, SETBIT and BITFIELD refuse
+    # offsets beyond it (Redis's error, nothing allocated) and accept the last bit within it.
+    small = harness.start_cloudkv(args.cloudkv, "memory://bits", workdir,
+                                  ["--max-value-bytes", "1048576"])
+    try:
+        r = redis.Redis(port=small.port, socket_timeout=30)
+        last_bit = (1048576 - 9) * 8 - 1  # a string's record adds a 9-byte header
+        for argv in (("SETBIT", "b", str(last_bit + 1), "1"),
+                     ("SETBIT", "b", str(1 << 40), "1"),
+                     ("BITFIELD", "b", "SET", "u8", str(last_bit - 6), "1"),
+                     ("BITFIELD", "b", "SET", "i64", "#999999999999", "1")):
+            try:
+                r.execute_command(*argv)
+                check(False, "%s refused" % " ".join(argv))
+            except redis.ResponseError as e:
+                check(str(e) == "bit offset is not an integer or out of range",
+                      "%s error: %s" % (" ".join(argv), e))
+        check(r.exists("b") == 0, "refused bit writes create nothing")
+        check(r.setbit("b", last_bit, 1) == 0 and r.strlen("b") == 1048576 - 9,
+              "the last bit within the limit")
+        check(r.bitcount("b") == 1 and r.bitpos("b", 1) == last_bit, "BITCOUNT/BITPOS of it")
+    finally:
+        check(small.stop() == 0, "bits server stops cleanly")
     return check.finish(workdir)
 
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Lists, sets and sorted sets against `cloudkv serve` and a real redis-server:
 
-* blocking commands with several connections (BLPOP/BRPOP/BLMOVE woken by a push from another
-  client, FIFO among waiters, timeouts, MULTI never blocks), replies compared between servers;
-* a randomized differential test: random command streams over strings, hashes, lists, sets
-  and sorted sets, with MULTI/EXEC and expiry, run on both servers with replies compared.
+* blocking commands with several connections (BLPOP/BRPOP/BLMOVE/BZPOPMIN/BZPOPMAX woken by a
+  push from another client, FIFO among waiters, timeouts, MULTI never blocks), replies
+  compared between servers;
+* a randomized differential test: random command streams over strings (bitmaps, LCS),
+  hashes, lists, sets and sorted sets (SORT, COPY), with MULTI/EXEC and expiry, run on both servers with replies compared.
   Prints its seed; CLOUDKV_SEED=<n> repeats a run, CLOUDKV_TYPES_OPS sets its length.
 """
 import argparse
@@ -80,6 +81,60 @@ def blocking(port):
     out.append(("push pq", c.rpush("pq", "p1")))
     tp.join()
     out.append(("pipeline", results["p"]))
+    # BZPOPMIN/BZPOPMAX: timeout, immediate pop, woken by ZADD from another client (oldest
+    # waiter first), a list push does not wake a sorted-set waiter, woken by ZUNIONSTORE.
+    out.append(("bzpopmin timeout", a.bzpopmin(["zq"], timeout=0.1)))
+    c.zadd("zq", {"m1": 1, "m2": 2, "m3": 3})
+    out.append(("bzpopmin now", a.bzpopmin(["nothing", "zq"], timeout=1)))
+    out.append(("bzpopmax now", a.bzpopmax(["zq"], timeout=1)))
+    c.delete("zq")
+    tza = threading.Thread(target=wait, args=("za", a, lambda r: r.bzpopmax(["zw"], timeout=5)))
+    tza.start()
+    time.sleep(0.3)
+    tzb = threading.Thread(target=wait,
+                           args=("zb", b, lambda r: r.bzpopmin(["zw2", "zw"], timeout=5)))
+    tzb.start()
+    time.sleep(0.3)
+    out.append(("zadd", c.zadd("zw", {"x": 1, "y": 2, "z": 3})))
+    tza.join()
+    tzb.join()
+    out.append(("za got", results["za"]))
+    out.append(("zb got", results["zb"]))
+    out.append(("zw left", c.zrange("zw", 0, -1)))
+    tzl = threading.Thread(target=wait, args=("zl", a, lambda r: r.bzpopmin(["zl"], timeout=1)))
+    tzl.start()
+    time.sleep(0.3)
+    out.append(("lpush on zset waiter", c.lpush("zl", "v")))
+    tzl.join()
+    out.append(("zset waiter after lpush", results["zl"]))
+    c.delete("zl")
+    c.zadd("zsrc", {"s": 5})
+    tzs = threading.Thread(target=wait, args=("zs", a, lambda r: r.bzpopmin(["zdst"], timeout=5)))
+    tzs.start()
+    time.sleep(0.3)
+    out.append(("zunionstore", c.zunionstore("zdst", ["zsrc"])))
+    tzs.join()
+    out.append(("woken by zunionstore", results["zs"]))
+    # A list or sorted set renamed onto a key serves its waiters.
+    for name, fn, fill in [
+            ("rename list", lambda r: r.blpop(["rdst"], timeout=5),
+             lambda: c.rpush("rsrc", "r1", "r2")),
+            ("rename zset", lambda r: r.bzpopmax(["rdst"], timeout=5),
+             lambda: c.zadd("rsrc", {"z1": 1, "z2": 2}))]:
+        c.delete("rsrc", "rdst")
+        fill()
+        tr = threading.Thread(target=wait, args=(name, a, fn))
+        tr.start()
+        time.sleep(0.3)
+        out.append((name, c.rename("rsrc", "rdst")))
+        tr.join()
+        out.append((name + " served", results[name]))
+        out.append((name + " left", c.type("rdst"), c.exists("rsrc")))
+    p = c.pipeline(transaction=True)
+    p.bzpopmin(["nothing"], timeout=0)
+    p.zadd("zm", {"q": 1})
+    p.bzpopmax(["zm"], timeout=0)
+    out.append(("bzpop in multi", p.execute()))
     # Wrong type while blocked keys are empty.
     c.set("str", "v")
     try:
@@ -132,6 +187,33 @@ def random_command(rng):
         lambda: ["TYPE", k], lambda: ["DEL", k], lambda: ["EXISTS", k],
         lambda: ["EXPIRE", k, rng.choice(["100", "0", "-1"])], lambda: ["TTL", k],
         lambda: ["PERSIST", k], lambda: ["RENAME", k, rng.choice(KEYS)],
+        # bitmaps and the other string and key commands
+        lambda: ["SETBIT", k, str(rng.randint(0, 40)), rng.choice(["0", "1"])],
+        lambda: ["GETBIT", k, str(rng.randint(0, 40))],
+        lambda: ["BITCOUNT", k], lambda: ["BITCOUNT", k, n(), n()],
+        lambda: ["BITCOUNT", k, n(), n(), rng.choice(["BIT", "BYTE"])],
+        lambda: ["BITPOS", k, rng.choice(["0", "1"])],
+        lambda: ["BITPOS", k, rng.choice(["0", "1"]), n(), n(), rng.choice(["BIT", "BYTE"])],
+        lambda: ["BITOP", rng.choice(["AND", "OR", "XOR"]), k, rng.choice(KEYS),
+                 rng.choice(KEYS)],
+        lambda: ["BITOP", "NOT", k, rng.choice(KEYS)],
+        lambda: ["BITFIELD", k, "OVERFLOW", rng.choice(["WRAP", "SAT", "FAIL"]), "INCRBY",
+                 rng.choice(["i5", "u4", "i8", "u1"]), str(rng.randint(0, 20)), n(),
+                 "GET", "u8", "0"],
+        lambda: ["BITFIELD", k, "SET", rng.choice(["i3", "u7", "i16"]),
+                 "#" + str(rng.randint(0, 3)), str(rng.randint(-300, 300))],
+        lambda: ["BITFIELD_RO", k, "GET", rng.choice(["i6", "u6"]), str(rng.randint(0, 30))],
+        lambda: ["LCS", k, rng.choice(KEYS)], lambda: ["LCS", k, rng.choice(KEYS), "LEN"],
+        lambda: ["LCS", k, rng.choice(KEYS), "IDX", "WITHMATCHLEN"],
+        lambda: ["COPY", k, rng.choice(KEYS)] + rng.choice([[], ["REPLACE"]]),
+        lambda: ["TOUCH", k, rng.choice(KEYS)],
+        lambda: ["SORT", k] + rng.choice([[], ["ALPHA"], ["DESC", "ALPHA"]]) +
+        rng.choice([[], ["LIMIT", n(), n()]]),
+        lambda: ["SORT", k, "ALPHA", "STORE", rng.choice(KEYS)],
+        lambda: ["SORT_RO", k, "ALPHA", "DESC"],
+        lambda: ["SORT", k, "BY", "nosuch_*", "GET", "#"],
+        lambda: ["BZPOPMIN", k, rng.choice(KEYS), "0.01"],
+        lambda: ["BZPOPMAX", k, "0.01"],
     ]
     return rng.choice(choices)()
 
