@@ -15,10 +15,10 @@ namespace cloudkv {
 struct CheckpointInfo {
   std::string name;
   std::string id;  // unique; names the pinned manifest's copy, checkpoint/<id>.manifest
-  uint64_t manifest_version = 0;     // the manifest whose SSTs the checkpoint reads
-  uint64_t sequence = 0;             // the state includes every write with sequence <= this
-  uint64_t create_time_micros = 0;   // wall time of creation (Unix microseconds)
-  uint64_t expire_time_micros = 0;   // 0 = never expires
+  uint64_t manifest_version = 0;    // the manifest whose SSTs the checkpoint reads
+  uint64_t sequence = 0;            // the state includes every write with sequence <= this
+  uint64_t create_time_micros = 0;  // wall time of creation (Unix microseconds)
+  uint64_t expire_time_micros = 0;  // 0 = never expires
 };
 
 // The settings stored in a database's manifest, which every process honours (docs/design.md

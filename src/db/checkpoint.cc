@@ -50,11 +50,11 @@ std::string LiveNames(const Manifest& m, uint64_t now_micros) {
 }  // namespace
 
 Status ValidateCheckpointName(std::string_view name) {
-  const bool ok = !name.empty() && name.size() <= 128 &&
-                  std::all_of(name.begin(), name.end(), [](char c) {
-                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-                  });
+  const bool ok =
+      !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '_' || c == '-';
+      });
   if (ok) return Status::OK();
   return Status::InvalidArgument("checkpoint name '" + std::string(name.substr(0, 200)) +
                                  "': 1 to 128 characters of A-Z a-z 0-9 . _ - expected");
@@ -93,8 +93,7 @@ Result<CheckpointInfo> CommitCheckpoint(ObjectStore* store, ManifestStore* manif
               }
             }
             if (static_cast<size_t>(next->checkpoints_size()) >= kMaxCheckpoints) {
-              return Status::InvalidArgument("the database has " +
-                                             std::to_string(kMaxCheckpoints) +
+              return Status::InvalidArgument("the database has " + std::to_string(kMaxCheckpoints) +
                                              " checkpoints, the most it may hold; delete some");
             }
             entry.Clear();

@@ -107,8 +107,7 @@ Result<uint64_t> ParseRfc3339(std::string_view text) {
     return bad("no time zone ('Z' or +HH:MM)");
   }
   if (!in.empty()) return bad("trailing characters");
-  const int64_t seconds =
-      DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset_seconds;
+  const int64_t seconds = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset_seconds;
   if (seconds < 0) return bad("before 1970");
   return static_cast<uint64_t>(seconds) * kMicrosPerSecond + static_cast<uint64_t>(frac);
 }
@@ -217,8 +216,9 @@ std::string ReadPoint::FormatTime(uint64_t unix_micros) {
   CivilFromDays(days, &y, &m, &d);
   const uint64_t secs = in_day / kMicrosPerSecond;
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04" PRId64 "-%02" PRId64 "-%02" PRId64
-                "T%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64 ".%06" PRIu64 "Z",
+  std::snprintf(buf, sizeof(buf),
+                "%04" PRId64 "-%02" PRId64 "-%02" PRId64 "T%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64
+                ".%06" PRIu64 "Z",
                 y, m, d, secs / 3600, secs / 60 % 60, secs % 60, in_day % kMicrosPerSecond);
   return buf;
 }

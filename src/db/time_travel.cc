@@ -144,7 +144,7 @@ Result<ReplayOutcome> ReplayHistory(ObjectStore* store, const Manifest& base, co
       }
       if (!target.collect) continue;
       const bool include = target.by_time ? b.commit_time_micros <= target.time_micros
-                                           : b.first_sequence <= target.sequence;
+                                          : b.first_sequence <= target.sequence;
       if (!include) {
         first_past = first_past == 0 ? b.first_sequence : std::min(first_past, b.first_sequence);
         continue;
@@ -205,8 +205,8 @@ Result<PastState> LoadPastState(ObjectStore* store, ManifestStore* manifests, ui
   Target target;
   uint64_t boundary = 0;
   if (point.kind() == ReadPoint::Kind::kCheckpoint) {
-    ASSIGN_OR_RETURN(CheckpointView cp, LoadCheckpoint(store, manifests, latest, point.checkpoint(),
-                                                       now_micros));
+    ASSIGN_OR_RETURN(CheckpointView cp,
+                     LoadCheckpoint(store, manifests, latest, point.checkpoint(), now_micros));
     state.base = std::move(cp.pinned);
     target.sequence = cp.sequence;
   } else {
@@ -270,7 +270,7 @@ Result<PastState> LoadPastState(ObjectStore* store, ManifestStore* manifests, ui
     state.sequence = target.sequence;
   }
   state.commit_time_micros = replayed.last_included != 0 ? replayed.last_included_time
-                                                          : state.base.last_commit_time_micros();
+                                                         : state.base.last_commit_time_micros();
   state.final = replayed.complete;
   return state;
 }

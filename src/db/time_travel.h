@@ -24,8 +24,8 @@
 namespace cloudkv {
 
 struct PastState {
-  Manifest base;              // the manifest whose SSTs the state reads
-  SequenceNumber sequence;    // read at this sequence
+  Manifest base;                    // the manifest whose SSTs the state reads
+  SequenceNumber sequence;          // read at this sequence
   uint64_t commit_time_micros = 0;  // of the newest write of the state (0: none known)
   // True when no write the history gains later can change the state (the replay saw a write
   // past the point): a view of it may be cached. A time point after the newest write may
