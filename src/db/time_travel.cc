@@ -110,7 +110,7 @@ struct ReplayOutcome {
 // the history is known without gaps up to a write past the point (WAL ids are not in sequence
 // order when a segment moved over a late upload, so a write past the point alone is not enough).
 Result<ReplayOutcome> ReplayHistory(ObjectStore* store, const Manifest& base, const Target& target,
-                                    MemTable* mem) {
+                                    const PastBatchFn& apply) {
   ReplayOutcome out;
   out.history_end = base.last_sequence();
   std::map<SequenceNumber, SequenceNumber> pending;  // first -> last, ahead of history_end
@@ -149,10 +149,7 @@ Result<ReplayOutcome> ReplayHistory(ObjectStore* store, const Manifest& base, co
         first_past = first_past == 0 ? b.first_sequence : std::min(first_past, b.first_sequence);
         continue;
       }
-      WriteBatch batch;
-      RETURN_IF_ERROR(batch.SetData(b.data, b.count).WithContext(WalObjectKey(obj.id)));
-      Inserter inserter(mem, b.first_sequence);
-      RETURN_IF_ERROR(batch.Iterate(&inserter));
+      RETURN_IF_ERROR(apply(b).WithContext(WalObjectKey(obj.id)));
       if (last > out.last_included) {
         out.last_included = last;
         out.last_included_time = b.commit_time_micros;
@@ -200,6 +197,16 @@ Result<HistoryEnd> FindHistoryEnd(ObjectStore* store, const Manifest& latest) {
 Result<PastState> LoadPastState(ObjectStore* store, ManifestStore* manifests, uint64_t now_micros,
                                 const ReadPoint& point, MemTable* mem) {
   assert(mem->empty());
+  return LoadPastState(store, manifests, now_micros, point, [mem](const WalBatch& b) -> Status {
+    WriteBatch batch;
+    RETURN_IF_ERROR(batch.SetData(b.data, b.count));
+    Inserter inserter(mem, b.first_sequence);
+    return batch.Iterate(&inserter);
+  });
+}
+
+Result<PastState> LoadPastState(ObjectStore* store, ManifestStore* manifests, uint64_t now_micros,
+                                const ReadPoint& point, const PastBatchFn& apply) {
   ASSIGN_OR_RETURN(Manifest latest, manifests->LoadLatest());
   PastState state;
   Target target;
@@ -243,7 +250,7 @@ Result<PastState> LoadPastState(ObjectStore* store, ManifestStore* manifests, ui
     if (version == 0) return too_old();
   }
 
-  ASSIGN_OR_RETURN(ReplayOutcome replayed, ReplayHistory(store, state.base, target, mem));
+  ASSIGN_OR_RETURN(ReplayOutcome replayed, ReplayHistory(store, state.base, target, apply));
   if (point.kind() != ReadPoint::Kind::kTime && !replayed.complete) {
     if (point.kind() == ReadPoint::Kind::kCheckpoint) {
       return Status::Corruption("the WAL objects of " + point.ToString() + " from " +

@@ -14,12 +14,14 @@
 #define CLOUDKV_DB_TIME_TRAVEL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "cloudkv/db.h"
 #include "cloudkv/read_point.h"
 #include "db/manifest.h"
 #include "db/memtable.h"
+#include "format/wal_format.h"
 
 namespace cloudkv {
 
@@ -51,6 +53,13 @@ Result<HistoryEnd> FindHistoryEnd(ObjectStore* store, const Manifest& latest);
 //   Corruption, IOError  as any read of the store.
 Result<PastState> LoadPastState(ObjectStore* store, ManifestStore* manifests, uint64_t now_micros,
                                 const ReadPoint& point, MemTable* mem);
+
+// The same, handing each batch of the history up to the point to `apply` (in WAL id order,
+// which is not always sequence order) instead of a memtable. For a sequence point, a batch
+// may extend past the point: readers must read at PastState::sequence.
+using PastBatchFn = std::function<Status(const WalBatch& batch)>;
+Result<PastState> LoadPastState(ObjectStore* store, ManifestStore* manifests, uint64_t now_micros,
+                                const ReadPoint& point, const PastBatchFn& apply);
 
 // An iterator of `view` (a DB opened at a past point) that keeps the view open, and is
 // destroyed before it.
