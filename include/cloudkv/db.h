@@ -249,9 +249,10 @@ class DB {
   // gave up waiting; those writes may or may not survive a crash.
   virtual Status WaitForDurable(uint64_t sequence) = 0;
 
-  // The value of `key` at the read point (options.snapshot; else, for a writer, every durable
-  // write, or with options.read_unflushed every applied one; for a read-only open, everything
-  // it loaded). NotFound if the key has no value there. Errors:
+  // The value of `key` at the read point (options.as_of: that past point, read through a view
+  // as OpenAt opens, with OpenAt's errors; else options.snapshot; else, for a writer, every
+  // durable write, or with options.read_unflushed every applied one; for a read-only open,
+  // everything it loaded). NotFound if the key has no value there. Errors:
   //   InvalidArgument  the database is closed.
   //   Fenced           (a writer) a newer writer took over.
   //   Corruption       a damaged SST, or (a writer) an SST its manifest lists is missing.
