@@ -26,6 +26,7 @@
 
 #include "cloudkv/clock.h"
 #include "db/manifest.h"
+#include "db/time_travel.h"
 #include "db/wal_protocol.h"
 #include "store/stores.h"
 #include "util/coding.h"
@@ -215,6 +216,8 @@ class Simulation {
     if (!latest.ok() && latest.status().IsNotFound()) {
       Manifest init;
       init.set_replay_point(1);
+      // A window over the whole simulation, for the past reads of check 6 (no GC runs here).
+      init.mutable_settings()->set_history_retention_micros(1ull << 50);
       auto created = w->manifests->Create(init);
       if (!created.ok() && !created.status().IsPreconditionFailed()) return;
       latest = w->manifests->LoadLatest();
@@ -474,6 +477,48 @@ class Simulation {
           << ") is visible, but the recovery of epoch " << dead->second
           << " left it out (never acknowledged); manifest " << latest->version() << " replay point "
           << latest->replay_point() << " epoch " << latest->replay_epoch();
+    }
+    CheckPastReads(*latest, state);
+  }
+
+  // 6: a past read (db/time_travel.h) applies only writes recovery keeps: at a random time no
+  // value a recovery left out is visible, and at the present it equals what recovery finds
+  // (whichever manifest it starts from).
+  void CheckPastReads(const Manifest& latest, const Rows& recovered) {
+    ManifestStore reader(base_, clock_);
+    auto first = reader.Load(1);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    const uint64_t now = std::max(clock_->NowMicros(), latest.commit_time_micros());
+    // Its own generator: the simulation's steps stay those of the seed.
+    Random pick(step_ * 1'000'003ull + latest.version());
+    const uint64_t created = first->commit_time_micros();
+    for (uint64_t t : {created + pick.Uniform(now - created + 1), now}) {
+      Rows past;
+      auto loaded =
+          LoadPastState(base_.get(), &reader, now, ReadPoint::AtTime(t), [&](const WalBatch& b) {
+            WalObject one;
+            one.batches.push_back(b);
+            return ApplyWalObject(one, &past);
+          });
+      ASSERT_TRUE(loaded.ok()) << "step " << step_ << " at " << t << ": "
+                               << loaded.status().ToString();
+      for (const auto& sst : loaded->base.l0()) {
+        auto got = base_->Get(sst.object_key());
+        ASSERT_TRUE(got.ok()) << sst.object_key();
+        MergeSimSst(got->data, &past);
+      }
+      for (const auto& [key, row] : past) {
+        auto dead = dead_.find(row.second);
+        ASSERT_TRUE(dead == dead_.end())
+            << "step " << step_ << ": a past read at " << t << " (base manifest "
+            << loaded->base.version() << ") sees " << key << "=" << row.second
+            << ", which the recovery of epoch " << dead->second << " left out";
+      }
+      if (t == now) {
+        ASSERT_EQ(past, recovered)
+            << "step " << step_ << ": the past read at the present "
+            << "(base manifest " << loaded->base.version() << ") differs from recovery";
+      }
     }
   }
 

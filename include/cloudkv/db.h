@@ -16,13 +16,16 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "cloudkv/checkpoint.h"
 #include "cloudkv/iterator.h"
 #include "cloudkv/options.h"
+#include "cloudkv/read_point.h"
 #include "cloudkv/status.h"
 #include "cloudkv/write_batch.h"
 
@@ -161,6 +164,32 @@ class DB {
   //                    directory); for a read-only open also an SST that GC deleted meanwhile.
   static Result<std::unique_ptr<DB>> Open(std::string_view url, const Options& options);
 
+  // Opens a read-only view of the database at `url` as it was at `point` (read_point.h,
+  // docs/time-travel.md): the newest manifest whose SSTs hold nothing after the point, plus the
+  // WAL batches of the history up to it, exact to the commit. options.read_only is implied and
+  // nothing is ever written; the view never changes. A writer's GC keeps what the view needs
+  // while the point is inside the history window (or its checkpoint lives); after that a read
+  // may fail with IOError saying the object is gone. Errors: Open's (for a read-only open), and
+  //   InvalidArgument  a time in the future; a sequence not written yet (the message names the
+  //                    last one); a point outside the history window or before the database
+  //                    was created (the message states the oldest available point).
+  //   NotFound         no database there; no live checkpoint of that name (the message lists
+  //                    the ones there) or it expired.
+  //   Busy             GC pruned the point's manifest while the view was being opened.
+  static Result<std::unique_ptr<DB>> OpenAt(std::string_view url, const ReadPoint& point,
+                                            const Options& options);
+
+  // The settings stored in the manifest of the database at `url` (read only; options.store
+  // and options.clock are used if set). Errors: NotFound (no database), Corruption, IOError.
+  static Result<DbSettings> GetSettings(std::string_view url, const Options& options);
+  // Sets history_retention in the manifest of the database at `url`, with a manifest commit
+  // that leaves the writer undisturbed; every process's GC honours it from its next pass.
+  // Shortening it lets GC delete history at once; lengthening it cannot bring back what GC
+  // deleted already. Errors: InvalidArgument (above 10 years), NotFound (no database), Busy
+  // (lost too many commit races), Corruption, IOError.
+  static Status SetHistoryRetention(std::string_view url, uint64_t retention_micros,
+                                    const Options& options);
+
   DB() = default;
   DB(const DB&) = delete;
   DB& operator=(const DB&) = delete;
@@ -220,9 +249,10 @@ class DB {
   // gave up waiting; those writes may or may not survive a crash.
   virtual Status WaitForDurable(uint64_t sequence) = 0;
 
-  // The value of `key` at the read point (options.snapshot; else, for a writer, every durable
-  // write, or with options.read_unflushed every applied one; for a read-only open, everything
-  // it loaded). NotFound if the key has no value there. Errors:
+  // The value of `key` at the read point (options.as_of: that past point, read through a view
+  // as OpenAt opens, with OpenAt's errors; else options.snapshot; else, for a writer, every
+  // durable write, or with options.read_unflushed every applied one; for a read-only open,
+  // everything it loaded). NotFound if the key has no value there. Errors:
   //   InvalidArgument  the database is closed.
   //   Fenced           (a writer) a newer writer took over.
   //   Corruption       a damaged SST, or (a writer) an SST its manifest lists is missing.
@@ -291,6 +321,27 @@ class DB {
   // than Fenced.
   // REQUIRES: no other call on this DB runs concurrently.
   virtual Status Close() = 0;
+
+  // Creates a checkpoint named `name` (1 to 128 characters of A-Z a-z 0-9 . _ -) of the current
+  // state: every write acknowledged before the call (and possibly some after). It pins the
+  // objects that state needs beyond the history window until it is deleted or, if
+  // expire_time_micros (Unix microseconds) is set, until then. Works on a writer and on a
+  // read-only open (there the state is what the store holds: every durable write). Errors:
+  //   InvalidArgument  a bad name, a live checkpoint of that name exists, an expiry not in the
+  //                    future, 1000 checkpoints exist, or the database is closed.
+  //   NotSupported     a view opened by OpenAt.
+  //   Fenced           (a writer) a newer writer took over.
+  //   Busy, Corruption, IOError, TimedOut  the manifest commit or the store failed; no
+  //                    checkpoint was created (an unreferenced copy object may remain).
+  virtual Result<CheckpointInfo> CreateCheckpoint(std::string_view name,
+                                                  std::optional<uint64_t> expire_time_micros);
+  // The live (not expired) checkpoints, in creation order, from the latest manifest.
+  // Errors: InvalidArgument (closed), Corruption, IOError.
+  virtual Result<std::vector<CheckpointInfo>> ListCheckpoints();
+  // Deletes the checkpoint `name`; GC may then delete what only it kept. Errors: NotFound (no
+  // live checkpoint of that name; the message lists the ones there), InvalidArgument (closed),
+  // NotSupported (a view opened by OpenAt), Busy, Corruption, IOError.
+  virtual Status DeleteCheckpoint(std::string_view name);
 
   // Counters and gauges; never fails, also after Close.
   virtual DBStats GetStats() = 0;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "cloudkv/read_point.h"
 #include "cloudkv/status.h"
 
 namespace cloudkv {
@@ -213,6 +214,13 @@ struct ReadOptions {
   // Iterator bounds: lower inclusive, upper exclusive.
   std::optional<std::string> lower_bound;
   std::optional<std::string> upper_bound;
+  // Read the database as of this past point instead (docs/time-travel.md): the state at a time,
+  // a sequence number or a checkpoint. The DB opens a read-only view of that point (as
+  // DB::OpenAt does) and serves the read from it; views of points whose state can no longer
+  // change are kept for the next reads (at most 4). REQUIRES: snapshot is null (else
+  // InvalidArgument). The read gets DB::OpenAt's errors, e.g. InvalidArgument stating the
+  // oldest available point for a point outside the history window.
+  std::optional<ReadPoint> as_of;
   // Put the data blocks this read fetches from the object store into the block cache. false
   // suits a one-off scan that should not evict the working set: blocks already cached are
   // still used, but nothing is added.

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/completion.h"
 #include "cli/inspect.h"
+#include "cli/time_travel_commands.h"
 #include "cloudkv/db.h"
 #include "server/server.h"
 
@@ -110,9 +111,19 @@ int Main(int argc, char** argv) {
                 "KEY is a Redis key written through `cloudkv serve`: print its type and value "
                 "(a hash: one line per field)");
   get->add_flag("--json", json, "Print a JSON object");
+  std::string checkpoint_name;
+  auto as_of_option = [&](CLI::App* cmd, std::string* as_of) {
+    cmd->add_option("--as-of", *as_of,
+                    "Read the database as it was at POINT: a time (2026-11-23T20:15:03.120Z, "
+                    "Unix milliseconds, -10m), seq:N, or checkpoint:NAME");
+    cmd->add_option("--checkpoint", checkpoint_name, "Read the checkpoint NAME")
+        ->each([as_of](const std::string& name) { *as_of = "checkpoint:" + name; });
+  };
+  std::string get_as_of;
+  as_of_option(get, &get_as_of);
   get->footer(
       Example({"cloudkv get file:///tmp/db apple", "cloudkv get /var/lib/db user:1 --redis"}));
-  get->callback([&] { rc = Get(url, key, redis, json); });
+  get->callback([&] { rc = Get(url, key, redis, json, get_as_of); });
 
   auto* del = app.add_subcommand("del", "Delete KEY (opens the database as writer)");
   AddUrl(del, &open.url);
@@ -125,6 +136,7 @@ int Main(int argc, char** argv) {
   AddUrl(scan, &url);
   AddScanOptions(scan, &scan_args);
   scan->add_flag("--json", scan_args.json, "JSON lines: {\"key\": ..., \"value\": ...}");
+  as_of_option(scan, &scan_args.as_of);
   scan->add_flag("--redis", scan_args.redis,
                  "Decode what `cloudkv serve` wrote: key<TAB>string<TAB>value, or "
                  "key<TAB>hash<TAB>field<TAB>value per field (bounds apply to Redis keys)");
@@ -171,6 +183,7 @@ int Main(int argc, char** argv) {
 
   AddInspectCommands(&app, &rc);
   AddVerifyCommand(&app, &rc);
+  AddTimeTravelCommands(&app, &rc);
 
   server::ServerConfig config;
   size_t max_value_bytes = 0;

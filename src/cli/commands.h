@@ -29,11 +29,15 @@ struct ScanArgs {
   bool reverse = false;
   bool json = false;   // JSON lines instead of TSV
   bool redis = false;  // decode the encoding of `cloudkv serve`
+  // --as-of POINT or --checkpoint NAME: read the database as it was then (a ReadPoint spelling,
+  // see cloudkv/read_point.h; "checkpoint:NAME" for --checkpoint). Empty: the present.
+  std::string as_of;
 };
 
 int Put(const OpenArgs& open, const std::string& key, const std::string& value);
 int Del(const OpenArgs& open, const std::string& key);
-int Get(const std::string& url, const std::string& key, bool redis, bool json);
+int Get(const std::string& url, const std::string& key, bool redis, bool json,
+        const std::string& as_of = "");
 int ScanCommand(const std::string& url, const ScanArgs& args);
 // `format_given`: --format was on the command line (else a .json file gets a hint).
 int Load(const OpenArgs& open, const std::string& file, const std::string& format,

@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cloudkv/clock.h"
 #include "cloudkv/db.h"
 #include "cloudkv/object_store.h"
 #include "cloudkv/tools.h"
@@ -36,6 +37,22 @@ Result<std::unique_ptr<DB>> OpenDb(const std::string& url, bool read_only, bool 
   auto db = DB::Open(url, options);
   if (!db.ok()) {
     std::cerr << "cloudkv: cannot open " << url << ": " << db.status().ToString() << "\n";
+  }
+  return db;
+}
+
+// Opens the database read-only, at `as_of` (a ReadPoint spelling) when it is not empty.
+Result<std::unique_ptr<DB>> OpenForRead(const std::string& url, const std::string& as_of) {
+  if (as_of.empty()) return OpenDb(url, true, false);
+  auto point = ReadPoint::Parse(as_of, SystemClock()->NowMicros());
+  if (!point.ok()) {
+    std::cerr << "cloudkv: --as-of: " << point.status().ToString() << "\n";
+    return point.status();
+  }
+  auto db = DB::OpenAt(url, *point, Options());
+  if (!db.ok()) {
+    std::cerr << "cloudkv: cannot open " << url << " at " << point->ToString() << ": "
+              << db.status().ToString() << "\n";
   }
   return db;
 }
@@ -330,8 +347,9 @@ int Del(const OpenArgs& open, const std::string& key) {
   return s.ok() ? CloseDb(db->get()) : Fail(s, "del");
 }
 
-int Get(const std::string& url, const std::string& key, bool redis, bool json) {
-  auto db = OpenDb(url, true, false);
+int Get(const std::string& url, const std::string& key, bool redis, bool json,
+        const std::string& as_of) {
+  auto db = OpenForRead(url, as_of);
   if (!db.ok()) return kExitFailure;
   if (redis) return GetRedis(db->get(), key, json);
   auto got = (*db)->Get(ReadOptions(), key);
@@ -350,7 +368,7 @@ int Get(const std::string& url, const std::string& key, bool redis, bool json) {
 }
 
 int ScanCommand(const std::string& url, const ScanArgs& args) {
-  auto db = OpenDb(url, true, false);
+  auto db = OpenForRead(url, args.as_of);
   if (!db.ok()) return kExitFailure;
   if (args.redis) return ScanRedis(db->get(), args);
   Status s = Scan(db->get(), args, [&](std::string_view k, std::string_view v) {

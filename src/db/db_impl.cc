@@ -9,6 +9,7 @@
 #include "db/compaction_picker.h"
 #include "db/db_iterator.h"
 #include "db/merging_iterator.h"
+#include "db/time_travel.h"
 #include "db/wal_protocol.h"
 #include "format/sst_builder.h"
 #include "format/wal_format.h"
@@ -144,12 +145,16 @@ class DBImpl::SnapshotImpl final : public Snapshot {
   const SequenceNumber seq_;
 };
 
-DBImpl::DBImpl(std::string url, const Options& options, std::shared_ptr<ObjectStore> store)
+DBImpl::DBImpl(std::string url, const Options& options, std::shared_ptr<ObjectStore> store,
+               std::optional<ReadPoint> open_at)
     : url_(std::move(url)),
       options_(options),
       counting_(std::make_shared<CountingStore>(std::move(store))),
       store_(counting_),
-      clock_(options.clock ? options.clock : SystemClock()) {}
+      clock_(options.clock ? options.clock : SystemClock()),
+      open_at_(std::move(open_at)) {
+  assert(!open_at_.has_value() || options_.read_only);
+}
 
 DBImpl::~DBImpl() {
   auto ignored = Close();
@@ -211,6 +216,7 @@ Status DBImpl::Open() {
 }
 
 Status DBImpl::Recover() {
+  if (open_at_.has_value()) return RecoverAt(*open_at_);
   auto latest = manifests_->LoadLatest();
   if (!latest.ok() && latest.status().IsNotFound()) {
     if (!options_.create_if_missing || options_.read_only) {
@@ -545,6 +551,12 @@ void DBImpl::SetBgErrorLocked(const Status& s) {
 }
 
 Result<std::string> DBImpl::Get(const ReadOptions& options, std::string_view key) {
+  if (options.as_of.has_value()) {
+    ASSIGN_OR_RETURN(std::shared_ptr<DB> past, PastView(options));
+    ReadOptions at = options;
+    at.as_of.reset();
+    return past->Get(at, key);
+  }
   ASSIGN_OR_RETURN(ReadView view, GetReadView(options));
   bool not_cached = false;
   return GetFromView(view, options, key, /*cache_only=*/false, &not_cached);
@@ -583,6 +595,13 @@ Result<std::string> DBImpl::GetFromView(const ReadView& view, const ReadOptions&
 std::vector<Result<std::string>> DBImpl::MultiGet(const ReadOptions& options,
                                                   std::span<const std::string_view> keys) {
   std::vector<Result<std::string>> out;
+  if (options.as_of.has_value()) {
+    auto past = PastView(options);
+    if (!past.ok()) return std::vector<Result<std::string>>(keys.size(), past.status());
+    ReadOptions at = options;
+    at.as_of.reset();
+    return (*past)->MultiGet(at, keys);
+  }
   out.reserve(keys.size());
   auto view = GetReadView(options);
   if (!view.ok()) {
@@ -621,6 +640,14 @@ std::vector<Result<std::string>> DBImpl::MultiGet(const ReadOptions& options,
 }
 
 std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
+  if (options.as_of.has_value()) {
+    auto past = PastView(options);
+    if (!past.ok()) return std::make_unique<ErrorIterator>(past.status());
+    ReadOptions at = options;
+    at.as_of.reset();
+    // The iterator keeps the view open.
+    return NewPastIterator((*past)->NewIterator(at), *past);
+  }
   auto view = GetReadView(options);
   if (!view.ok()) return std::make_unique<ErrorIterator>(view.status());
   auto pinned = std::make_shared<ReadView>(std::move(view).value());

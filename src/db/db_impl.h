@@ -37,7 +37,10 @@ namespace cloudkv {
 
 class DBImpl final : public DB {
  public:
-  DBImpl(std::string url, const Options& options, std::shared_ptr<ObjectStore> store);
+  // With `open_at`, Open loads the state at that past point instead of the latest
+  // (DB::OpenAt; REQUIRES options.read_only).
+  DBImpl(std::string url, const Options& options, std::shared_ptr<ObjectStore> store,
+         std::optional<ReadPoint> open_at = std::nullopt);
   ~DBImpl() override;
 
   // Opens the database: loads (or creates) the manifest, takes the writer epoch, replays the
@@ -60,6 +63,10 @@ class DBImpl final : public DB {
   Status Close() override;
   DBStats GetStats() override;
   std::shared_ptr<ObjectStore> store() const override { return store_; }
+  Result<CheckpointInfo> CreateCheckpoint(std::string_view name,
+                                          std::optional<uint64_t> expire_time_micros) override;
+  Result<std::vector<CheckpointInfo>> ListCheckpoints() override;
+  Status DeleteCheckpoint(std::string_view name) override;
 
   // Test hook for crash simulation: the next Close (or the destructor) waits for nothing, fails
   // whatever is not yet durable, and flushes nothing, as a killed process would.
@@ -103,6 +110,10 @@ class DBImpl final : public DB {
   void SetBgErrorLocked(const Status& s) REQUIRES(mu_);
   Status ConfirmEpochIfDue() EXCLUDES(mu_);
   Status Recover() REQUIRES(mu_);
+  // Time travel (db_time_travel.cc). RecoverAt is Recover for a view of open_at_.
+  Status RecoverAt(const ReadPoint& point) REQUIRES(mu_);
+  // The read-only view serving ReadOptions::as_of (cached when its state is final).
+  Result<std::shared_ptr<DB>> PastView(const ReadOptions& options) EXCLUDES(past_mu_);
   // Commits `edit` as this writer (flush and compaction): before the edit, on every attempt,
   // the latest manifest must still carry this writer's epoch (else Fenced) and `expired` must
   // be false (else TimedOut with `timeout_what` + " missed its deadline").
@@ -192,6 +203,13 @@ class DBImpl final : public DB {
   std::atomic<bool> cancel_compaction_{false};
   std::thread gc_thread_;
   std::atomic<bool> abandon_on_close_{false};
+
+  // Time travel: the point of a view opened by DB::OpenAt (constant), whether its state can no
+  // longer change (set by Open), and the views ReadOptions::as_of reads, newest last.
+  const std::optional<ReadPoint> open_at_;
+  bool past_final_ = false;
+  Mutex past_mu_;
+  std::deque<std::pair<ReadPoint, std::shared_ptr<DB>>> past_views_ GUARDED_BY(past_mu_);
 
   Mutex epoch_mu_;  // one epoch confirmation at a time
   std::atomic<uint64_t> last_epoch_confirm_micros_{0};

@@ -92,7 +92,10 @@ Result<uint64_t> ReplayWal(ObjectStore* store, uint64_t from_id, const WalReplay
     }
     if (obj.epoch >= max_epoch_seen) {
       max_epoch_seen = obj.epoch;
-      if (!obj.fence) RETURN_IF_ERROR(apply(obj));
+      if (!obj.fence) {
+        RETURN_IF_ERROR(apply(obj));
+        if (!options.fence && options.stop && options.stop()) return id + 1;
+      }
     }
     id++;
   }

@@ -36,6 +36,9 @@ struct WalReplayOptions {
   bool fence = false;
   uint64_t epoch = 0;
   uint64_t fence_nonce = 0;
+  // Readers only (not with fence): asked after each object `apply` received; true ends the
+  // replay there (a past read that has seen everything up to its point).
+  std::function<bool()> stop;
 };
 
 // Replays WAL objects from `from_id` upward until the first missing id (docs/design.md §4): calls
