@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The two commands of the README:
 #   make run   installs dependencies, builds (release) and runs cloudkv on file://./data
 #   make test  installs dependencies, builds (debug: ASan+UBSan), starts the S3 test server and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of cloudkv-bench's own parts: the latency histogram and the key generators.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cloudkv-bench: db_bench/YCSB-style benchmark of cloudkv against RocksDB and LevelDB.
 //
 //   cloudkv-bench --engines cloudkv,rocksdb,leveldb --workloads fillrandom,readrandom

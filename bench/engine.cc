@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Dispatch from engine names to the adapters compiled into this binary.
 #include "engine.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BenchEngine: the one small interface cloudkv-bench drives every storage engine through.
 //
 // Each engine (cloudkv, RocksDB, LevelDB) has an adapter in its own .cc file that maps the

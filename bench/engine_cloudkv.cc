@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cloudkv adapter: the public API only (DB::Open, WriteOptions{durable}, ReadOptions).
 //
 // Object-store requests come from the engine's own counts (DBStats::store): every request it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // LevelDB adapter (Debian's libleveldb, a release build). LevelDB 1.23 compresses only with
 // snappy, so zstd and lz4 map to snappy; Describe() says so.
 #include <leveldb/cache.h>

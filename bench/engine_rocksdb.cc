@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RocksDB adapter. Links the release build from scripts/build-peers when bench/CMakeLists.txt
 // finds it, else Debian's librocksdb (built with assertions on; every result is labelled so).
 #include <rocksdb/cache.h>

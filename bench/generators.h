@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keys, values and key choosers for the workloads.
 //
 // Keys are db_bench style: the key number as zero-padded decimal, exactly key_size bytes (16 by

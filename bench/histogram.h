@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // LatencyHistogram: HdrHistogram-like log-linear buckets over nanoseconds.
 //
 // Values below 128 ns get a bucket each; above that every power of two is split into 64

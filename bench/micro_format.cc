@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Microbenchmarks of the engine's in-memory structures: memtable insert/lookup (src/db),
 // block seek (src/format/block.h) and bloom filter probes (src/format/bloom.h).
 //   build/release/bench/micro_format --benchmark_min_time=0.2

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Microbenchmarks of the file:// store's operations, durable and not (docs/object-stores.md,
 // "Durability and cost"): a single thread, 100-byte objects.
 //   build/release/bench/micro_local_store --benchmark_min_time=2

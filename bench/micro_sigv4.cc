@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Microbenchmarks of SigV4 request signing (src/store/sigv4.h), the CPU every S3 request pays
 // before it is sent: the signature itself (canonical request, string to sign, the five chained
 // HMAC-SHA256 of the key derivation and the final HMAC), and the SHA-256 of a PUT's payload,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Microbenchmarks of src/util: varint encoding/decoding and XXH3 checksums.
 //   build/release/bench/micro_util --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reporting for cloudkv-bench: one text line per (workload, engine) as results arrive, a
 // summary with ratios to cloudkv at the end, and the JSON file (schema: docs/benchmarks.md).
 #ifndef CLOUDKV_BENCH_REPORT_H_

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reference S3 throughput with the aws CLI (Debian's awscli, v2) against the server in S3_*
 # (scripts/s3-server start), for docs/benchmarks-s3.md. For each object size and concurrency
 # it uploads a directory of N objects with `aws s3 cp --recursive` at that

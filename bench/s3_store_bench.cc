@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // s3_store_bench: PUT and GET throughput and latency of S3Store against the server named by
 // S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY (scripts/s3-server start).
 //

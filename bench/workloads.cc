@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Workload definitions. Every workload is a per-thread loop of timed operations; the loop
 // stops after the thread's share of the operation count or, with --duration, at the deadline.
 #include "workloads.h"

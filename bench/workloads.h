@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cloudkv-bench workloads (db_bench and YCSB style) and how one is run.
 //
 // A workload runs `threads` worker threads against an open BenchEngine. Each thread records

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Executables, on the public library.
 # The Redis-protocol server (src/server) and the `cloudkv` command line (src/cli).
 find_package(CLI11 CONFIG REQUIRED)

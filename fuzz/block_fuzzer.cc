@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: a decoded data block (format/block.h). Block::Parse and every BlockIter move
 // must turn bad bytes into Corruption. A block whose entries decode, in strictly increasing
 // internal-key order, is re-encoded with BlockBuilder; the copy must decode to the same entries

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the record codecs of `cloudkv load` and `dump` (cli/cli.h): TSV escaping must
 // invert (UnescapeTsv(EscapeTsv(x)) == x, and escaped text has no tab or newline), UnescapeTsv
 // and ParseJsonRecord must accept or reject any line without crashing, and a TSV value that

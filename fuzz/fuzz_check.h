@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the fuzz targets (fuzz/*_fuzzer.cc).
 //
 // A fuzz target feeds untrusted bytes to one decoder and checks its contract: every failure is

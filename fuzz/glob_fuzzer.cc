@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the server's glob matcher (server/glob.h). The input is a pattern and a subject
 // separated by the first NUL byte (or split in the middle without one). Matching must finish
 // in O(pattern x subject) steps whatever the pattern (libFuzzer's -timeout catches a hang);

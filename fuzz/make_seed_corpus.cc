@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writes the seed corpora of the fuzz targets (fuzz/corpus/<target>/) from real objects.
 //
 // It writes three small databases (no compression, LZ4, zstd) through the public API into a

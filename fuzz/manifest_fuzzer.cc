@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: a manifest object and the boundary object (format/manifest_format.h). When the
 // first input byte is odd, the target first fixes the object's checksum so the protobuf body
 // is reached. A decoded manifest is encoded again and must decode to an equal message; it must

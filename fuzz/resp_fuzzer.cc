@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the RESP parser (server/resp.h) with the server's default limits. The same bytes
 // are parsed whole and fed in pieces (split where the input says): both must give the same
 // commands and both end in a protocol error ("ERR Protocol error: ...") or neither does. Every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the XML reader for S3 responses (store/s3_xml.h). ParseXml accepts a document
 // or rejects it with InvalidArgument; an accepted tree is written out with FormatXml and must
 // parse back to the same tree.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the SST filter block (format/bloom.h). BloomFilterReader::Create must accept
 // or reject the bytes with Corruption, and queries on an accepted filter must not read out of
 // bounds. A filter built from keys taken from the input must contain every one of them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the fixed parts of an SST (format/sst_format.h): the footer, the header, the
 // properties block and index block handles. The first input byte picks the decoder; each
 // decoded value is encoded again and must decode to the same fields.

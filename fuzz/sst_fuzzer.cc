@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: a whole SST object (format/sst_reader.h, format/sst_verify.h), which reaches
 // the footer, the index, the filter, the range-deletion and properties blocks and the data
 // blocks. The metadata and every block are checksummed, so random bytes would rarely get past

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: store URL parsing (store/url.h). ParseStoreUrl accepts a URL or rejects it with
 // InvalidArgument; an accepted URL is written out again with every byte percent-encoded
 // that may be, and must parse to the same fields. PercentDecode must invert percent-encoding,

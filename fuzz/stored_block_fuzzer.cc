@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: a stored SST block, its trailer and its compression (DecodeStoredBlock in
 // format/sst_format.h). The first input byte chooses whether the target first fixes the
 // trailer's checksum, so that the decompressors are reached, not only the checksum check.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: a WAL object (format/wal_format.h). When the first input byte is odd, the
 // target first fixes every record checksum and the object checksum, so the record decoding
 // and the write-batch validation are reached. A decoded object is encoded again (WalObjectBuilder

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """CI smoke run of cloudkv-bench (ctest label "bench").
 
 Runs every workload for a moment on tiny sizes against each engine given, then checks that the

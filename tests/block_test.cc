@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: tsan
 // Unit tests of data blocks, the Bloom filter and the block cache.
 #include "format/block.h"

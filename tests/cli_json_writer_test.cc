@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JsonWriter (src/tools/json_writer.h): the JSON of `cloudkv inspect` and `verify --json`.
 // Output is compared byte for byte; tests/redis/run_inspect.py parses real output with Python.
 #include <gtest/gtest.h>

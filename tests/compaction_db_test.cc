@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: tsan
 // Compaction inside the DB: backpressure at the L0 triggers, CompactAll with snapshots and
 // tombstones, the compaction filter, and flushes racing compactions against a FaultInjectingStore

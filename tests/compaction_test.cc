@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Compaction: the picker, the job's version-dropping rules (snapshot stripes, tombstones at the
 // bottom, the compaction filter), trivial moves, subcompactions, and the manifest edit's merge
 // and abort rules. DB-level behaviour (backpressure, concurrent flushes and compactions against

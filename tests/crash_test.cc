@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: crash
 // Crash test with real processes: a child writes with durable acknowledgements and reports each
 // acknowledged key on a pipe; the parent kills it with SIGKILL at a random moment, reopens the

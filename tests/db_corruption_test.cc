@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A flipped byte or a truncation in each kind of object a database is made of (manifest, WAL
 // object, SST) surfaces as Corruption naming the object, never as wrong data.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The disk cache inside a DB (Options::disk_cache_dir): what flush and compaction write goes into
 // it, retired SSTs leave it, and a restart with a warm cache reads without object GETs.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Randomized model test: the DB against a std::map, with puts, deletes, range deletes, batches,
 // snapshots, forward and reverse iteration with bounds, flushes, reopen and simulated crashes.
 // Compaction runs continually (tiny SSTs and levels, L0 trigger 2) and CompactAll is a step of

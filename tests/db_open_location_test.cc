@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Opening creates nothing it should not (issue #23, item 3): a read-only open, or one that may
 // not create, of a location without a database fails with NotFound and leaves no trace; a
 // writer open refuses to create a database in a non-empty location that holds none unless

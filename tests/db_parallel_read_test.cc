@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: tsan
 // Parallel object reads: MultiGet's keys that miss the block cache are read at once, and opening
 // a manifest's SSTs fetches their metadata at once. The concurrency is observed through a store

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DeleteRange through the DB API on real stores: Get, MultiGet and iterators (forward,
 // reverse, seek, bounds) at snapshots taken before and after, with the tombstones and the
 // keys they cover in the memtable, immutable memtables or SSTs, across flush and reopen (WAL

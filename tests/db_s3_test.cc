@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: s3
 // The engine on the real S3 server that `make test` starts (scripts/s3-server): recovery from the
 // store alone, fencing of a zombie writer, and a randomized run checked against a std::map.

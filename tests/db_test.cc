@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: tsan
 // Behaviour of the DB API on real stores (memory:// and file://).
 #include "cloudkv/db.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SstReader through the disk cache over a real file:// store: a randomized model test with
 // cache files deleted, corrupted and truncated and the cache reopened (every answer matches the
 // model), a warm restart that reads with zero object GETs, write-through, and many threads

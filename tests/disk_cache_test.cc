@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: tsan
 // DiskCache and PartReader: hits and slices, the byte bound under a long random workload,
 // restart, corrupt / truncated / foreign part files (dropped, refetched, never served), the

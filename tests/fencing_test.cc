@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writer fencing (docs/design.md §4): a new writer fences the old one, which can never corrupt the
 // database or lose an acknowledged write afterwards.
 #include <gtest/gtest.h>

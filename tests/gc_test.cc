@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Garbage collection (docs/design.md §10, docs/engine.md): what it keeps, what it deletes, and that
 // a randomized run of writes, flushes, reopens, clock advances and GC passes never loses an object
 // a retained manifest references. Windows are seconds on a manual clock.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Packaging check: installs a built cloudkv into a temporary prefix and checks the install
 # tree (the cloudkv binary runs, headers, CMake package, pkg-config file, LICENSE); builds
 # examples/consumer against it with find_package(cloudkv), and examples/tour with pkg-config,

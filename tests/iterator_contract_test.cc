@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shared iterator-contract harness (tests/support/iterator_harness.h) over the memtable,
 // merging, level and DB iterators, also with range tombstones (block and SST iterators run it
 // in block_test.cc and sst_test.cc).

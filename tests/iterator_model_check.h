@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A randomized check of an Iterator against a model: a sorted vector of (key, value). Used by
 // the memtable, merging and DB iterator tests until (and besides) the generic iterator
 // harness. Header-only so each test program includes what it uses.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // file:// durability: failed fsyncs, links and renames; objects observed before their put synced
 // their directory; the put journal of older versions. A LocalStoreHooks seam fails or holds the
 // store's system calls, so each case runs on real files without a real disk error.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: tsan
 // file:// backend: layout, options, errors, and atomicity across processes and crashes.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: bench
 // Throughput figures for the memtable, merging and DB iterators. Prints numbers, asserts only
 // correctness (timing never fails a test). Meaningful in the release preset:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Options::Validate: every field with a range is checked, and the error names the field and
 // its value; DB::Open checks the options before it touches the store.
 #include "cloudkv/options.h"

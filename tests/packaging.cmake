@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Packaging check (included from tests/extra.cmake).
 
 # Packaging: install into a temporary prefix and build examples/consumer against it. A library

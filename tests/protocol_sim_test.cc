@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deterministic protocol simulation (docs/design.md §3–5). One thread, one seed, an injected clock.
 // It drives the real commit, fencing and replay code (ManifestStore, PlaceWalObject, ReplayWal)
 // for a writer, newly opened writers that fence it, and a compactor stand-in, against a store

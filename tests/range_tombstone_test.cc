@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FragmentedRangeTombstoneList: exact fragments of known inputs, coverage at every snapshot
 // against a brute-force model of random overlapping tombstones, and the compaction helpers
 // (snapshot stripes, clipping to an output's range, bottommost dropping).

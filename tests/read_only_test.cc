@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A read-only open loads one manifest, never reloads it and holds no lease (issue #16, part 3).
 // Once the writer's GC deletes the SSTs newer manifests replaced, a read of such an SST must
 // fail with an error that names the object and says to reopen: never NotFound (a caller takes

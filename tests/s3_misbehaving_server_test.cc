@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // S3Store against a misbehaving server: a tiny HTTP server on a real local socket, scripted per
 // request, that answers with garbage XML, truncated bodies, wrong ranges, 5xx storms, stalls,
 // lost responses and quirky conditional handling. Checks clear errors and bounded retries.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: s3
 // S3Store against a real S3 server: the one scripts/s3-server starts (Ceph RGW), or any other
 // named by S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY and S3_REGION.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of the S3 backend's pieces that need no server: SigV4 against the examples
 // published in the AWS S3 documentation, the XML reader, ETag/Content-Range parsing and the
 // configuration resolution (URL parameters, environment, shared credentials file).

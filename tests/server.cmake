@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Tests of `cloudkv serve` and the `cloudkv` CLI with real clients (redis-cli, redis-py,
 # redis-benchmark) and, for comparison, a real redis-server. Included from tests/extra.cmake.
 # The server's unit tests link its library.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Large Redis collections through the command handlers (src/server) over a real database on
 // memory://: 100K-element lists, sets and sorted sets. Range queries read only about what they
 // return (asserted with Txn::records_read, not timing), and DEL of any of them writes two

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: tsan
 // DurabilityTracker (src/server/durability_tracker.h) over a real database on memory://: each
 // write's waiter gets its own outcome, and a ticket counts as durable only once every earlier

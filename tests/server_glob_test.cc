@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The server's glob matcher (server/glob.h): Redis's semantics, checked case by case and
 // against a direct recursive transcription of the language on random small inputs, and its
 // bound: adversarial patterns against long keys finish (an exponential matcher would not).

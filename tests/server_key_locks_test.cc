@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: tsan
 // KeyLocks (src/server/key_locks.h): what Lock, TryAdd and Release hold, that `all` holds every
 // stripe, and that threads mixing blocking Lock and TryAdd never deadlock and never hold one

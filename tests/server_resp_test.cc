@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RESP parser and reply encoding of `cloudkv serve`, the server's key encoding, and its
 // argument parsing helpers (Redis-compatible integer/float/glob rules).
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Txn (src/server/txn.h) over a real database on memory://: reads see the transaction's own
 // writes (puts, deletes, range deletions, in batch order), Scan merges them with the database,
 // Reset forgets them, durable reads of one Txn share a snapshot, TouchWatches bumps the written

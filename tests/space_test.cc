@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: slow
 // Space test (issue #6): with history_retention = 0, overwrite the same 10K keys 100 times;
 // after compaction and GC the bucket holds at most a small multiple of the live data. Prints

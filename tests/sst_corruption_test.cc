@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Corruption of every region of an SST object (header, data blocks, filter, range deletions,
 // properties, index, footer) and truncation: every read either returns the right data or a
 // Corruption status naming the object, never wrong data.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SST builder and reader: round trips, Get semantics, the iterator contract, read units and
 // readahead, corruption of every region, and concurrent readers.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // VerifySstContents (format/sst_verify.h) and SstReader::OpenFromBytes: an intact SST verifies
 // with totals that match what was written; each kind of damage is reported with its offset.
 #include "format/sst_verify.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: tsan
 // The ObjectStore conformance suite (tests/support/store_conformance.h) over memory://,
 // file://, and each wrapper around memory:// with its faults off or its latency virtual.

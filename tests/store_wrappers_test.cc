@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctest-labels: tsan
 // Behaviour of the store wrappers themselves: fault injection (rates, reproducibility, lost
 // responses, deferred requests), request counting and cost, simulated latency on a manual

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Time travel (docs/time-travel.md): DB::OpenAt and ReadOptions::as_of at times, sequences and
 // checkpoints; the errors for points outside the window; checkpoint pins, expiry and deletion
 // against GC; the history_retention setting. The randomized test keeps the model's state after

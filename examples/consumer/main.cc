@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Uses only the installed public headers: opens an in-memory object store, writes an object,
 // reads it back and prints it. Prints "greeting = hello from cloudkv" on success.
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A tour of the cloudkv API (include/cloudkv/db.h): open, put, get, an atomic batch, a
 // snapshot that keeps seeing the past, an ordered scan with bounds, and close.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checkpoints: named pins of a database's state (docs/time-travel.md). A checkpoint keeps the
 // objects its state needs beyond the history window, until it is deleted or expires; read it
 // with DB::OpenAt(url, ReadPoint::AtCheckpoint(name), ...) or ReadOptions::as_of.

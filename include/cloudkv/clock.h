@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Clock: the source of time for everything in cloudkv, injected so tests and the protocol
 // simulation can run on a manual clock.
 //

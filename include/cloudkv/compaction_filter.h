@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CompactionFilter: lets an application remove values during compaction, e.g. values whose
 // time-to-live has passed (docs/design.md §9).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DB: a key-value database whose only durable state lives in an object store.
 //
 // One process at a time is the writer of a database (docs/design.md §4): opening a database as

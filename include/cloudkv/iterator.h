@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Iterator: an ordered cursor over key/value pairs.
 //
 // The same interface serves the DB (user keys) and the engine's internal layers (internal

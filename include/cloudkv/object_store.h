@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ObjectStore: the only durable state cloudkv has (docs/design.md §11).
 //
 // An object store maps keys to immutable byte strings and offers three kinds of put:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Options for opening a database, reading and writing.
 //
 // Every limit the engine enforces is named here (STYLE.md: a limit on everything). Defaults

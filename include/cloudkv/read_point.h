@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ReadPoint: a moment in a database's history to read at (docs/time-travel.md): a wall-clock
 // time, a sequence number, or a named checkpoint. DB::OpenAt opens a read-only view at one, and
 // ReadOptions::as_of serves a single read or iterator from one.

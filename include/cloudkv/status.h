@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Status and Result<T>: how every cloudkv operation reports success or failure.
 //
 // A Status is OK or carries a code and a message. The codes separate what callers must treat

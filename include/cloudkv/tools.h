@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tools that read a database's objects directly, without opening it as a DB: what
 // `cloudkv inspect` and `cloudkv verify` print (docs/cli.md), in the spirit of LevelDB's
 // dumpfile.h and RocksDB's SstFileReader.

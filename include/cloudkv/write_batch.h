@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WriteBatch: a group of updates applied atomically, in order, by DB::Write. The i-th record
 // gets the batch's first sequence number + i, so a DeleteRange deletes the keys the batch's
 // earlier records wrote and not those its later records write.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sharded LRU. Each shard indexes its entries in an open-addressing table (linear probing, a
 // power of two in size, at most half full, the key inline in the slot), so a lookup reads one
 // slot and, on a hit, the entry: std::unordered_map took a modulo and two or three dependent

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BlockCache: a sharded, byte-bounded LRU cache of uncompressed data blocks (docs/design.md §8).
 // The LRU order is approximated with second chance (CLOCK): a hit only marks its entry, and
 // eviction from the cold end moves marked entries back to the front instead of evicting them.

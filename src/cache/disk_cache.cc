@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The disk cache's part files and index. A part file (docs/format-disk-cache.md):
 //
 //   part_file   := header data

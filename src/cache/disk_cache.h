@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DiskCache: a byte-bounded cache of parts of immutable objects in a local directory, kept
 // across restarts (docs/design.md §8, file format in docs/format-disk-cache.md).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Single-flight, part-aligned reads (cache/part_reader.h).
 //
 // A read through the disk cache runs in four steps, none holding the table's mutex across I/O:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PartReader: reads byte ranges of one immutable object, through the disk cache when there is
 // one, with at most one fetch in flight per range (docs/design.md §8).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudkv` command line: argument parsing, help, completion. The commands themselves are in
 // data_commands.cc, stats_gc.cc, inspect.cc and (serve) src/server. Exit codes: 0 success, 1
 // the command failed, 2 a usage error (inspect/verify: 1 damaged, 2 unreadable; serve: 3

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `cloudkv` command line: put/get/del/scan/load/dump/stats on a database URL, and serve.
 #ifndef CLOUDKV_CLI_CLI_H_
 #define CLOUDKV_CLI_CLI_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TSV and JSON-lines encodings of raw key/value bytes (see cli.h and docs/cli.md).
 #include <cstdio>
 

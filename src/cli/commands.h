@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The data commands of `cloudkv` (get/scan/load/dump/stats/gc), behind the argument parsing of
 // cli.cc. Each returns the process exit code (kExitOk, kExitFailure) after printing its output
 // on stdout and any error on stderr.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bash and zsh completion scripts built from the command definitions (see completion.h).
 // The bash script finds the command path among the words typed so far and offers that
 // command's subcommands and options; zsh loads the same function through bashcompinit.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shell completion for `cloudkv`, generated from the CLI11 command definitions, so a new
 // command or option completes without editing a script.
 #ifndef CLOUDKV_CLI_COMPLETION_H_

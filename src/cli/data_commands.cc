@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The data commands of `cloudkv`: get/put/del/scan/load/dump/stats/gc (see commands.h and
 // docs/cli.md). Commands that only read open the database read-only (no fencing of a running
 // writer, nothing created); put/del/load open it as the writer, which fences any other writer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudkv inspect` and `cloudkv verify`: argument parsing and output around cloudkv/tools.h.
 // A document is printed only once complete, so a failure prints nothing on stdout and a
 // message on stderr.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudkv inspect manifest|sst|wal` and `cloudkv verify` (docs/cli.md): the command-line face of
 // cloudkv/tools.h. They read a database's objects directly and never write, so they are safe
 // beside a live writer.

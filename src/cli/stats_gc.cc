@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudkv stats` and `cloudkv gc` (see commands.h and docs/cli.md).
 #include <cstdio>
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudkv config` and `cloudkv checkpoint` (see time_travel_commands.h).
 #include "cli/time_travel_commands.h"
 

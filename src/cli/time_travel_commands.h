@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `cloudkv config get|set` and `cloudkv checkpoint create|list|delete` (docs/cli.md,
 // docs/time-travel.md). Both commit to the manifest without taking the writer epoch, so they are
 // safe beside a running writer (they never fence it).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Arena: a bump allocator that hands out memory from large blocks and frees it all at once
 // when the arena is destroyed. The memtable keeps its skiplist nodes and entries here, so an
 // insert costs a pointer bump instead of a malloc, and freeing a flushed memtable is a handful

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checkpoints and DB settings as manifest commits (see checkpoint.h).
 #include "db/checkpoint.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checkpoints and the DB settings as manifest commits (docs/time-travel.md, docs/design.md §10).
 //
 // A checkpoint is an entry in the manifest (proto Checkpoint) naming the manifest version V it

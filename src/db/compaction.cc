@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CompactionJob: the merge loop, output cutting, subcompactions and the manifest edit.
 //
 // Version dropping ("snapshot stripes", as RocksDB): the live snapshots s0 < s1 < ... split the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Compaction jobs (docs/design.md §9, docs/engine.md "Compaction").
 //
 // A CompactionJob is stateless: a CompactionSpec names everything it needs (input SSTs, the

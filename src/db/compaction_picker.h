@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The compaction picker: chooses the next job from a manifest's LSM shape (docs/design.md §9).
 //
 // Leveled scoring: L0 scores (number of L0 SSTs) / l0_compaction_trigger; Ln (1 <= n < last)

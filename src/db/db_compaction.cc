@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DBImpl's side of compaction (docs/engine.md "Compaction"): the background loop, CompactAll,
 // committing a job's edit and installing the result. The jobs themselves are in compaction.cc.
 #include <algorithm>

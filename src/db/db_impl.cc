@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "db/db_impl.h"
 
 #include <algorithm>

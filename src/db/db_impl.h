@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DBImpl: the engine behind cloudkv::DB (docs/design.md §3–6).
 //
 // Locking: mu_ guards the write path (sequence assignment, memtable insert, WAL append), the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DBIterator: the user view over an internal iterator.
 //
 // Moving forward, the internal iterator sits on the entry being shown (key() and value() read

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The DB iterator: turns an iterator over internal keys (usually a merging iterator over all
 // sources) into the user-visible iterator of DB::NewIterator.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Time travel and checkpoints in the DB (docs/time-travel.md): DB::OpenAt, the settings calls,
 // DBImpl's views of the past (RecoverAt, ReadOptions::as_of) and its checkpoint calls. The
 // protocol itself is in time_travel.cc and checkpoint.cc.

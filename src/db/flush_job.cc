@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "db/flush_job.h"
 
 #include "db/compaction.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FlushJob: writes one immutable memtable as an L0 SST (LevelDB's BuildTable, RocksDB's
 // FlushJob): builds the SST from the memtable's entries and range tombstones, uploads it under a
 // new name (compaction.h: NewSstObjectKey, UploadSst) and opens its reader. Committing it is the

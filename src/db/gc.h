@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GarbageCollector: deletes the objects of a database that nothing can need any more
 // (docs/design.md §10, docs/engine.md "Garbage collection"). It depends only on the object store,
 // the manifest protocol and a clock, so the writer runs it in-process and `cloudkv gc` runs the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A level iterator: one iterator over all SSTs of a sorted, non-overlapping level (L1..Ln), in
 // internal-key order. It opens the iterator of one SST at a time, on demand, so a read that
 // touches one key range of a level with thousands of SSTs opens (and reads blocks of) only the

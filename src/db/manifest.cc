@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The manifest protocol (ManifestStore): finding the latest version, committing, the boundary.
 #include "db/manifest.h"
 

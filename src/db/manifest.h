@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The manifest protocol (docs/design.md §3, docs/format-manifest.md).
 //
 // A manifest version v is the object manifest/<v as 20 digits>.manifest, written once with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MemTable entry encoding, one per skiplist node, stored in the arena right behind the node:
 //   entry := varint32(internal_key_length) internal_key varint32(value_length) value
 //   internal_key := user_key fixed64(sequence << 8 | type)

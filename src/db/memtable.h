@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MemTable: the in-memory write buffer of the LSM tree, a skiplist of internal-key entries kept
 // in an arena (docs/design.md §5). Entries are never removed; a full or old memtable is made
 // immutable by the engine, flushed to an L0 SST, and dropped.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The merging iterator keeps its valid children in a binary heap ordered by (internal key,
 // child index): a min-heap while moving forward and a max-heap while moving backward. The top
 // is the current entry. Next/Prev move the top child and sift it down (one "replace top" per

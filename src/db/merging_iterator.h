@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A merging iterator: the union of several internal-key iterators in CompareInternalKeys order.
 //
 // Children are given newest source first (memtable, immutable memtables, L0 newest first,

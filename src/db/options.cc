@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Options::Validate: the ranges DB::Open checks before it touches the store.
 #include "cloudkv/options.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fragmentation by a sweep over the sorted, distinct tombstone boundaries: between two
 // consecutive boundaries the set of covering tombstones is constant, so each gap with any
 // covering tombstone becomes a fragment holding their sequences. Work and memory are

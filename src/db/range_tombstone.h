@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fragmented view of range tombstones (DeleteRange; RangeTombstone is in format/dbformat.h).
 //
 // Tombstones come

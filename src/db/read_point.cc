@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ReadPoint: parsing and printing the points of time travel (include/cloudkv/read_point.h).
 #include "cloudkv/read_point.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SkipList: an ordered set of keys kept in an Arena, with one writer and any number of
 // lock-free concurrent readers.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SstCache: the open SST readers of one DB, by object key, so that consecutive Versions share
 // them (LevelDB's table_cache). It builds the Version of each manifest and keeps, beside each
 // reader, its range tombstones fragmented for reads.

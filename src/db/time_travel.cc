@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading the past: the base manifest of a point and the replay of the history up to it.
 #include "db/time_travel.h"
 

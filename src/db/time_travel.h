@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading the past (docs/design.md §10, docs/time-travel.md): finding the state of a database at
 // a ReadPoint from the objects in its store.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Version: an immutable view of the LSM shape of one manifest, with an open SstReader for each
 // SST (its index and filter pinned). Readers share a Version through shared_ptr; a new Version
 // is installed after every manifest commit.

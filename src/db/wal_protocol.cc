@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "db/wal_protocol.h"
 
 #include "util/status_macros.h"

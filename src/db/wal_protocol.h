@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The WAL side of writer fencing (docs/design.md §4) as plain synchronous functions, shared by the
 // engine (DBImpl, WalWriter) and the deterministic protocol simulation.
 #ifndef CLOUDKV_DB_WAL_PROTOCOL_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WalWriter: group commit of WAL objects (docs/design.md §4–5).
 //
 // Batches are appended in sequence order (the DB calls Append under its write mutex) into a

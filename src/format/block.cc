@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decoding of the block grammar in block_builder.cc. Every offset read from the block is
 // checked against the block's bounds before use.
 #include "format/block.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Block: one decoded (uncompressed) block of prefix-compressed entries, and BlockIter, a cursor
 // over it (format in block_builder.cc and docs/format-sst.md).
 //

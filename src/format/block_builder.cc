@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Block grammar (all integers little-endian, varints LEB128):
 //
 //   block   := entry* restart* num_restarts:fixed32

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BlockBuilder: encodes sorted key/value pairs into one block (docs/format-sst.md, "Blocks").
 //
 // Keys are prefix-compressed against the previous key; every `restart_interval` entries a key is

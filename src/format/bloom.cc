@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cache-line-blocked Bloom filter; the grammar is in bloom.h.
 //
 // From a key's 64-bit hash h: line = (high32(h) * num_lines) >> 32 (a multiply-shift range

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bloom filter over user keys (docs/format-sst.md, "Filter block").
 //
 // A cache-line-blocked Bloom filter: each key hashes (XXH3, util/hash.h Hash64) to one 64-byte

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Internal keys (docs/design.md §7): user key + 8 bytes holding (sequence << 8 | type),
 // little-endian. Order: user key ascending (byte-wise), then sequence descending, then type
 // descending, so the newest version of a key comes first.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Manifest object grammar (docs/format-manifest.md):
 //   manifest := magic[8]="CKVMANI1" fixed32(format_version) varint32(len) proto[len]
 //               fixed64(XXH3-64 of everything before)

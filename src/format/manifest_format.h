@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The manifest's object format (docs/format-manifest.md): the ManifestProto schema
 // (proto/manifest.proto), the object that wraps it (magic, format version, checksum), object
 // keys, and the boundary object. The protocol that reads and commits manifests is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds the object layout of docs/format-sst.md. Data blocks are cut at options_.block_size;
 // index entries are written one block late so the separator can be shortened against the
 // next block's first key.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SstBuilder: builds one SST object in memory (format: docs/format-sst.md).
 //
 //   header | data block* | filter block | [range-del block] | properties block | index block

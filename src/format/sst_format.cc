@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Header, footer, handle and block-trailer codecs (docs/format-sst.md).
 //
 //   header  := magic:fixed64 format_version:fixed32 reserved:fixed32(0) epoch:fixed64

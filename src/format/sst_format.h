@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared pieces of the SST object format (docs/format-sst.md): the header, block handles,
 // block trailers with compression, the properties block and the footer.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SST iterator: a two-level cursor (pinned index -> data blocks). Blocks come from the
 // block cache, else from the iterator's own readahead buffer, else from a new object read
 // whose size doubles while the scan stays sequential (up to max_readahead_bytes). Once a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading the layout of docs/format-sst.md: Open pins the metadata, Get and ReadBlock serve
 // point lookups through the block cache. The iterator lives in sst_iterator.cc.
 #include "format/sst_reader.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SstReader: reads one SST object from an ObjectStore (format: docs/format-sst.md).
 //
 // Open() fetches the footer and all metadata (filter, range deletions, properties, index) with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // VerifySstContents: the checks of one SST's own consistency that SstReader::Open does not make
 // (it checks the footer, the header, the metadata checksum, the properties, the index and the
 // range-deletion block). Used by `cloudkv verify` (tools/verify.cc), which adds the checks

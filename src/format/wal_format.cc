@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WAL object encoding (docs/format-wal.md has the full specification). All integers are
 // little-endian.
 //   object  := header record* trailer

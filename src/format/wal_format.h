@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WAL object codec (docs/format-wal.md). A WAL object `wal/<20-digit id>.wal` holds one
 // group-commit segment (a run of write batches with their sequence numbers and commit times)
 // or, with no batches, a fence that a new writer places to cut off older writers (docs/design.md

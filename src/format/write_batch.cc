@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WriteBatch encoding (docs/format-wal.md, "batch"):
 //   record := kTypeValue varstring(key) varstring(value)
 //           | kTypeDeletion varstring(key)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Key encoding (see key_encoding.h and docs/server.md, "Key encoding").
 //   metadata value := type(1) expire_at_ms(fixed64 LE) payload
 //   string payload := value bytes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Key encoding: how Redis keys, types and expiry map onto cloudkv's flat, ordered key space
 // (specified in docs/server.md, "Key encoding"). Shared by `cloudkv serve` (src/server), which
 // writes it, and the command line (src/cli: get/scan --redis), which decodes it; on the public

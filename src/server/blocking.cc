@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BlockingRegistry (see blocking.h).
 #include "server/blocking.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BlockingRegistry: the clients blocked in BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN and
 // BZPOPMAX, by key.
 //

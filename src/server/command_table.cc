@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The command table: names, arities (Redis convention), flags and key positions.
 #include <cassert>
 #include <unordered_map>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Command helpers shared by the handler files (numbers, globs, SCAN options), and the cursor
 // table.
 #include "server/commands.h"

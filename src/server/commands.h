@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The command table of `cloudkv serve` and the state commands share.
 //
 // Every command, including the ones that change only the connection's state (AUTH, HELLO,

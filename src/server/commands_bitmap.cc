@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bitmap commands on string values: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD and
 // BITFIELD_RO. Bits are numbered as in Redis: bit 0 is the most significant bit of byte 0.
 // A bitmap is an ordinary string value, so it is bounded like one (MaxStringValueBytes): an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Connection-state commands: HELLO, AUTH, SELECT, QUIT, SHUTDOWN, RESET, CLIENT. They read and
 // change only the connection's Session (kCmdSession: no Txn, reply at once).
 #include <openssl/crypto.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hash commands. A hash is a metadata record (version, field count, expiry) plus one record per
 // field under FieldKey(version, field) (key_encoding.h).
 #include <climits>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Generic key commands: DEL, EXISTS, TYPE, RENAME, expiry, SCAN/KEYS/DBSIZE, FLUSHDB.
 #include <climits>
 

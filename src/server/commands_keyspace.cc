@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Key commands beyond the basics: COPY, RANDOMKEY, TOUCH and OBJECT.
 //
 // COPY of a collection copies its element records under a fresh version (O(elements), as in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // List commands. A list is a metadata record (version, length, head index, expiry) plus one
 // record per element at ListElementKey(version, head + position) (key_encoding.h): pushes and
 // pops at either end, LINDEX and LSET touch one record; LRANGE reads just its range; LTRIM and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Server commands: PING, ECHO, INFO, CONFIG, COMMAND, TIME.
 #include <unistd.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Set commands. A set is a metadata record (version, member count, expiry) plus one record
 // per member at FieldKey(version, member) with an empty value (key_encoding.h). Membership is
 // one point lookup; SINTER and SDIFF walk the first (SINTER: the smallest) set and look the

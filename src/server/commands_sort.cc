@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SORT and SORT_RO over lists, sets and sorted sets:
 //   SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]
 //            [STORE destination]

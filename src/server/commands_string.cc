@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // String commands: GET, SET and friends, counters, ranges.
 #include <climits>
 #include <cmath>

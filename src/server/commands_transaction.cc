@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Transaction commands: MULTI, EXEC, DISCARD, WATCH, UNWATCH (docs/server.md, "MULTI/EXEC"
 // and "WATCH"). The connection queues the commands that arrive inside MULTI in the Session;
 // EXEC runs them in one Txn under the locks of all their keys and of the watched keys

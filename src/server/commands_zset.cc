@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sorted-set commands. A zset is a metadata record (version, member count, expiry) plus, per
 // member, a member record ZSetMemberKey(version, member) -> score and an index record
 // ZSetIndexKey(version, score, member) ordered by (score, member) (key_encoding.h). ZSCORE is

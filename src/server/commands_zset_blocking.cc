@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BZPOPMIN and BZPOPMAX: pop the lowest (highest) scored member of the first non-empty sorted
 // set, or block until a write to one of the keys (ZADD, ZINCRBY, a *STORE, COPY) serves the
 // client from the writer's own transaction (blocking.h), or the timeout passes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Connection: the one command dispatch path (MULTI queueing, AUTH and read-only checks,
 // locks, write groups, transactions) and ordered, durable replies.
 #include "server/connection.h"

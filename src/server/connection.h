@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Connection: one client of `cloudkv serve`. Reads RESP commands (pipelined), runs them and
 // writes the replies strictly in request order, although a write's reply is only ready once
 // the write is durable (DurabilityTracker callbacks arrive on engine threads and are posted

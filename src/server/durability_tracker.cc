@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DurabilityTracker (see durability_tracker.h).
 #include "server/durability_tracker.h"
 

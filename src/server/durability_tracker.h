@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DurabilityTracker: submits batches to DB::WriteAsync in "ticket" order and tracks which
 // tickets are durable, so that a reply computed from non-durable state can wait until that
 // state is durable (docs/server.md, "Durability and consistency"). Tickets are numbered 1, 2,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Redis glob matching without recursion (see glob.h for the language).
 //
 // A pattern is a sequence of tokens: `*` (star), and tokens that each match exactly one byte

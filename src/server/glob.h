@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Redis glob matching for KEYS, SCAN MATCH, HSCAN MATCH and CONFIG GET.
 //
 // The pattern language is the one of Redis's stringmatchlen (util.c): `*` matches any run of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Command handlers (see commands.h for the contract), one function per command.
 #ifndef CLOUDKV_SERVER_HANDLERS_H_
 #define CLOUDKV_SERVER_HANDLERS_H_

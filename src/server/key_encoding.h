@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The server's names for the Redis key encoding it shares with the command line
 // (redis/key_encoding.h, which specifies it).
 #ifndef CLOUDKV_SERVER_KEY_ENCODING_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KeyLocks (see key_locks.h).
 #include "server/key_locks.h"
 

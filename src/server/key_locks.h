@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KeyLocks: striped per-key mutexes that serialize every write (and the reads of
 // read-modify-write commands) on the same key. A command holds its keys' stripes while it
 // reads and applies its batch to memory, never until the batch is durable (docs/server.md,

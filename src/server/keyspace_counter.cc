@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KeyspaceCounter (see keyspace_counter.h): counts live metadata records on a background thread.
 #include "server/keyspace_counter.h"
 

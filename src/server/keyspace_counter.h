@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KeyspaceCounter: the key and expiry counts of INFO's keyspace section, counted on a
 // background thread so that INFO stays cheap on the io thread however many keys there are.
 // INFO reports the last count (with its age); asking for it starts a new count when the last

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Prometheus text exposition (format 0.0.4) of server, engine and object-store figures.
 #include "server/metrics.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Metrics: per-command call counts, errors and latency histograms, rendered in the Prometheus
 // text format (with the engine's and the object store's figures) by the metrics endpoint.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RESP parsing and encoding. Grammar accepted (Redis protocol spec):
 //   command   := '*' count CRLF ( '$' len CRLF bytes CRLF ){count}  |  inline-line ('\n')
 //   count     := decimal, 1 .. max_multibulk_count (<= 0 is an empty command)

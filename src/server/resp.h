@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RESP: the Redis serialization protocol. RespParser turns untrusted bytes from a client into
 // commands (RESP2 multibulk arrays, or inline commands), enforcing limits on every length;
 // ReplyWriter encodes replies in RESP2 or RESP3.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Server: acceptor, io threads, connection registry, metrics endpoint, graceful shutdown.
 #include "server/server.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Server: the RESP (Redis protocol) front end of a cloudkv database, `cloudkv serve`.
 //
 // Listens on config.bind:config.port with a few io threads (one io_context each; connections

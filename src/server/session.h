@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Session: the state of one client connection that commands read and change: who the client is
 // (CLIENT, HELLO), whether it is authenticated (AUTH, HELLO), the protocol it speaks (HELLO),
 // the commands it queued since MULTI (EXEC runs them) and the keys it WATCHes. The connection

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tunables: Redis 7.0's encoding and memory parameters, with its defaults, aliases, value
 // checks and error texts, so that tools and test suites that set them keep working.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Txn (see txn.h): reads through the overlay of the transaction's own writes, which is built
 // lazily from its WriteBatch.
 #include "server/txn.h"

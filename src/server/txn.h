@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Txn: the context a command runs in. It reads through a view of the DB (the durable state,
 // or the newest state for read-modify-write) overlaid with the command's (or EXEC's, or a
 // write group's) own uncommitted writes, which it collects into one WriteBatch for the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WatchRegistry (see watch_registry.h).
 #include "server/watch_registry.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WatchRegistry: the versions of the keys clients WATCH. Every write to a watched key (same
 // value and expiry changes included) bumps its version; EXEC compares each watched key's
 // version with the one seen at WATCH and aborts if any changed (docs/server.md, "WATCH").

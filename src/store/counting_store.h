@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CountingStore: counts the requests and bytes that pass through it, by kind, and estimates
 // what they would cost on S3 Standard (docs/design.md §13). The engine reports requests per
 // operation and dollars per million operations from these counters.

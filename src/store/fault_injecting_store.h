@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FaultInjectingStore: an ObjectStore wrapper that makes requests fail the ways remote stores
 // fail, so the engine's retry, ambiguity and fencing logic can be tested (cf. RocksDB's
 // utilities/fault_injection_fs.h). Each request may get one fault:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HttpClient: blocking HTTP/1.1 requests over libcurl with a bounded pool of reusable
 // connections, for the S3 backend.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // LatencyStore: makes a fast store (memory://, file://) behave like a remote one by sleeping
 // on the injected Clock before and after each request. Per-request latency is drawn from a
 // lognormal distribution given by its median and 99th percentile; transfer time is the payload

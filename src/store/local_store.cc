@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // file://: objects as files in a local directory (docs/object-stores.md, "The file:// backend").
 //
 // On-disk layout under the root directory:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // memory://: an in-process object store for tests. Objects live in a sorted map behind one
 // mutex; etags are a per-store counter, so every put yields a new etag.
 #include <map>

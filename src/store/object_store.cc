@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cloudkv/object_store.h"
 
 #include "store/stores.h"

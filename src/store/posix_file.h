@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small POSIX helpers for the file:// backend: an owning file descriptor, errno-to-Status
 // mapping, and loops that finish partial reads and writes.
 //

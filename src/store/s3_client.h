@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // S3Client: the request layer of the S3 backend. Builds the URL for an object or bucket
 // request (path-style or virtual-hosted), signs it with SigV4, sends it over the pooled
 // HttpClient, retries what is safe to retry with exponential backoff and full jitter, and turns

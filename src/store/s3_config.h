@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Configuration of the S3 backend: where the bucket is, how to authenticate, the quirks of the
 // server, and the limits (timeouts, retries, multipart sizes). See docs/object-stores-s3.md.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // s3://bucket/prefix: the ObjectStore backend for Amazon S3 and S3-compatible servers
 // (Ceph RGW, MinIO, R2, ...). See docs/object-stores-s3.md for configuration, the conditional
 // operations each provider supports, and how quirks and retries are handled.

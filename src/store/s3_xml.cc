@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Grammar accepted (a strict subset of XML 1.0, enough for S3):
 //   document := prolog? misc* element misc*
 //   prolog   := "<?xml" ... "?>"          misc := whitespace | comment | "<?" ... "?>"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A small, strict, bounded XML reader for S3 responses (ListObjectsV2, errors, multipart,
 // DeleteObjects) and an escaper for the request bodies we send.
 //

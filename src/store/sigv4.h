@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AWS Signature Version 4 for S3 requests, written from the AWS documentation
 // ("Authenticating Requests: Using the Authorization Header (AWS Signature Version 4)").
 //

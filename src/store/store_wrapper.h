@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ObjectStoreWrapper: the base of every ObjectStore decorator (fault injection, simulated
 // latency, request counting). It forwards each call to the wrapped store; a decorator overrides
 // what it changes. FindWrappedStore walks a chain of wrappers to find one of a given type, e.g.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Internal factories of the ObjectStore backends and wrappers, used by OpenObjectStore.
 #ifndef CLOUDKV_STORE_STORES_H_
 #define CLOUDKV_STORE_STORES_H_

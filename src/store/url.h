@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parsing of store URLs (see docs/object-stores.md for the syntax):
 //   memory://NAME[?QUERY]
 //   file:///ABSOLUTE/PATH[?QUERY] | file://./RELATIVE/PATH[?QUERY]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ApplyStoreWrappers: the store URL's query options that select wrappers
 // (docs/object-stores.md, "Wrappers"). The chain, innermost first:
 //   base -> FaultInjectingStore (faults=) -> LatencyStore (simulate=) -> CountingStore (count=)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The inspect tools (cloudkv/tools.h): one object of a database as JSON. Reads only; the
 // document is built in memory and returned once complete, so a failure returns no partial
 // output.

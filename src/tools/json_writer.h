@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JsonWriter: builds indented JSON text for `cloudkv inspect` and `verify --json`.
 //
 // The writer tracks nesting and commas so callers only say what comes next. Strings are raw

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Internals shared by the tools of cloudkv/tools.h (inspect, verify).
 #ifndef CLOUDKV_TOOLS_TOOLS_INTERNAL_H_
 #define CLOUDKV_TOOLS_TOOLS_INTERNAL_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tools::Verify (cloudkv/tools.h; `cloudkv verify URL`): checks that every object the database
 // needs exists and is intact.
 //

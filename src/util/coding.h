@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Byte encodings shared by every on-storage format: little-endian fixed-width integers,
 // LEB128 varints and length-prefixed strings. Decoders take untrusted input: every Get*
 // function checks bounds and returns false (consuming nothing) on truncated or overlong data.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checksums and hashes: XXH3 (xxhash) for every block and object checksum.
 #ifndef CLOUDKV_UTIL_HASH_H_
 #define CLOUDKV_UTIL_HASH_H_

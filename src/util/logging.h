@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Minimal leveled logging to stderr, formatted with fmt. CLOUDKV_LOG_LEVEL=debug|info|warn|error
 // (default warn) selects what is printed.
 #ifndef CLOUDKV_UTIL_LOGGING_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An annotated mutex wrapper. Under Clang, -Wthread-safety checks GUARDED_BY/REQUIRES; under
 // GCC the annotations compile to nothing but still document the locking discipline.
 #ifndef CLOUDKV_UTIL_MUTEX_H_

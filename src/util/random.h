@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Seeded pseudo-random numbers (xoshiro256**). Deterministic for a seed, so a failing
 // randomized test can be replayed. Tests create one with TestRandom(), which prints the seed and
 // honours CLOUDKV_SEED.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers for propagating Status and Result<T>.
 #ifndef CLOUDKV_UTIL_STATUS_MACROS_H_
 #define CLOUDKV_UTIL_STATUS_MACROS_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A pool of threads running queued tasks in FIFO order. The queue is bounded only by the callers
 // (every user of the pool bounds what it submits: in-flight uploads, parallel reads).
 // A fixed pool starts all its threads at once; an on-demand pool (for blocking object reads,

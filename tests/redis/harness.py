@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Starts real servers for the Redis-protocol tests: `cloudkv serve` and, for comparison,
 Debian's redis-server. Ports are picked dynamically; nothing uses 6379."""
 import os

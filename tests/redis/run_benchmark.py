@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """redis-benchmark against `cloudkv serve`: SET, GET, INCR and MSET with pipelining must
 complete without errors, and the data must be there afterwards."""
 import argparse

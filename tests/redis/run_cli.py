@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The `cloudkv` command line on a file:// database: put/get/del/scan/load/dump/stats/gc and
 --help on every subcommand."""
 import argparse

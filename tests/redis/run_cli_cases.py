@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """redis-cli scripts (tests/redis/cases/*.redis) with expected outputs (*.expected).
 
 Each script runs through one `redis-cli --no-raw` session against `cloudkv serve` and, when

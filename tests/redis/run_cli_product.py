@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The `cloudkv` command line as people use it (issue #23): --version, exit code 2 for usage
 errors, help with examples, `help COMMAND`, shell completion, load errors, --json outputs,
 --redis decoding of what `cloudkv serve` wrote, bare paths, read-only commands that create

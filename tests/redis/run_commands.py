@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """redis-py against `cloudkv serve` (and the same generic checks against redis-server):
 pipelines, read-your-writes, MULTI/EXEC/WATCH conflicts, concurrency, SCAN, RESP3, AUTH,
 read-only mode, restart persistence and the metrics endpoint."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """SIGKILL of `cloudkv serve` during a write load (redis-benchmark SETs plus clients that
 record every acknowledged SET/INCR), then a restart on the same file:// database: every
 acknowledged write must be readable."""

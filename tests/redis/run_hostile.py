@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A hostile client against `cloudkv serve` (issue 21, item 6). Well-behaved clients write and
 read their own keys, first alone, then while hostile processes send random bytes, malformed
 RESP frames, huge declared lengths, half-sent commands, slow drips, and hold thousands of idle

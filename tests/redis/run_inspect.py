@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`cloudkv inspect manifest|sst|wal` and `cloudkv verify` on a file:// database written with
 the CLI: every inspect prints valid JSON with the right contents (binary keys escaped), a clean
 database verifies, and verify fails naming the object after one SST byte is flipped, an SST is

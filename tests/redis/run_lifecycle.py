@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`cloudkv serve` fails loudly: a second server on a busy port exits before it opens the
 database (so it does not fence the first); a fenced server says so (log, INFO, /metrics,
 /readyz) and exits 3, or with --on-fenced=read-only keeps serving reads; /healthz and /readyz;

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Server limits that hold before and after AUTH (issue 21, item 4), each against a real
 `cloudkv serve` on 127.0.0.1: parsed arguments count against the query buffer limit,
 unauthenticated clients are capped and timed out, maxclients is fitted to the open-file limit

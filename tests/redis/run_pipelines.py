@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Write groups (docs/server.md): consecutive write commands of one socket read share one
 WriteBatch. Pipelines mixing SET, INCR, GET, NX, errors and non-groupable writes on the same
 keys, sent in one send over a raw socket, must give exactly redis-server's replies; so must

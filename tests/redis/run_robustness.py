@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Protocol robustness of `cloudkv serve`: truncated frames, huge declared lengths, binary
 junk, half-open and idle connections, query-buffer and client limits. After every abuse the
 server must still serve a well-behaved client, and the abusive client must get an error and be

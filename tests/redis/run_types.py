@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Lists, sets and sorted sets against `cloudkv serve` and a real redis-server:
 
 * blocking commands with several connections (BLPOP/BRPOP/BLMOVE/BZPOPMIN/BZPOPMAX woken by a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Child processes for tests: a test program starts itself again as a named child (a writer to
 // kill, a zombie to fence, a client to race) and talks to it over two pipes.
 //

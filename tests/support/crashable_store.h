@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CrashableStore: a pass-through ObjectStore with a kill switch, used to simulate the crash of
 // the process that owns it. After Kill(), every request fails at once (as if the process were
 // gone), so the dropped DB can make no further progress; what happens to requests already

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GatedStore: a pass-through ObjectStore whose puts to chosen keys wait at a gate until the
 // test opens it. It holds requests "in flight" for as long as a test needs, to build exact
 // interleavings (e.g. a writer with several WAL uploads in flight and a hole).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "support/iterator_harness.h"
 
 #include <gtest/gtest.h>

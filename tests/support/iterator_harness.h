@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Iterator contract harness: checks any cloudkv::Iterator against a model (a sorted vector of
 // the same entries) with random operation sequences.
 //

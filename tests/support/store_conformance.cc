@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "support/store_conformance.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The ObjectStore conformance suite: one value-parameterized gtest suite that every backend and
 // wrapper must pass (object_store.h is the contract). A backend joins from its own test file
 // with a factory and one line at namespace scope inside namespace cloudkv:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TempDir: a fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
 #ifndef CLOUDKV_TESTS_SUPPORT_TEMP_DIR_H_
 #define CLOUDKV_TESTS_SUPPORT_TEMP_DIR_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The main of every test program (instead of GoogleTest's gtest_main): runs a child entry point
 // when the program was started as one (tests/support/child_process.h), else the tests. A child
 // runs before GoogleTest parses argv, so it is never a test and never listed as one.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Entry point of the `cloudkv` binary (target cloudkv-cli).
 #include "cli/cli.h"
 
