@@ -116,7 +116,8 @@ struct Options {
   // are retired leave the cache when their last reader closes.
   bool prepopulate_block_cache = true;
   // Object reads fetch aligned ranges of this size, so small blocks do not mean small GETs;
-  // 0 reads exactly the block. Unset: by the store's latency class, 64 KiB on a remote-latency
+  // 0 reads exactly the block. Unset: exact blocks with a disk cache (it fetches whole parts
+  // from the store); otherwise by the store's latency class, 64 KiB on a remote-latency
   // store (a request costs ~25 ms and money), exact blocks on a local one (a read costs
   // microseconds; bigger units only waste CPU when the working set exceeds the cache, see
   // docs/format-sst.md).

@@ -57,7 +57,7 @@ struct SstReadOptions {
   ThreadPool* prefetch_pool = nullptr;
   // Read-ahead windows (each up to max_readahead_bytes) a sequential scan keeps in flight on
   // prefetch_pool.
-  size_t prefetch_windows = 4;
+  size_t prefetch_windows = 8;
   // Size of Open's first GET of the object's tail.
   size_t open_tail_bytes = 64 * 1024;
   // The error for a read that finds the object gone (the store answers NotFound); the reader's
