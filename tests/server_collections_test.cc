@@ -39,6 +39,17 @@ class CollectionsTest : public testing::Test {
     std::string reply;
     uint64_t records_read = 0;
     uint32_t records_written = 0;
+    uint32_t range_deletions = 0;
+  };
+  // Counts the range deletions of a batch.
+  struct RangeDeletionCounter : WriteBatch::Handler {
+    uint32_t n = 0;
+    Status Put(std::string_view, std::string_view) override { return Status::OK(); }
+    Status Delete(std::string_view) override { return Status::OK(); }
+    Status DeleteRange(std::string_view, std::string_view) override {
+      n++;
+      return Status::OK();
+    }
   };
 
   // Runs one command in its own Txn and writes its batch.
@@ -49,7 +60,9 @@ class CollectionsTest : public testing::Test {
     const CommandSpec* spec = FindCommand(args[0]);
     EXPECT_NE(spec, nullptr) << args[0];
     spec->handler(ctx);
-    Run run{out.buffer(), txn.records_read(), txn.batch().Count()};
+    RangeDeletionCounter ranges;
+    EXPECT_TRUE(txn.batch().Iterate(&ranges).ok());
+    Run run{out.buffer(), txn.records_read(), txn.batch().Count(), ranges.n};
     if (!txn.batch().empty()) {
       EXPECT_TRUE(db_->Write(WriteOptions(), txn.batch()).ok());
     }
@@ -84,6 +97,11 @@ TEST_F(CollectionsTest, ListRangesReadWhatTheyReturnAndDelIsTwoRecords) {
   EXPECT_LE(index.records_read, 2u);
   Run pop = Command({"lpop", "l", "3"});
   EXPECT_LE(pop.records_read, 5u);
+  // A queue popped an element at a time leaves no range tombstones behind: every one stays in
+  // the memtable until a flush and is consulted by each later read (LPOP on one hot list ran at
+  // 2K/s with a range deletion per pop, 42K/s with point deletes).
+  EXPECT_EQ(pop.range_deletions, 0u);
+  EXPECT_EQ(Command({"rpop", "l"}).range_deletions, 0u);
   Run trim = Command({"ltrim", "l", "10", "-10"});
   EXPECT_LE(trim.records_read, 1u);
   EXPECT_LE(trim.records_written, 3u);

@@ -13,6 +13,9 @@
 namespace cloudkv::server {
 namespace {
 
+// Pops of at most this many elements delete them one by one rather than with a range deletion.
+constexpr uint64_t kPointDeleteMax = 16;
+
 constexpr std::string_view kErrNotPositive = "ERR value is out of range, must be positive";
 
 std::string Elem(const Metadata& meta, uint64_t position) {
@@ -48,7 +51,14 @@ Status PopElements(CommandContext& ctx, std::string_view key, Metadata* meta, bo
   });
   if (!s.ok()) return s;
   if (!left) std::reverse(out->begin(), out->end());
-  ctx.txn->DeleteRangeRaw(Elem(*meta, first), Elem(*meta, last + 1));
+  // A few elements get point deletes: every range tombstone stays in the memtable until a
+  // flush and is consulted by each later read, so a queue popped one element at a time would
+  // slow down with every pop.
+  if (n <= kPointDeleteMax) {
+    for (uint64_t i = first; i <= last; i++) ctx.txn->DeleteRaw(Elem(*meta, i));
+  } else {
+    ctx.txn->DeleteRangeRaw(Elem(*meta, first), Elem(*meta, last + 1));
+  }
   if (left) meta->head += n;
   meta->count -= n;
   StoreCollection(ctx, key, *meta);
