@@ -21,28 +21,6 @@
 namespace cloudkv {
 namespace {
 
-// Inserts a batch's records into a memtable with consecutive sequence numbers.
-class MemTableInserter final : public WriteBatch::Handler {
- public:
-  MemTableInserter(MemTable* mem, SequenceNumber first) : mem_(mem), seq_(first) {}
-  Status Put(std::string_view key, std::string_view value) override {
-    mem_->Add(seq_++, kTypeValue, key, value);
-    return Status::OK();
-  }
-  Status Delete(std::string_view key) override {
-    mem_->Add(seq_++, kTypeDeletion, key, {});
-    return Status::OK();
-  }
-  Status DeleteRange(std::string_view begin, std::string_view end) override {
-    mem_->Add(seq_++, kTypeRangeDeletion, begin, end);
-    return Status::OK();
-  }
-
- private:
-  MemTable* const mem_;
-  SequenceNumber seq_;
-};
-
 // Checks sizes of every record against the limits in Options.
 class BatchValidator final : public WriteBatch::Handler {
  public:
@@ -305,8 +283,7 @@ Status DBImpl::ReplayWal(uint64_t from_id, uint64_t min_epoch, bool fence,
       if (b.first_sequence + b.count - 1 <= in_ssts) continue;  // already in SSTs
       WriteBatch batch;
       RETURN_IF_ERROR(batch.SetData(b.data, b.count).WithContext(WalObjectKey(obj.id)));
-      MemTableInserter inserter(mem, b.first_sequence);
-      RETURN_IF_ERROR(batch.Iterate(&inserter));
+      RETURN_IF_ERROR(InsertBatchIntoMemTable(batch, b.first_sequence, mem));
       last_sequence = std::max(last_sequence, b.first_sequence + b.count - 1);
       last_commit_time = std::max(last_commit_time, b.commit_time_micros);
     }
@@ -453,8 +430,7 @@ Result<SequenceNumber> DBImpl::WriteToMemory(const WriteBatch& batch, bool durab
   const SequenceNumber first = last_sequence_ + 1;
   const SequenceNumber last = last_sequence_ + batch.Count();
   last_commit_time_ = std::max(clock_->NowMicros(), last_commit_time_ + 1);
-  MemTableInserter inserter(mem_.get(), first);
-  Status s = batch.Iterate(&inserter);
+  Status s = InsertBatchIntoMemTable(batch, first, mem_.get());
   assert(s.ok());  // validated above
   (void)s;
   last_sequence_ = last;

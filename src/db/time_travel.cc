@@ -14,27 +14,6 @@
 namespace cloudkv {
 namespace {
 
-class Inserter final : public WriteBatch::Handler {
- public:
-  Inserter(MemTable* mem, SequenceNumber first) : mem_(mem), seq_(first) {}
-  Status Put(std::string_view key, std::string_view value) override {
-    mem_->Add(seq_++, kTypeValue, key, value);
-    return Status::OK();
-  }
-  Status Delete(std::string_view key) override {
-    mem_->Add(seq_++, kTypeDeletion, key, {});
-    return Status::OK();
-  }
-  Status DeleteRange(std::string_view begin, std::string_view end) override {
-    mem_->Add(seq_++, kTypeRangeDeletion, begin, end);
-    return Status::OK();
-  }
-
- private:
-  MemTable* const mem_;
-  SequenceNumber seq_;
-};
-
 // The oldest point a time read can use: the state of the oldest manifest still retained (its
 // SSTs hold nothing committed after last_commit_time), never before the history window.
 struct OldestPoint {
@@ -201,8 +180,7 @@ Result<PastState> LoadPastState(ObjectStore* store, ManifestStore* manifests, ui
   return LoadPastState(store, manifests, now_micros, point, [mem](const WalBatch& b) -> Status {
     WriteBatch batch;
     RETURN_IF_ERROR(batch.SetData(b.data, b.count));
-    Inserter inserter(mem, b.first_sequence);
-    return batch.Iterate(&inserter);
+    return InsertBatchIntoMemTable(batch, b.first_sequence, mem);
   });
 }
 

@@ -15,22 +15,22 @@ using redis::EncodeMetadata;
 using redis::FieldKey;
 using redis::FieldPrefix;
 using redis::IsCollection;
-using redis::kListInitialHead;
-using redis::ListElementKey;
-using redis::TypeName;
-using redis::ZSetIndexKey;
-using redis::ZSetIndexLowerBound;
-using redis::ZSetIndexPrefix;
-using redis::ZSetMemberKey;
 using redis::kFieldPrefix;
+using redis::kListInitialHead;
 using redis::kMetaEnd;
 using redis::kMetaPrefix;
+using redis::ListElementKey;
 using redis::Metadata;
 using redis::MetaKey;
 using redis::NewExpiryCompactionFilter;
 using redis::NowMs;
+using redis::TypeName;
 using redis::ValueType;
 using redis::VersionAllocator;
+using redis::ZSetIndexKey;
+using redis::ZSetIndexLowerBound;
+using redis::ZSetIndexPrefix;
+using redis::ZSetMemberKey;
 
 }  // namespace cloudkv::server
 

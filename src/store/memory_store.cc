@@ -75,7 +75,8 @@ class MemoryStore final : public ObjectStore {
     if (limit == 0) limit = 1000;
     std::lock_guard<std::mutex> lock(mu_);
     ListResult out;
-    auto it = start_after < prefix ? objects_.lower_bound(prefix) : objects_.upper_bound(start_after);
+    auto it =
+        start_after < prefix ? objects_.lower_bound(prefix) : objects_.upper_bound(start_after);
     for (; it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
       if (out.objects.size() == limit) {
         out.truncated = true;

@@ -5,16 +5,26 @@ namespace cloudkv {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kNotFound: return "NotFound";
-    case StatusCode::kPreconditionFailed: return "PreconditionFailed";
-    case StatusCode::kFenced: return "Fenced";
-    case StatusCode::kCorruption: return "Corruption";
-    case StatusCode::kIOError: return "IOError";
-    case StatusCode::kInvalidArgument: return "InvalidArgument";
-    case StatusCode::kBusy: return "Busy";
-    case StatusCode::kTimedOut: return "TimedOut";
-    case StatusCode::kNotSupported: return "NotSupported";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kNotFound:
+      return "NotFound";
+    case StatusCode::kPreconditionFailed:
+      return "PreconditionFailed";
+    case StatusCode::kFenced:
+      return "Fenced";
+    case StatusCode::kCorruption:
+      return "Corruption";
+    case StatusCode::kIOError:
+      return "IOError";
+    case StatusCode::kInvalidArgument:
+      return "InvalidArgument";
+    case StatusCode::kBusy:
+      return "Busy";
+    case StatusCode::kTimedOut:
+      return "TimedOut";
+    case StatusCode::kNotSupported:
+      return "NotSupported";
   }
   return "Unknown";
 }
